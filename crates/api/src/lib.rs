@@ -1,0 +1,69 @@
+//! Switchboard's HTTP layer: Graph's routes under `/v1.0` and `/beta`, the identity platform's
+//! endpoints, the extractors that authenticate and parse each request, and the one place where
+//! errors become Graph's JSON envelope.
+//!
+//! Layout: one module per resource family (`users`, `organization`, …) owning its routes;
+//! `context` (the per-request extractor), `body` (request bodies), `odata` (responses),
+//! `error` and `layers` (the middleware stack, URL normalisation).
+
+mod body;
+mod context;
+mod error;
+mod identity;
+mod layers;
+mod odata;
+mod organization;
+mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use switchboard_auth::{TokenIssuer, TokenService};
+use switchboard_domain::Store;
+use switchboard_domain::credentials::HashCost;
+
+pub use error::ApiError;
+pub use layers::app;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The externally visible base URL (`https://graph.example.org`); when unset, links are built
+    /// from the request's `Host`.
+    pub public_url: Option<String>,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Argon2 cost for passwords set through the API.
+    pub hash_cost: HashCost,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Token issuing and validation.
+    pub tokens: Arc<TokenIssuer>,
+    /// The token endpoint.
+    pub token_service: Arc<TokenService>,
+    /// HTTP settings.
+    pub config: Arc<ApiConfig>,
+}
+
+/// The Graph routes of one API version (mounted at `/v1.0` and at `/beta`).
+fn graph_routes() -> Router<AppState> {
+    Router::new().merge(users::routes()).merge(organization::routes())
+}
+
+/// Every route, before the middleware stack.
+pub fn routes(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .nest("/v1.0", graph_routes())
+        .nest("/beta", graph_routes())
+        .merge(identity::routes())
+        .fallback(error::unknown_route)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}

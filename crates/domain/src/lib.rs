@@ -1,0 +1,20 @@
+//! Switchboard's domain layer: the Graph resources (tenants, applications, users, …), the rules
+//! Graph applies to them, who may do what (principals and permissions), and the store contract
+//! that every storage backend implements.
+//!
+//! This crate knows nothing of HTTP or of any database driver: the HTTP layer turns requests into
+//! calls here, and the store crates implement [`store::Store`].
+
+pub mod credentials;
+pub mod error;
+pub mod graph_time;
+pub mod paging;
+pub mod permissions;
+pub mod principal;
+pub mod store;
+pub mod tenants;
+pub mod users;
+
+pub use error::{Error, ErrorKind, Family};
+pub use principal::Principal;
+pub use store::{Store, StoreError};

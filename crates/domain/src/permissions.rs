@@ -1,0 +1,187 @@
+//! The permission matrix: for every Graph operation Switchboard serves, the delegated scopes and
+//! the application roles that allow it (Graph's "least privileged" and every higher one). This
+//! table is the single source of truth; `docs/permissions.md` prints it.
+
+use crate::error::Family;
+
+/// The permissions that allow one operation.
+#[derive(Debug, Clone, Copy)]
+pub struct Permissions {
+    /// Whose error vocabulary a refusal uses.
+    pub family: Family,
+    /// Delegated scopes, any one of which allows the call; empty = not allowed for delegated tokens.
+    pub delegated: &'static [&'static str],
+    /// Application roles, any one of which allows the call; empty = not allowed for app-only tokens.
+    pub application: &'static [&'static str],
+}
+
+impl Permissions {
+    /// The 403 code of this operation's workload.
+    pub fn family_code(&self) -> &'static str {
+        match self.family {
+            Family::Directory => "Authorization_RequestDenied",
+            Family::Outlook => "ErrorAccessDenied",
+            Family::Teams | Family::Protocol => "Forbidden",
+        }
+    }
+}
+
+/// `GET /me`.
+pub const ME_READ: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &[
+        "User.Read",
+        "User.ReadWrite",
+        "User.ReadBasic.All",
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    application: &[],
+};
+
+/// `GET /users`, `GET /users/{id}`.
+pub const USERS_READ: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &[
+        "User.ReadBasic.All",
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    application: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+};
+
+/// `POST /users`, `PATCH /users/{id}`, `DELETE /users/{id}`.
+pub const USERS_WRITE: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+    application: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
+};
+
+/// `GET /organization`.
+pub const ORGANIZATION_READ: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &["User.Read", "Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    application: &["Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+};
+
+/// `GET /domains`, `GET /domains/{id}`.
+pub const DOMAINS_READ: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &["Domain.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    application: &["Domain.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+};
+
+/// The matrix: every served route and the permissions that allow it. `docs/permissions.md` is
+/// generated from this table (`markdown()`), and a test keeps the two equal.
+pub const MATRIX: &[(&str, &str, &Permissions)] = &[
+    ("GET", "/me", &ME_READ),
+    ("GET", "/users", &USERS_READ),
+    ("GET", "/users/$count", &USERS_READ),
+    ("GET", "/users/{id | userPrincipalName}", &USERS_READ),
+    ("POST", "/users", &USERS_WRITE),
+    ("PATCH", "/users/{id | userPrincipalName}", &USERS_WRITE),
+    ("DELETE", "/users/{id | userPrincipalName}", &USERS_WRITE),
+    ("GET", "/organization", &ORGANIZATION_READ),
+    ("GET", "/organization/{id}", &ORGANIZATION_READ),
+    ("GET", "/domains", &DOMAINS_READ),
+    ("GET", "/domains/{id}", &DOMAINS_READ),
+];
+
+/// The matrix as a Markdown page.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Permissions\n\n\
+         Every Graph route checks the caller's token before anything else. A delegated token (a signed-in user) \
+         needs one of the route's delegated scopes (`scp`); an app-only token needs one of its application roles \
+         (`roles`). A token without one gets `403` with the workload's code (`Authorization_RequestDenied` in the \
+         directory, `Forbidden` in Teams, `ErrorAccessDenied` in Outlook). `GET /users/{id}` for the caller's own \
+         id also accepts `User.Read`.\n\n\
+         This page is generated from `crates/domain/src/permissions.rs` (`MATRIX`); a test fails when they differ.\n\n\
+         | Method | Route | Delegated (any of) | Application (any of) |\n|---|---|---|---|\n",
+    );
+    let list = |names: &[&str]| {
+        if names.is_empty() {
+            "not supported".to_string()
+        } else {
+            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        }
+    };
+    for (method, route, perms) in MATRIX {
+        out.push_str(&format!(
+            "| {method} | `{route}` | {} | {} |\n",
+            list(perms.delegated),
+            list(perms.application)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_page_is_current() {
+        let committed = include_str!("../../../docs/permissions.md");
+        assert_eq!(committed, super::markdown(), "regenerate docs/permissions.md from permissions::markdown()");
+    }
+}
+
+/// Every application role Switchboard knows; the administrator application holds all of them.
+pub const ALL_APPLICATION_ROLES: &[&str] = &[
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Organization.Read.All",
+    "Domain.Read.All",
+    "Application.ReadWrite.All",
+    "Chat.Create",
+    "Chat.ReadBasic.All",
+    "Chat.Read.All",
+    "Chat.ReadWrite.All",
+    "Chat.ManageDeletion.All",
+    "ChatMember.Read.All",
+    "ChatMember.ReadWrite.All",
+    "TeamsAppInstallation.ReadForChat.All",
+    "TeamsAppInstallation.ReadWriteSelfForChat.All",
+    "TeamsAppInstallation.ReadWriteForChat.All",
+    "AppCatalog.ReadWrite.All",
+    "Teamwork.Migrate.All",
+    "Mail.ReadBasic.All",
+    "Mail.Read",
+    "Mail.ReadWrite",
+    "Mail.Send",
+];
+
+/// Every delegated scope Switchboard knows; the administrator application may request all of them.
+pub const ALL_DELEGATED_SCOPES: &[&str] = &[
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+    "Organization.Read.All",
+    "Domain.Read.All",
+    "Chat.Create",
+    "Chat.ReadBasic",
+    "Chat.Read",
+    "Chat.ReadWrite",
+    "Chat.ManageDeletion.All",
+    "ChatMember.Read",
+    "ChatMember.ReadWrite",
+    "ChatMessage.Send",
+    "ChatMessage.Read",
+    "TeamsAppInstallation.ReadForChat",
+    "TeamsAppInstallation.ReadWriteSelfForChat",
+    "TeamsAppInstallation.ReadWriteForChat",
+    "AppCatalog.ReadWrite.All",
+    "Mail.ReadBasic",
+    "Mail.Read",
+    "Mail.ReadWrite",
+    "Mail.Send",
+];

@@ -1,0 +1,143 @@
+//! The store contract: every operation the domain needs from storage, in domain terms. Each
+//! backend (SQLite now, PostgreSQL for scale-out) implements [`Store`]; nothing above this trait
+//! sees a driver type.
+//!
+//! The contract's promise on writes: when a write method returns `Ok`, the change is committed
+//! and durable (on disk, fsync'd). Backends may group concurrent writes into one transaction to
+//! make that cheap, but never acknowledge before the commit.
+
+use async_trait::async_trait;
+use switchboard_odata::ODataError;
+use switchboard_odata::ast::{Expr, Search};
+use switchboard_odata::sql::{SortKey, SqlValue};
+
+use crate::tenants::{Application, SigningKey, Tenant};
+use crate::users::{UserPatch, UserRecord};
+
+/// What can go wrong in a store, independent of the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The client's query could not be compiled against the resource's catalogue.
+    InvalidQuery(ODataError),
+    /// A uniqueness rule was broken; the text names the rule (e.g. `users.userPrincipalName`).
+    Conflict(String),
+    /// The store cannot take work now (shutting down, overloaded); retrying may succeed.
+    Unavailable(String),
+    /// Anything else: an I/O or driver failure, a corrupt row.
+    Internal(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::InvalidQuery(e) => write!(f, "invalid query: {e}"),
+            StoreError::Conflict(w) => write!(f, "conflict: {w}"),
+            StoreError::Unavailable(w) => write!(f, "unavailable: {w}"),
+            StoreError::Internal(w) => write!(f, "internal: {w}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// A collection query, already checked against Graph's rules by the domain.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery<'a> {
+    /// `$filter`, compiled by the store against the resource's catalogue.
+    pub filter: Option<&'a Expr>,
+    /// `$search`, directory style (word prefixes).
+    pub search: Option<&'a Search>,
+    /// Sort keys; the store appends the resource's key as the final tie-breaker.
+    pub order: Vec<SortKey>,
+    /// Keyset cursor: the sort-key values (tie-breaker last) of the last row already returned.
+    pub after: Option<Vec<SqlValue>>,
+    /// Page size.
+    pub limit: usize,
+    /// Also count every matching row (`$count=true`).
+    pub count: bool,
+}
+
+/// One page of a collection.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The rows of this page, in order.
+    pub items: Vec<T>,
+    /// The cursor to continue after the last row, when more rows exist.
+    pub next: Option<Vec<SqlValue>>,
+    /// The total number of matching rows, when asked for.
+    pub count: Option<u64>,
+}
+
+/// How a user is named in a URL: object id or user principal name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserKey {
+    /// The object id (a GUID, lowercase).
+    Id(String),
+    /// The user principal name, matched case-insensitively.
+    Upn(String),
+}
+
+/// Counters a store keeps about itself, for benchmarks and the group-commit test.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Transactions committed by the writer.
+    pub commits: u64,
+    /// Write operations acknowledged (each belongs to one commit).
+    pub writes: u64,
+}
+
+/// The storage contract. See the module documentation for the durability promise.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- tenants, applications, keys ---
+
+    /// Creates a tenant with its administrator application, atomically.
+    async fn create_tenant(&self, tenant: &Tenant, admin: &Application) -> Result<(), StoreError>;
+    /// Every tenant, oldest first.
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// A tenant by id or by its verified domain (case-insensitive).
+    async fn tenant(&self, id_or_domain: &str) -> Result<Option<Tenant>, StoreError>;
+    /// An application registration by its client id, within a tenant.
+    async fn application(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError>;
+    /// Replaces an application registration (secrets, permissions).
+    async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// Every token-signing key, oldest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+    /// Stores a new token-signing key.
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+
+    // --- users ---
+
+    /// Creates a user. A duplicate user principal name is `Conflict("users.userPrincipalName")`.
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// Creates many users in one transaction (sample data, benchmarks).
+    async fn insert_users(&self, users: &[UserRecord]) -> Result<(), StoreError>;
+    /// A user of the tenant by id or user principal name.
+    async fn user(&self, tenant_id: &str, key: &UserKey) -> Result<Option<UserRecord>, StoreError>;
+    /// A page of the tenant's users.
+    async fn list_users(
+        &self,
+        tenant_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<UserRecord>, StoreError>;
+    /// Applies `patch` to the user in one transaction; `None` when there is no such user.
+    async fn update_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> Result<Option<UserRecord>, StoreError>;
+    /// Deletes a user; `false` when there was none.
+    async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError>;
+
+    // --- housekeeping ---
+
+    /// Counters about commits, for benchmarks and tests.
+    fn stats(&self) -> StoreStats;
+    /// Finishes every queued write and stops accepting new ones.
+    async fn shutdown(&self);
+}

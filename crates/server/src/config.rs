@@ -1,0 +1,190 @@
+//! Configuration: compiled defaults, then a TOML file, then `SWITCHBOARD_*` environment
+//! variables, then command-line flags, each overriding the one before. One typed value, checked
+//! at start and passed down; nothing reads configuration from anywhere else.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `switchboard serve` can be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on. Loopback by default, so a fresh install is not reachable
+    /// from the network until you say so.
+    pub listen: String,
+    /// Directory holding the database, the signing keys and `admin-credentials.json`.
+    pub data_dir: PathBuf,
+    /// The URL clients reach this server at, used in `@odata.nextLink`, `Location` and the
+    /// credentials file. Unset: taken from each request's `Host` header.
+    pub public_url: Option<String>,
+    /// The verified domain of the tenant created on first start (user principal names end in it).
+    pub tenant_domain: String,
+    /// Display name of the tenant created on first start.
+    pub tenant_name: String,
+    /// Lifetime of issued access tokens, in seconds (the identity platform's is about an hour).
+    pub token_lifetime_secs: i64,
+    /// Largest request body accepted, in bytes (Graph's own limit is 4 MB).
+    pub max_body_bytes: usize,
+    /// Argon2id memory cost for passwords and client secrets, in KiB. Lower only for tests.
+    pub hash_memory_kib: u32,
+    /// Argon2id passes for passwords and client secrets.
+    pub hash_iterations: u32,
+    /// Read-only SQLite connections serving reads concurrently with the writer.
+    pub sqlite_readers: usize,
+    /// Log filter (`info`, `debug`, `switchboard_api=debug,info`, …); `RUST_LOG` overrides it.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./switchboard-data"),
+            public_url: None,
+            tenant_domain: "switchboard.example".into(),
+            tenant_name: "Switchboard".into(),
+            token_lifetime_secs: 3599,
+            max_body_bytes: 4 * 1024 * 1024,
+            hash_memory_kib: 19 * 1024,
+            hash_iterations: 2,
+            sqlite_readers: 4,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Flags given on the command line; only those set override the layers below.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `--public-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// Every configuration key.
+const KEYS: [&str; 11] = [
+    "listen",
+    "data_dir",
+    "public_url",
+    "tenant_domain",
+    "tenant_name",
+    "token_lifetime_secs",
+    "max_body_bytes",
+    "hash_memory_kib",
+    "hash_iterations",
+    "sqlite_readers",
+    "log",
+];
+
+impl Config {
+    /// Loads the layered configuration.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, figment::Error> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(figment::Error::from(format!("config file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            // Only the documented keys: other SWITCHBOARD_* variables (a test harness's, say) are not config.
+            .merge(Env::prefixed("SWITCHBOARD_").only(&KEYS))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+    }
+
+    /// The example configuration file: every key with its default and its documentation.
+    pub fn example() -> String {
+        let d = Config::default();
+        format!(
+            r#"# Switchboard configuration. Every key is optional; the values shown are the defaults.
+# Precedence: defaults < this file (--config) < SWITCHBOARD_<KEY> environment variables < flags.
+
+# Address and port to listen on. Loopback by default, so a fresh install is not reachable from
+# the network until you say so. (--listen, SWITCHBOARD_LISTEN)
+listen = "{listen}"
+
+# Directory holding the database, the signing keys and admin-credentials.json.
+# (--data-dir, SWITCHBOARD_DATA_DIR)
+data_dir = "{data_dir}"
+
+# The URL clients reach this server at, used in @odata.nextLink, Location and the credentials
+# file. Unset: taken from each request's Host header. (--public-url, SWITCHBOARD_PUBLIC_URL)
+# public_url = "https://graph.example.org"
+
+# The verified domain of the tenant created on first start (user principal names end in it).
+tenant_domain = "{tenant_domain}"
+
+# Display name of the tenant created on first start.
+tenant_name = "{tenant_name}"
+
+# Lifetime of issued access tokens, in seconds.
+token_lifetime_secs = {token_lifetime_secs}
+
+# Largest request body accepted, in bytes.
+max_body_bytes = {max_body_bytes}
+
+# Argon2id cost for passwords and client secrets: memory in KiB and passes. Lower only for tests.
+hash_memory_kib = {hash_memory_kib}
+hash_iterations = {hash_iterations}
+
+# Read-only SQLite connections serving reads concurrently with the single writer.
+sqlite_readers = {sqlite_readers}
+
+# Log filter; RUST_LOG overrides it.
+log = "{log}"
+"#,
+            listen = d.listen,
+            data_dir = d.data_dir.display(),
+            tenant_domain = d.tenant_domain,
+            tenant_name = d.tenant_name,
+            token_lifetime_secs = d.token_lifetime_secs,
+            max_body_bytes = d.max_body_bytes,
+            hash_memory_kib = d.hash_memory_kib,
+            hash_iterations = d.hash_iterations,
+            sqlite_readers = d.sqlite_readers,
+            log = d.log,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed example must be exactly what the code documents, so they cannot drift.
+    #[test]
+    fn example_file_is_current() {
+        let committed = include_str!("../../../config.example.toml");
+        assert_eq!(committed, Config::example(), "run `switchboard config example > config.example.toml`");
+        let parsed: Config = toml_parse(&Config::example());
+        assert_eq!(parsed, Config::default());
+    }
+
+    fn toml_parse(text: &str) -> Config {
+        Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)).extract().unwrap()
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1\"\ntoken_lifetime_secs = 10\n").unwrap();
+        let flags = Overrides { listen: Some("127.0.0.1:2".into()), ..Overrides::default() };
+        let c = Config::load(Some(&file), &flags).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.token_lifetime_secs, 10);
+        std::fs::write(&file, "nonsense_key = 1\n").unwrap();
+        assert!(Config::load(Some(&file), &Overrides::default()).is_err());
+    }
+}

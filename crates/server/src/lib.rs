@@ -1,0 +1,132 @@
+//! The `switchboard` binary's library: configuration, first-start bootstrap, and [`Server`],
+//! which wires the store, the identity platform and the HTTP layer together and serves them on a
+//! listener until told to stop. Tests start it in-process on `127.0.0.1:0`; `main.rs` is only the
+//! command line around it.
+
+pub mod bootstrap;
+pub mod config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use switchboard_api::{ApiConfig, AppState};
+use switchboard_auth::{KeyRing, TokenIssuer, TokenService};
+use switchboard_domain::Store;
+use switchboard_domain::credentials::HashCost;
+use switchboard_store_sqlite::{SqliteOptions, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use bootstrap::AdminCredentials;
+pub use config::Config;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "switchboard.db";
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    credentials: AdminCredentials,
+    store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Opens the store, bootstraps the data directory and starts serving on `listener`.
+    pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Server> {
+        let addr = listener.local_addr()?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        let db = config.data_dir.join(DATABASE_FILE);
+        let options = SqliteOptions { readers: config.sqlite_readers, ..SqliteOptions::default() };
+        let store: Arc<dyn Store> = Arc::new(
+            tokio::task::spawn_blocking(move || SqliteStore::open(&db, &options))
+                .await?
+                .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?,
+        );
+        let cost = HashCost { memory_kib: config.hash_memory_kib, iterations: config.hash_iterations };
+        let base_url = config
+            .public_url
+            .clone()
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let credentials = bootstrap::ensure(
+            store.as_ref(),
+            &config.data_dir,
+            &base_url,
+            &config.tenant_domain,
+            &config.tenant_name,
+            cost,
+        )
+        .await?;
+        let ring = Arc::new(KeyRing::load_or_create(store.as_ref()).await?);
+        let tokens = Arc::new(TokenIssuer::new(ring, config.token_lifetime_secs));
+        let state = AppState {
+            store: store.clone(),
+            token_service: Arc::new(TokenService::new(store.clone(), tokens.clone())),
+            tokens,
+            config: Arc::new(ApiConfig {
+                public_url: config.public_url.clone(),
+                max_body_bytes: config.max_body_bytes,
+                hash_cost: cost,
+            }),
+        };
+        let app = switchboard_api::app(state);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task_store = store.clone();
+        let task = tokio::spawn(async move {
+            let (drained_tx, drained_rx) = oneshot::channel::<()>();
+            let serve = axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                    let _ = drained_tx.send(());
+                });
+            tokio::select! {
+                result = serve => result?,
+                _ = async {
+                    let _ = drained_rx.await;
+                    tokio::time::sleep(DRAIN_TIMEOUT).await;
+                } => tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway"),
+            }
+            task_store.shutdown().await;
+            Ok(())
+        });
+        Ok(Server { addr, credentials, store, stop: Some(stop), task })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The administrator's credentials (also in `admin-credentials.json`).
+    pub fn credentials(&self) -> &AdminCredentials {
+        &self.credentials
+    }
+
+    /// The store (for tests and benchmarks that count commits).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and flushes the store.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await?
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}

@@ -1,0 +1,9 @@
+//! Black-box tests: the real server over real HTTP with real tokens on the real store. Each test
+//! starts its own server on 127.0.0.1:0 with a fresh data directory (see `harness`).
+
+mod harness;
+
+mod durability;
+mod identity;
+mod protocol;
+mod users;

@@ -1,0 +1,194 @@
+//! Switchboard's SQLite store: the embedded default backend. One writer thread group-commits
+//! every write (see [`writer`]), a small pool of read-only connections serves reads (see
+//! [`readers`]), and versioned migrations run at open (see [`migrations`]). WAL mode with
+//! `synchronous=FULL`: a write is acknowledged only once its commit is fsync'd.
+
+mod migrations;
+mod query;
+mod readers;
+mod tenants;
+mod users;
+mod writer;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
+use switchboard_domain::tenants::{Application, SigningKey, Tenant};
+use switchboard_domain::users::{UserPatch, UserRecord};
+
+use readers::Readers;
+pub use writer::DEFAULT_MAX_GROUP;
+use writer::Writer;
+
+/// Maps a driver error to the store contract's error, naming broken uniqueness rules.
+pub(crate) fn internal(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e {
+        if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
+            return StoreError::Conflict(msg.clone());
+        }
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
+            return StoreError::Unavailable(msg.clone());
+        }
+    }
+    StoreError::Internal(e.to_string())
+}
+
+/// Options for opening the store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Read-only connections in the pool.
+    pub readers: usize,
+    /// Writes grouped into one commit at most (1 = one commit per write, for comparison only).
+    pub max_group: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { readers: 4, max_group: writer::DEFAULT_MAX_GROUP }
+    }
+}
+
+/// The SQLite implementation of the store contract.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Readers,
+}
+
+fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(internal)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 268435456;",
+    )
+    .map_err(internal)?;
+    if writer {
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA journal_size_limit = 67108864;
+             PRAGMA cache_size = -32768;",
+        )
+        .map_err(internal)?;
+    } else {
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -8192;").map_err(internal)?;
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it to the newest schema.
+    pub fn open(path: &Path, options: &SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let mut conn = Connection::open(path).map_err(internal)?;
+        configure(&conn, true)?;
+        migrations::run(&mut conn)?;
+        let mut readers = Vec::new();
+        for _ in 0..options.readers.max(1) {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(internal)?;
+            configure(&reader, false)?;
+            readers.push(reader);
+        }
+        Ok(SqliteStore { writer: Writer::start(conn, options.max_group)?, readers: Readers::new(readers) })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant, admin: &Application) -> Result<(), StoreError> {
+        let (tenant, admin) = (tenant.clone(), admin.clone());
+        self.writer
+            .write(move |c| {
+                tenants::insert_tenant(c, &tenant)?;
+                tenants::insert_application(c, &admin)
+            })
+            .await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.readers.read(tenants::all_tenants).await
+    }
+
+    async fn tenant(&self, id_or_domain: &str) -> Result<Option<Tenant>, StoreError> {
+        let key = id_or_domain.to_string();
+        self.readers.read(move |c| tenants::tenant(c, &key)).await
+    }
+
+    async fn application(&self, tenant_id: &str, client_id: &str) -> Result<Option<Application>, StoreError> {
+        let (t, a) = (tenant_id.to_string(), client_id.to_string());
+        self.readers.read(move |c| tenants::application(c, &t, &a)).await
+    }
+
+    async fn update_application(&self, app: &Application) -> Result<(), StoreError> {
+        let app = app.clone();
+        self.writer.write(move |c| tenants::update_application(c, &app)).await
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        self.readers.read(tenants::signing_keys).await
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.writer.write(move |c| tenants::insert_signing_key(c, &key)).await
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.writer.write(move |c| users::insert(c, &user)).await
+    }
+
+    async fn insert_users(&self, batch: &[UserRecord]) -> Result<(), StoreError> {
+        let batch = batch.to_vec();
+        self.writer
+            .write(move |c| batch.iter().try_for_each(|u| users::insert(c, u)))
+            .await
+    }
+
+    async fn user(&self, tenant_id: &str, key: &UserKey) -> Result<Option<UserRecord>, StoreError> {
+        let (t, k) = (tenant_id.to_string(), key.clone());
+        self.readers.read(move |c| users::get(c, &t, &k)).await
+    }
+
+    async fn list_users(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<UserRecord>, StoreError> {
+        // The query borrows the request; the blocking reader needs owned data.
+        let tenant = tenant_id.to_string();
+        let filter = query.filter.cloned();
+        let search = query.search.cloned();
+        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = ListQuery { filter: filter.as_ref(), search: search.as_ref(), order, after, limit, count };
+                users::list(c, &tenant, &q)
+            })
+            .await
+    }
+
+    async fn update_user(&self, tenant_id: &str, user_id: &str, patch: &UserPatch) -> Result<Option<UserRecord>, StoreError> {
+        let (t, id, patch) = (tenant_id.to_string(), user_id.to_string(), patch.clone());
+        self.writer.write(move |c| users::update(c, &t, &id, &patch)).await
+    }
+
+    async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let (t, id) = (tenant_id.to_string(), user_id.to_string());
+        self.writer.write(move |c| users::delete(c, &t, &id)).await
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            commits: self.writer.counters.commits.load(Ordering::Relaxed),
+            writes: self.writer.counters.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn shutdown(&self) {
+        self.writer.shutdown().await;
+    }
+}
