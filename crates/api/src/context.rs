@@ -39,13 +39,14 @@ impl Ctx {
     }
 }
 
-/// The base URL: the configured public URL, else the request's `Host`.
+/// The base URL: the configured public URL, else the request's `Host` with the listener's scheme.
 pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(public) = &state.config.public_url {
         return public.trim_end_matches('/').to_string();
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+    let scheme = if state.config.tls { "https" } else { "http" };
+    format!("{scheme}://{host}")
 }
 
 /// The bearer token of a request, or the 401 Graph answers without one.

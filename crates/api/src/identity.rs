@@ -79,7 +79,7 @@ async fn token(State(state): State<AppState>, Path(tenant): Path<String>, header
         form.entry("client_id".into()).or_insert_with(|| unescape(id));
         form.insert("client_secret".into(), unescape(secret));
     }
-    match state.token_service.token(&tenant, &form).await {
+    match state.token_service.token(&tenant, &form, &base_url(&state, &headers)).await {
         Ok(answer) => {
             let mut response = (StatusCode::OK, axum::Json(answer)).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store, no-cache"));

@@ -6,8 +6,10 @@
 //! `context` (the per-request extractor), `body` (request bodies), `odata` (responses),
 //! `error` and `layers` (the middleware stack, URL normalisation).
 
+mod authorize;
 mod body;
 mod context;
+mod discovery;
 mod error;
 mod identity;
 mod layers;
@@ -24,7 +26,7 @@ use switchboard_domain::Store;
 use switchboard_domain::credentials::HashCost;
 
 pub use error::ApiError;
-pub use layers::app;
+pub use layers::{App, app};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct ApiConfig {
     /// The externally visible base URL (`https://graph.example.org`); when unset, links are built
     /// from the request's `Host`.
     pub public_url: Option<String>,
+    /// The listener speaks TLS: links built from the request's `Host` use `https://`.
+    pub tls: bool,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
     /// Argon2 cost for passwords set through the API.
@@ -63,6 +67,8 @@ pub fn routes(state: AppState) -> Router {
         .nest("/v1.0", graph_routes())
         .nest("/beta", graph_routes())
         .merge(identity::routes())
+        .merge(authorize::routes())
+        .merge(discovery::routes())
         .fallback(error::unknown_route)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)

@@ -108,6 +108,39 @@ impl TokenIssuer {
         self.ring.sign(&Value::Object(claims))
     }
 
+    /// An OpenID Connect id token (v2.0 shape) for `user` signed in to `app`, issued by this
+    /// server's `{base_url}/{tenant}/v2.0` (the issuer its discovery document names).
+    pub fn issue_id_token(
+        &self,
+        tenant: &Tenant,
+        app: &Application,
+        user: &UserRecord,
+        base_url: &str,
+        nonce: Option<&str>,
+    ) -> Result<String, Error> {
+        let now = now_secs();
+        let mut claims = json!({
+            "aud": app.client_id,
+            "iss": format!("{base_url}/{}/v2.0", tenant.id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.lifetime_secs,
+            "name": user.display_name,
+            "oid": user.id,
+            "preferred_username": user.user_principal_name,
+            "sub": user.id,
+            "tid": tenant.id,
+            "ver": "2.0",
+        });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        if let Some(mail) = &user.mail {
+            claims["email"] = json!(mail);
+        }
+        self.ring.sign(&claims)
+    }
+
     /// Validates a bearer token and returns the principal it stands for, or the 401 Graph gives.
     pub fn validate(&self, token: &str) -> Result<Principal, Error> {
         if token.is_empty() {

@@ -11,7 +11,7 @@ use switchboard_odata::ODataError;
 use switchboard_odata::ast::{Expr, Search};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
-use crate::tenants::{Application, SigningKey, Tenant};
+use crate::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use crate::users::{UserPatch, UserRecord};
 
 /// What can go wrong in a store, independent of the backend.
@@ -103,12 +103,21 @@ pub trait Store: Send + Sync + 'static {
         tenant_id: &str,
         client_id: &str,
     ) -> Result<Option<Application>, StoreError>;
+    /// Every application registration of a tenant, oldest (the administrator) first.
+    async fn applications(&self, tenant_id: &str) -> Result<Vec<Application>, StoreError>;
+    /// Registers a new application.
+    async fn insert_application(&self, app: &Application) -> Result<(), StoreError>;
     /// Replaces an application registration (secrets, permissions).
     async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
     /// Every token-signing key, oldest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
     /// Stores a new token-signing key.
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+
+    /// Stores an authorization code or refresh token.
+    async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
+    /// Spends a grant, atomically: a second redemption finds it spent and revokes its family.
+    async fn redeem_grant(&self, kind: GrantKind, id_hash: &str, now_ms: i64) -> Result<Redeemed, StoreError>;
 
     // --- users ---
 

@@ -66,3 +66,66 @@ pub struct SigningKey {
     /// After this instant the key is no longer published or accepted.
     pub retire_ms: Option<i64>,
 }
+
+/// What an authorization grant is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    /// An authorization code (single use, minutes).
+    Code,
+    /// A refresh token (single use: each use issues the next one in its family).
+    Refresh,
+}
+
+impl GrantKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Code => "code",
+            GrantKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// An authorization code or refresh token, stored by the hash of its opaque value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// SHA-256 (hex) of the opaque value handed to the client.
+    pub id_hash: String,
+    /// Code or refresh token.
+    pub kind: GrantKind,
+    /// Tenant of the user and application.
+    pub tenant_id: String,
+    /// The application it was issued to.
+    pub client_id: String,
+    /// The signed-in user.
+    pub user_id: String,
+    /// Granted scopes, space-separated (Graph scopes and OpenID scopes).
+    pub scopes: String,
+    /// For codes: the redirect URI the code was sent to (must be repeated when redeeming).
+    pub redirect_uri: Option<String>,
+    /// For codes: the PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// For codes: `S256` or `plain`.
+    pub code_challenge_method: Option<String>,
+    /// For codes: the OpenID nonce to put in the id token.
+    pub nonce: Option<String>,
+    /// Refresh tokens issued from one sign-in share a family; reuse of a spent one revokes it.
+    pub family: String,
+    /// Issue instant, epoch ms.
+    pub created_ms: i64,
+    /// Expiry instant, epoch ms.
+    pub expires_ms: i64,
+}
+
+/// What redeeming a grant found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    /// Valid and now spent.
+    Granted(Grant),
+    /// No such grant (or of another kind).
+    Unknown,
+    /// Past its expiry.
+    Expired,
+    /// Already spent: its whole family has now been revoked.
+    Reused,
+}

@@ -633,3 +633,93 @@ fn collect(expr: &Expr, scopes: &mut Vec<(String, String)>, out: &mut FilterFeat
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::parse_filter;
+    use crate::limits::Limits;
+
+    fn features_of(text: &str) -> FilterFeatures {
+        features(&parse_filter(text, &Limits::default()).unwrap())
+    }
+
+    #[test]
+    fn features_list_properties_functions_and_operators() {
+        let f = features_of(
+            "members/any(m: m/displayName eq 'X') and not endsWith(mail, 'x') or id ne 'a' and id in ('b')",
+        );
+        assert_eq!(
+            f.properties,
+            ["members", "members/displayName", "mail", "id"]
+        );
+        assert_eq!(f.functions, ["endswith"]);
+        assert_eq!(f.operators, ["or", "and", "any", "eq", "not", "ne", "in"]);
+        assert_eq!(
+            f.comparisons,
+            [
+                ("members".to_string(), "any".to_string()),
+                ("members/displayName".to_string(), "eq".to_string()),
+                ("mail".to_string(), "endswith".to_string()),
+                ("id".to_string(), "ne".to_string()),
+                ("id".to_string(), "in".to_string()),
+            ]
+        );
+        assert!(f.uses("EndsWith") && f.uses("NOT") && f.uses("any"));
+        assert!(!f.uses("all") && !f.uses("startswith"));
+        assert!(f.uses_property("MAIL") && !f.uses_property("displayName"));
+    }
+
+    #[test]
+    fn features_of_string_collection_lambdas() {
+        let f = features_of(
+            "categories/all(c: c ne 'Red') and lastModifiedDateTime gt 2024-01-01T00:00:00Z",
+        );
+        assert_eq!(f.properties, ["categories", "lastModifiedDateTime"]);
+        assert_eq!(
+            f.comparisons[0],
+            ("categories".to_string(), "all".to_string())
+        );
+        assert_eq!(
+            f.comparisons[1],
+            ("lastModifiedDateTime".to_string(), "gt".to_string())
+        );
+        // `c ne 'Red'` compares the element itself, which has no path of its own.
+        assert_eq!(f.comparisons.len(), 2);
+    }
+
+    #[test]
+    fn literals_print_as_odata() {
+        let dt = |text: &str| match parse_filter(&format!("x eq {text}"), &Limits::default())
+            .unwrap()
+            .kind
+        {
+            ExprKind::Compare { right, .. } => right.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(dt("2024-01-01T00:00Z"), "2024-01-01T00:00:00Z");
+        assert_eq!(
+            dt("2024-01-01T10:00:00.1200+05:30"),
+            "2024-01-01T10:00:00.12+05:30"
+        );
+        assert_eq!(dt("2024-01-01T10:00:00-00:30"), "2024-01-01T10:00:00-00:30");
+        assert_eq!(dt("0001-01-01"), "0001-01-01");
+        assert_eq!(dt("1e300"), "1e300");
+        assert_eq!(dt("2.0"), "2.0");
+        assert_eq!(dt("'a''b'"), "'a''b'");
+        assert_eq!(dt("a.b'c''d'"), "a.b'c''d'");
+    }
+
+    #[test]
+    fn operators_flip_and_spell() {
+        assert_eq!(CompareOp::Lt.flipped(), CompareOp::Gt);
+        assert_eq!(CompareOp::Ge.flipped(), CompareOp::Le);
+        assert_eq!(CompareOp::Eq.flipped(), CompareOp::Eq);
+        assert_eq!(CompareOp::from_keyword("GE"), Some(CompareOp::Ge));
+        assert_eq!(
+            Function::from_name("StartsWith"),
+            Some(Function::StartsWith)
+        );
+        assert_eq!(Function::from_name("substringof"), None);
+    }
+}

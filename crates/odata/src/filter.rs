@@ -73,6 +73,11 @@ const RESERVED: &[&str] = &[
     "div", "divby", "mod",
 ];
 
+static END: Token = Token {
+    tok: Tok::End,
+    span: Span { start: 0, end: 0 },
+};
+
 struct Parser<'l> {
     tokens: Vec<Token>,
     pos: usize,
@@ -85,8 +90,9 @@ struct Parser<'l> {
 
 impl Parser<'_> {
     fn peek(&self) -> &Token {
-        // The lexer always ends the list with `End`, and `advance` never moves past it.
-        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+        // The lexer always ends the list with `End` and `advance` never moves past it, so the
+        // fallback is never used; it only spares an index that could panic.
+        self.tokens.get(self.pos).unwrap_or(&END)
     }
 
     fn peek_second(&self) -> &Tok {

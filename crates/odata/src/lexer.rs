@@ -302,7 +302,7 @@ impl<'a> Lexer<'a> {
             _ => {
                 return Err(ODataError::syntax(
                     self.pos,
-                    "a DateTimeOffset literal needs a time zone: 'Z' or an offset such as '+02:00'",
+                    "a DateTimeOffset literal needs a time zone: 'Z' or an offset such as '+02:00' (in a URL, write '+' as %2B)",
                 ));
             }
         };

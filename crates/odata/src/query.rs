@@ -242,7 +242,7 @@ fn apply(
                 ));
             });
         }
-        SystemOption::Expand => options.expand = parse_expand(value, limits, depth)?,
+        SystemOption::Expand => options.expand = expand_at_depth(value, limits, depth)?,
         SystemOption::Search => options.search = Some(parse_search(value, limits)?),
         SystemOption::SkipToken | SystemOption::DeltaToken => {
             return Err(ODataError::new(
@@ -404,9 +404,13 @@ pub fn parse_orderby(text: &str, limits: &Limits) -> Result<Vec<OrderBy>, ODataE
         .collect()
 }
 
-/// `$expand=members($select=id,displayName;$top=5),lastMessagePreview`. `depth` counts the
-/// `$expand`s this one is nested in.
-pub fn parse_expand(
+/// `$expand=members($select=id,displayName;$top=5),lastMessagePreview`.
+pub fn parse_expand(text: &str, limits: &Limits) -> Result<Vec<ExpandItem>, ODataError> {
+    expand_at_depth(text, limits, 0)
+}
+
+/// [`parse_expand`] for an `$expand` nested in `depth` others.
+fn expand_at_depth(
     text: &str,
     limits: &Limits,
     depth: usize,

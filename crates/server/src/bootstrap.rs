@@ -115,7 +115,11 @@ pub async fn ensure(
 }
 
 fn write(path: &Path, creds: &AdminCredentials) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(creds)?;
+    write_private(path, &serde_json::to_string_pretty(creds)?)
+}
+
+/// Writes a file only its owner can read (mode 0600), atomically (temporary file, fsync, rename).
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let tmp = path.with_extension("json.tmp");
     {
         use std::io::Write;

@@ -20,6 +20,14 @@ pub struct Config {
     /// The URL clients reach this server at, used in `@odata.nextLink`, `Location` and the
     /// credentials file. Unset: taken from each request's `Host` header.
     pub public_url: Option<String>,
+    /// Serve HTTPS (Graph and the identity endpoints) instead of plain HTTP. Without `tls_cert`
+    /// and `tls_key`, a self-signed certificate is generated on first start and kept in
+    /// `<data_dir>/tls/`.
+    pub tls: bool,
+    /// PEM certificate chain to serve with `tls` (leaf first); needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// The verified domain of the tenant created on first start (user principal names end in it).
     pub tenant_domain: String,
     /// Display name of the tenant created on first start.
@@ -36,6 +44,9 @@ pub struct Config {
     pub sqlite_readers: usize,
     /// Log filter (`info`, `debug`, `switchboard_api=debug,info`, …); `RUST_LOG` overrides it.
     pub log: String,
+    /// On first start, seed a fictional organisation (users with passwords, listed in
+    /// `<data-dir>/sample-users.json`) so a newcomer can sign in at once.
+    pub sample_data: bool,
 }
 
 impl Default for Config {
@@ -44,6 +55,9 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./switchboard-data"),
             public_url: None,
+            tls: false,
+            tls_cert: None,
+            tls_key: None,
             tenant_domain: "switchboard.example".into(),
             tenant_name: "Switchboard".into(),
             token_lifetime_secs: 3599,
@@ -52,6 +66,7 @@ impl Default for Config {
             hash_iterations: 2,
             sqlite_readers: 4,
             log: "info".into(),
+            sample_data: false,
         }
     }
 }
@@ -68,13 +83,22 @@ pub struct Overrides {
     /// `--public-url`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// `--tls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// `--sample-data`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_data: Option<bool>,
 }
 
 /// Every configuration key.
-const KEYS: [&str; 11] = [
+const KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "public_url",
+    "tls",
+    "tls_cert",
+    "tls_key",
     "tenant_domain",
     "tenant_name",
     "token_lifetime_secs",
@@ -83,6 +107,7 @@ const KEYS: [&str; 11] = [
     "hash_iterations",
     "sqlite_readers",
     "log",
+    "sample_data",
 ];
 
 impl Config {
@@ -97,7 +122,7 @@ impl Config {
         }
         figment
             // Only the documented keys: other SWITCHBOARD_* variables (a test harness's, say) are not config.
-            .merge(Env::prefixed("SWITCHBOARD_").only(&KEYS))
+            .merge(Env::prefixed("SWITCHBOARD_").only(KEYS))
             .merge(Serialized::defaults(overrides))
             .extract()
     }
@@ -121,6 +146,17 @@ data_dir = "{data_dir}"
 # file. Unset: taken from each request's Host header. (--public-url, SWITCHBOARD_PUBLIC_URL)
 # public_url = "https://graph.example.org"
 
+# Serve HTTPS (Graph and the identity endpoints) instead of plain HTTP. Without tls_cert and
+# tls_key, a self-signed certificate for localhost, 127.0.0.1, ::1 and the host of public_url is
+# generated on first start, kept in <data_dir>/tls/cert.pem and key.pem, and reused afterwards:
+# clients trust that cert.pem. (--tls, SWITCHBOARD_TLS)
+tls = {tls}
+
+# Your own PEM certificate chain (leaf first) and its private key, served with tls = true instead
+# of the generated certificate. (SWITCHBOARD_TLS_CERT, SWITCHBOARD_TLS_KEY)
+# tls_cert = "/etc/switchboard/fullchain.pem"
+# tls_key = "/etc/switchboard/privkey.pem"
+
 # The verified domain of the tenant created on first start (user principal names end in it).
 tenant_domain = "{tenant_domain}"
 
@@ -142,9 +178,14 @@ sqlite_readers = {sqlite_readers}
 
 # Log filter; RUST_LOG overrides it.
 log = "{log}"
+
+# On first start, seed a fictional organisation: users with passwords, listed in
+# <data-dir>/sample-users.json, so you can sign in at once. (--sample-data)
+sample_data = {sample_data}
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),
+            tls = d.tls,
             tenant_domain = d.tenant_domain,
             tenant_name = d.tenant_name,
             token_lifetime_secs = d.token_lifetime_secs,
@@ -153,6 +194,7 @@ log = "{log}"
             hash_iterations = d.hash_iterations,
             sqlite_readers = d.sqlite_readers,
             log = d.log,
+            sample_data = d.sample_data,
         )
     }
 }

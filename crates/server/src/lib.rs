@@ -3,10 +3,14 @@
 //! listener until told to stop. Tests start it in-process on `127.0.0.1:0`; `main.rs` is only the
 //! command line around it.
 
+pub mod admin;
 pub mod bootstrap;
 pub mod config;
+pub mod sample;
+pub mod tls;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +40,7 @@ pub struct Server {
     store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    tls_certificate: Option<PathBuf>,
 }
 
 impl Server {
@@ -51,12 +56,23 @@ impl Server {
                 .await?
                 .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?,
         );
+        let tls = if config.tls {
+            let files = tls::ensure_certificate(&config)?;
+            Some((tls::server_config(&files)?, files.cert))
+        } else {
+            anyhow::ensure!(
+                config.tls_cert.is_none() && config.tls_key.is_none(),
+                "tls_cert and tls_key are served only with tls = true (--tls)"
+            );
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let cost = HashCost { memory_kib: config.hash_memory_kib, iterations: config.hash_iterations };
         let base_url = config
             .public_url
             .clone()
             .map(|u| u.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| format!("{scheme}://{addr}"));
         let credentials = bootstrap::ensure(
             store.as_ref(),
             &config.data_dir,
@@ -66,6 +82,9 @@ impl Server {
             cost,
         )
         .await?;
+        if config.sample_data {
+            sample::seed(store.as_ref(), &config.data_dir, &credentials.tenant_id, &credentials.domain, cost).await?;
+        }
         let ring = Arc::new(KeyRing::load_or_create(store.as_ref()).await?);
         let tokens = Arc::new(TokenIssuer::new(ring, config.token_lifetime_secs));
         let state = AppState {
@@ -74,6 +93,7 @@ impl Server {
             tokens,
             config: Arc::new(ApiConfig {
                 public_url: config.public_url.clone(),
+                tls: tls.is_some(),
                 max_body_bytes: config.max_body_bytes,
                 hash_cost: cost,
             }),
@@ -81,24 +101,27 @@ impl Server {
         let app = switchboard_api::app(state);
         let (stop, stopped) = oneshot::channel::<()>();
         let task_store = store.clone();
+        let (tls_config, tls_certificate) = tls.unzip();
         let task = tokio::spawn(async move {
-            let (drained_tx, drained_rx) = oneshot::channel::<()>();
-            let serve = axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                    let _ = drained_tx.send(());
-                });
-            tokio::select! {
-                result = serve => result?,
-                _ = async {
-                    let _ = drained_rx.await;
-                    tokio::time::sleep(DRAIN_TIMEOUT).await;
-                } => tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway"),
+            match tls_config {
+                Some(config) => serve(tls::TlsListener::new(listener, config)?, app, stopped).await?,
+                None => serve(listener, app, stopped).await?,
             }
             task_store.shutdown().await;
             Ok(())
         });
-        Ok(Server { addr, credentials, store, stop: Some(stop), task })
+        Ok(Server { addr, credentials, store, stop: Some(stop), task, tls_certificate })
+    }
+
+    /// The certificate served when TLS is on (the file clients trust when it is self-signed).
+    pub fn tls_certificate(&self) -> Option<&Path> {
+        self.tls_certificate.as_deref()
+    }
+
+    /// `https://{addr}` with TLS, else `http://{addr}`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls_certificate.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The address the server listens on.
@@ -129,4 +152,27 @@ impl Server {
         signal.await;
         self.shutdown().await
     }
+}
+
+/// Serves `app` on `listener` until `stopped`, then lets in-flight requests finish (for at most
+/// [`DRAIN_TIMEOUT`]).
+async fn serve<L>(listener: L, app: switchboard_api::App, stopped: oneshot::Receiver<()>) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let (drained_tx, drained_rx) = oneshot::channel::<()>();
+    let serve = axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+            let _ = drained_tx.send(());
+        });
+    tokio::select! {
+        result = serve => result?,
+        _ = async {
+            let _ = drained_rx.await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; stopping anyway"),
+    }
+    Ok(())
 }

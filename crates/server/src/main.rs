@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use switchboard::config::{Config, Overrides};
-use switchboard::{Server, bootstrap};
+use switchboard::{Server, admin, bootstrap};
+use switchboard_domain::credentials::HashCost;
 use tracing_subscriber::EnvFilter;
 
 /// A Microsoft Graph-compatible server for Teams chats and Outlook mail.
@@ -39,6 +40,42 @@ enum Command {
         /// The URL clients use to reach this server, for links and the credentials file.
         #[arg(long, value_name = "URL")]
         public_url: Option<String>,
+        /// Serve HTTPS; without tls_cert/tls_key in the configuration, with a self-signed
+        /// certificate kept in <data-dir>/tls/cert.pem (generated on first start).
+        #[arg(long)]
+        tls: bool,
+        /// On first start, seed a fictional organisation; users and passwords go to
+        /// <data-dir>/sample-users.json.
+        #[arg(long)]
+        sample_data: bool,
+    },
+    /// Application registrations (who may obtain tokens, with which permissions).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Tenants (organisations): each has its own users, applications and data.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Print a ready-made bearer token, for curl and scripts.
+    ///
+    /// With --user, a delegated token for that user (by the tenant's administrator application
+    /// unless --app names another); with only --app, an app-only token for that application.
+    #[command(group(clap::ArgGroup::new("who").required(true).multiple(true).args(["user", "app"])))]
+    Token {
+        #[command(flatten)]
+        target: Target,
+        /// User principal name of the user to sign in.
+        #[arg(long, value_name = "UPN")]
+        user: Option<String>,
+        /// Client id of the application.
+        #[arg(long, value_name = "CLIENT_ID")]
+        app: Option<String>,
+        /// Delegated scopes to grant (comma-separated); default: all the application may have.
+        #[arg(long, value_name = "S1,S2", value_delimiter = ',')]
+        scopes: Vec<String>,
     },
     /// Print the permission matrix: which delegated scopes and application roles allow each route.
     Permissions,
@@ -46,6 +83,57 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+/// Which data directory (and tenant) an administration command works on.
+#[derive(clap::Args)]
+struct Target {
+    /// The server's data directory (it may be running).
+    #[arg(long, value_name = "DIR", default_value = "./switchboard-data")]
+    data_dir: PathBuf,
+    /// TOML configuration file (for the hashing cost and the server's URL).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Tenant id or domain [default: the first tenant].
+    #[arg(long, value_name = "TENANT")]
+    tenant: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Register an application and print its `clientId`, `clientSecret` and `tenantId` as JSON.
+    Create {
+        #[command(flatten)]
+        target: Target,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Application permissions (app-only tokens' roles), comma-separated, e.g. User.Read.All.
+        #[arg(long, value_name = "R1,R2", value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Delegated scopes the application may request for users, comma-separated, e.g. User.Read.
+        #[arg(long, value_name = "S1,S2", value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// A redirect URI for the authorization-code flow (loopback URIs need no registration).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with its own administrator application; print its credentials as JSON
+    /// (the same fields as admin-credentials.json).
+    Create {
+        #[command(flatten)]
+        target: Target,
+        /// Organisation name.
+        #[arg(long)]
+        name: String,
+        /// Its verified domain (user principal names end in it).
+        #[arg(long)]
+        domain: String,
     },
 }
 
@@ -66,14 +154,55 @@ fn main() -> anyhow::Result<()> {
             print!("{}", Config::example());
             Ok(())
         }
-        Command::Serve { listen, data_dir, config, public_url } => {
-            let overrides = Overrides { listen, data_dir, public_url };
+        Command::App { command: AppCommand::Create { target, name, roles, scopes, redirect_uris } } => {
+            let tenant = target.tenant.clone();
+            admin_command(&target, |store, _, cost| async move {
+                let created = admin::create_app(store.as_ref(), tenant.as_deref(), &name, &roles, &scopes, &redirect_uris, cost).await?;
+                println!("{}", serde_json::to_string_pretty(&created)?);
+                Ok(())
+            })
+        }
+        Command::Tenant { command: TenantCommand::Create { target, name, domain } } => {
+            admin_command(&target, |store, config, cost| async move {
+                let created = admin::create_tenant(store.as_ref(), &config, &name, &domain, cost).await?;
+                println!("{}", serde_json::to_string_pretty(&created)?);
+                Ok(())
+            })
+        }
+        Command::Token { target, user, app, scopes } => {
+            let tenant = target.tenant.clone();
+            admin_command(&target, |store, config, _| async move {
+                let token = admin::token(store.as_ref(), tenant.as_deref(), user.as_deref(), app.as_deref(), &scopes, config.token_lifetime_secs).await?;
+                println!("{token}");
+                Ok(())
+            })
+        }
+        Command::Serve { listen, data_dir, config, public_url, tls, sample_data } => {
+            let overrides =
+                Overrides { listen, data_dir, public_url, tls: tls.then_some(true), sample_data: sample_data.then_some(true) };
             let config = Config::load(config.as_deref(), &overrides).context("invalid configuration")?;
             let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
             tracing_subscriber::fmt().with_env_filter(filter).init();
             tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
         }
     }
+}
+
+/// Runs an administration command against a data directory.
+fn admin_command<F, Fut>(target: &Target, run: F) -> anyhow::Result<()>
+where
+    F: FnOnce(std::sync::Arc<dyn switchboard_domain::Store>, Config, HashCost) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let overrides = Overrides { data_dir: Some(target.data_dir.clone()), ..Overrides::default() };
+    let config = Config::load(target.config.as_deref(), &overrides).context("invalid configuration")?;
+    let cost = HashCost { memory_kib: config.hash_memory_kib, iterations: config.hash_iterations };
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        let store = admin::open(&config.data_dir)?;
+        let result = run(store.clone(), config, cost).await;
+        store.shutdown().await;
+        result
+    })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -84,12 +213,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let server = Server::start(config, listener).await?;
     let creds = server.credentials();
     tracing::info!(
-        "Switchboard listening on http://{} (Graph: {}, tenant {}, credentials in {})",
-        server.addr(),
+        "Switchboard listening on {} (Graph: {}, tenant {}, credentials in {})",
+        server.url(),
         creds.graph_base_url,
         creds.tenant_id,
         data_dir.join(bootstrap::CREDENTIALS_FILE).display()
     );
+    if let Some(cert) = server.tls_certificate() {
+        tracing::info!("TLS certificate: {}", cert.display());
+    }
     server.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

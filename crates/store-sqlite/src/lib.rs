@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
-use switchboard_domain::tenants::{Application, SigningKey, Tenant};
+use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use switchboard_domain::users::{UserPatch, UserRecord};
 
 use readers::Readers;
@@ -124,6 +124,26 @@ impl Store for SqliteStore {
     async fn application(&self, tenant_id: &str, client_id: &str) -> Result<Option<Application>, StoreError> {
         let (t, a) = (tenant_id.to_string(), client_id.to_string());
         self.readers.read(move |c| tenants::application(c, &t, &a)).await
+    }
+
+    async fn applications(&self, tenant_id: &str) -> Result<Vec<Application>, StoreError> {
+        let t = tenant_id.to_string();
+        self.readers.read(move |c| tenants::applications(c, &t)).await
+    }
+
+    async fn insert_application(&self, app: &Application) -> Result<(), StoreError> {
+        let app = app.clone();
+        self.writer.write(move |c| tenants::insert_application(c, &app)).await
+    }
+
+    async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        let grant = grant.clone();
+        self.writer.write(move |c| tenants::insert_grant(c, &grant)).await
+    }
+
+    async fn redeem_grant(&self, kind: GrantKind, id_hash: &str, now_ms: i64) -> Result<Redeemed, StoreError> {
+        let id = id_hash.to_string();
+        self.writer.write(move |c| tenants::redeem_grant(c, kind, &id, now_ms)).await
     }
 
     async fn update_application(&self, app: &Application) -> Result<(), StoreError> {

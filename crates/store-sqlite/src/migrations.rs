@@ -7,7 +7,10 @@ use switchboard_domain::StoreError;
 use crate::internal;
 
 /// Every migration, in order. Never edit one that has shipped; add the next instead.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "grants", include_str!("../migrations/0002_grants.sql")),
+];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.
 fn checksum(sql: &str) -> String {

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use switchboard_domain::StoreError;
-use switchboard_domain::tenants::{Application, SigningKey, Tenant};
+use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 
 use crate::internal;
 
@@ -134,4 +134,94 @@ pub fn insert_signing_key(c: &Connection, k: &SigningKey) -> Result<(), StoreErr
     .execute(params![k.kid, k.private_pkcs8, k.created_ms, k.activate_ms, k.retire_ms])
     .map_err(internal)?;
     Ok(())
+}
+
+pub fn applications(c: &Connection, tenant_id: &str) -> Result<Vec<Application>, StoreError> {
+    let mut stmt = c
+        .prepare_cached(&format!("SELECT {APP_COLUMNS} FROM applications WHERE tenant_id = ?1 ORDER BY created_ms, client_id"))
+        .map_err(internal)?;
+    stmt.query_map(params![tenant_id], app_row).map_err(internal)?.collect::<Result<_, _>>().map_err(internal)
+}
+
+pub fn insert_grant(c: &Connection, g: &Grant) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO auth_grants (id_hash, kind, tenant_id, client_id, user_id, scopes, redirect_uri, code_challenge,
+            code_challenge_method, nonce, family, created_ms, expires_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .map_err(internal)?
+    .execute(params![
+        g.id_hash,
+        g.kind.as_str(),
+        g.tenant_id,
+        g.client_id,
+        g.user_id,
+        g.scopes,
+        g.redirect_uri,
+        g.code_challenge,
+        g.code_challenge_method,
+        g.nonce,
+        g.family,
+        g.created_ms,
+        g.expires_ms
+    ])
+    .map_err(internal)?;
+    // Housekeeping rides along with writes: spent or expired grants older than a day go.
+    c.prepare_cached("DELETE FROM auth_grants WHERE expires_ms < ?1")
+        .map_err(internal)?
+        .execute(params![g.created_ms - 24 * 3600 * 1000])
+        .map_err(internal)?;
+    Ok(())
+}
+
+pub fn redeem_grant(c: &Connection, kind: GrantKind, id_hash: &str, now: i64) -> Result<Redeemed, StoreError> {
+    let found = c
+        .prepare_cached(
+            "SELECT id_hash, tenant_id, client_id, user_id, scopes, redirect_uri, code_challenge, code_challenge_method,
+                nonce, family, created_ms, expires_ms, used_ms, revoked
+             FROM auth_grants WHERE id_hash = ?1 AND kind = ?2",
+        )
+        .map_err(internal)?
+        .query_row(params![id_hash, kind.as_str()], |r| {
+            Ok((
+                Grant {
+                    id_hash: r.get(0)?,
+                    kind,
+                    tenant_id: r.get(1)?,
+                    client_id: r.get(2)?,
+                    user_id: r.get(3)?,
+                    scopes: r.get(4)?,
+                    redirect_uri: r.get(5)?,
+                    code_challenge: r.get(6)?,
+                    code_challenge_method: r.get(7)?,
+                    nonce: r.get(8)?,
+                    family: r.get(9)?,
+                    created_ms: r.get(10)?,
+                    expires_ms: r.get(11)?,
+                },
+                r.get::<_, Option<i64>>(12)?,
+                r.get::<_, bool>(13)?,
+            ))
+        })
+        .optional()
+        .map_err(internal)?;
+    let Some((grant, used, revoked)) = found else {
+        return Ok(Redeemed::Unknown);
+    };
+    if used.is_some() || revoked {
+        // A spent grant presented again means it leaked: revoke everything issued from it.
+        c.prepare_cached("UPDATE auth_grants SET revoked = 1 WHERE family = ?1")
+            .map_err(internal)?
+            .execute(params![grant.family])
+            .map_err(internal)?;
+        return Ok(Redeemed::Reused);
+    }
+    if grant.expires_ms <= now {
+        return Ok(Redeemed::Expired);
+    }
+    c.prepare_cached("UPDATE auth_grants SET used_ms = ?2 WHERE id_hash = ?1")
+        .map_err(internal)?
+        .execute(params![id_hash, now])
+        .map_err(internal)?;
+    Ok(Redeemed::Granted(grant))
 }

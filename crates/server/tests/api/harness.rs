@@ -183,21 +183,3 @@ pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code
     assert_eq!(date.len(), 19, "innerError.date is yyyy-mm-ddThh:mm:ss: {date}");
     assert!(!date.ends_with('Z'));
 }
-
-/// Follows `@odata.nextLink` to the end; returns every item.
-pub async fn all_pages(t: &TestServer, first: &str, token: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut url = t.url(first);
-    loop {
-        let (status, page) = json(t.client.get(&url).bearer_auth(token).send().await.expect("send")).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        items.extend(page["value"].as_array().expect("value").iter().cloned());
-        match page["@odata.nextLink"].as_str() {
-            Some(next) => {
-                assert!(next.starts_with("http://"), "next links are absolute: {next}");
-                url = next.to_string();
-            }
-            None => return items,
-        }
-    }
-}

@@ -160,3 +160,169 @@ async fn discovery_documents() {
     assert_eq!(header["kid"], key["kid"]);
     assert_eq!(header["alg"], "RS256");
 }
+
+fn form_token(body: &Value, field: &str) -> String {
+    body[field].as_str().unwrap_or_else(|| panic!("no {field} in {body}")).to_string()
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let t = TestServer::start().await;
+    let admin = t.admin_token().await;
+    let user = t.create_user(&admin, "rita", "Rita").await;
+    let upn = user["userPrincipalName"].as_str().unwrap();
+    let c = t.creds().clone();
+    let (status, first) = t
+        .token_request(
+            &c.tenant_id,
+            &[("grant_type", "password"), ("client_id", &c.client_id), ("username", upn), ("password", PASSWORD), ("scope", "User.Read offline_access openid profile"), ("client_info", "1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert!(first["scope"].as_str().unwrap().contains("https://graph.microsoft.com/User.Read"), "{first}");
+    let info: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(form_token(&first, "client_info")).unwrap()).unwrap();
+    assert_eq!(info["uid"], user["id"]);
+    assert_eq!(info["utid"], c.tenant_id.as_str());
+    let id_claims = claims(&form_token(&first, "id_token"));
+    assert_eq!(id_claims["aud"], c.client_id.as_str());
+    assert_eq!(id_claims["iss"], format!("{}/{}/v2.0", t.base, c.tenant_id));
+    assert_eq!(id_claims["preferred_username"], upn);
+
+    let refresh = form_token(&first, "refresh_token");
+    let (status, second) = t
+        .token_request(&c.tenant_id, &[("grant_type", "refresh_token"), ("client_id", &c.client_id), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let (status, me) = t.get("/v1.0/me", &form_token(&second, "access_token")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let next = form_token(&second, "refresh_token");
+    assert_ne!(next, refresh, "refresh tokens rotate");
+
+    // Presenting the spent token again revokes the whole family, the fresh one included.
+    let (status, body) = t
+        .token_request(&c.tenant_id, &[("grant_type", "refresh_token"), ("client_id", &c.client_id), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, body) = t
+        .token_request(&c.tenant_id, &[("grant_type", "refresh_token"), ("client_id", &c.client_id), ("refresh_token", &next)])
+        .await;
+    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, body) = t
+        .token_request(&c.tenant_id, &[("grant_type", "refresh_token"), ("client_id", &c.client_id), ("refresh_token", "forged")])
+        .await;
+    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+}
+
+/// The browser flow: sign-in page, code to a loopback redirect URI, code + PKCE verifier for tokens.
+#[tokio::test]
+async fn authorization_code_with_pkce() {
+    let t = TestServer::start().await;
+    let admin = t.admin_token().await;
+    let user = t.create_user(&admin, "ava", "Ava").await;
+    let upn = user["userPrincipalName"].as_str().unwrap().to_string();
+    let c = t.creds().clone();
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = URL_SAFE_NO_PAD.encode(aws_sha256(verifier.as_bytes()));
+    let redirect = "http://localhost:53100/callback";
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let authorize = t.url(&format!("/{}/oauth2/v2.0/authorize", c.tenant_id));
+    let params = [
+        ("client_id", c.client_id.as_str()),
+        ("response_type", "code"),
+        ("redirect_uri", redirect),
+        ("scope", "openid profile offline_access User.Read"),
+        ("state", "xyz"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let page = client.get(&authorize).query(&params).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"password\"") && html.contains("<form method=\"post\""), "{html}");
+
+    // A wrong password shows the form again.
+    let mut form: Vec<(&str, &str)> = params.to_vec();
+    form.push(("username", &upn));
+    form.push(("password", "Not-The-Password-1"));
+    let again = client.post(&authorize).form(&form).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    assert!(again.text().await.unwrap().contains("incorrect"));
+
+    form.pop();
+    form.push(("password", PASSWORD));
+    let done = client.post(&authorize).form(&form).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::FOUND);
+    let location = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(redirect));
+    let q: std::collections::HashMap<String, String> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["state"], "xyz");
+    let code = q["code"].clone();
+
+    let exchange = |code: String, verifier: &'static str| {
+        let c = c.clone();
+        let t = &t;
+        async move {
+            t.token_request(
+                &c.tenant_id,
+                &[("grant_type", "authorization_code"), ("client_id", &c.client_id), ("code", &code), ("redirect_uri", redirect), ("code_verifier", verifier)],
+            )
+            .await
+        }
+    };
+    let (status, body) = exchange(code.clone(), "wrong-verifier-wrong-verifier-wrong-verifier").await;
+    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().starts_with("AADSTS501481"));
+    // The failed attempt spent the code (it is single-use whatever happens).
+    let (status, body) = exchange(code, verifier).await;
+    assert_eq!(status.as_u16(), 400, "{body}");
+    assert!(body["error_description"].as_str().unwrap().starts_with("AADSTS54005"), "{body}");
+
+    // A fresh sign-in, redeemed correctly.
+    let done = client.post(&authorize).form(&form).send().await.unwrap();
+    let location = url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let (status, tokens) = exchange(code, verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(claims(&form_token(&tokens, "id_token"))["nonce"], "n-0S6_WzA2Mj");
+    assert!(tokens["refresh_token"].is_string());
+    let (status, me) = t.get("/v1.0/me", &form_token(&tokens, "access_token")).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["userPrincipalName"], upn.as_str());
+
+    // An unregistered, non-loopback redirect URI is refused on the page, never redirected to.
+    let evil = client
+        .get(&authorize)
+        .query(&[("client_id", c.client_id.as_str()), ("response_type", "code"), ("redirect_uri", "https://evil.example/cb"), ("scope", "User.Read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), StatusCode::BAD_REQUEST);
+    assert!(evil.headers().get("location").is_none());
+}
+
+fn aws_sha256(data: &[u8]) -> Vec<u8> {
+    // The test computes the PKCE challenge independently of the server's code.
+    use sha2::Digest;
+    sha2::Sha256::digest(data).to_vec()
+}
+
+#[tokio::test]
+async fn msal_discovery_endpoints() {
+    let t = TestServer::start().await;
+    let c = t.creds().clone();
+    let (status, doc) = json(
+        t.client
+            .get(t.url("/common/discovery/instance"))
+            .query(&[("api-version", "1.1"), ("authorization_endpoint", &format!("{}/{}/oauth2/v2.0/authorize", t.base, c.tenant_id))])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["tenant_discovery_endpoint"], format!("{}/{}/v2.0/.well-known/openid-configuration", t.base, c.tenant_id));
+    let (status, realm) = json(t.client.get(t.url(&format!("/common/userrealm/someone@{}?api-version=1.0", c.domain))).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(realm["account_type"], "Managed");
+}

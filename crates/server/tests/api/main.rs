@@ -6,4 +6,6 @@ mod harness;
 mod durability;
 mod identity;
 mod protocol;
+mod tenants;
+mod tls;
 mod users;
