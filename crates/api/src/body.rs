@@ -121,6 +121,15 @@ impl BodyReader {
         }
     }
 
+    /// A collection property, as raw JSON items (`null` is read as absent).
+    pub fn take_array(&mut self, name: &str) -> Result<Option<Vec<Value>>, ApiError> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(_) => Err(self.wrong_type(name, "a collection")),
+        }
+    }
+
     /// A complex-typed property, as a nested reader.
     pub fn object(&mut self, name: &str, type_name: &'static str) -> Result<Option<BodyReader>, ApiError> {
         match self.map.remove(name) {

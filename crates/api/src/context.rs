@@ -25,12 +25,19 @@ pub struct Ctx {
     pub query: QueryOptions,
     /// `ConsistencyLevel: eventual` was sent.
     pub eventual: bool,
+    /// The `Prefer` header's preferences as sent (`include-unknown-enum-members`, …); compare with `prefers`.
+    pub prefer: Vec<String>,
 }
 
 impl Ctx {
     /// `{base}/{version}/$metadata#{fragment}`.
     pub fn context(&self, fragment: &str) -> String {
         format!("{}/{}/$metadata#{fragment}", self.base, self.version)
+    }
+
+    /// Whether the client sent `Prefer: {name}` (case-insensitive).
+    pub fn prefers(&self, name: &str) -> bool {
+        self.prefer.iter().any(|p| p.eq_ignore_ascii_case(name))
     }
 
     /// The absolute URL of a resource path under this version (`users/{id}` → `http://…/v1.0/users/{id}`).
@@ -81,6 +88,15 @@ impl FromRequestParts<AppState> for Ctx {
             .get("consistencylevel")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"));
-        Ok(Ctx { principal, version, base: base_url(state, &parts.headers), path, query, eventual })
+        let prefer = parts
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        Ok(Ctx { principal, version, base: base_url(state, &parts.headers), path, query, eventual, prefer })
     }
 }

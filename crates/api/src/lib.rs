@@ -8,6 +8,7 @@
 
 mod authorize;
 mod body;
+mod chats;
 mod context;
 mod discovery;
 mod error;
@@ -57,7 +58,12 @@ pub struct AppState {
 
 /// The Graph routes of one API version (mounted at `/v1.0` and at `/beta`).
 fn graph_routes() -> Router<AppState> {
-    Router::new().merge(users::routes()).merge(organization::routes())
+    Router::new()
+        .merge(users::routes())
+        .merge(organization::routes())
+        .merge(chats::routes())
+        .nest("/me", chats::routes())
+        .nest("/users/{uid}", chats::routes())
 }
 
 /// Every route, before the middleware stack.

@@ -5,6 +5,9 @@
 //! This crate knows nothing of HTTP or of any database driver: the HTTP layer turns requests into
 //! calls here, and the store crates implement [`store::Store`].
 
+pub mod applications;
+pub mod chat_messages;
+pub mod chats;
 pub mod credentials;
 pub mod error;
 pub mod graph_time;

@@ -61,6 +61,20 @@ pub const USERS_WRITE: Permissions = Permissions {
     application: &["User.ReadWrite.All", "Directory.ReadWrite.All"],
 };
 
+/// `GET /applications`, `GET /applications/{id}`.
+pub const APPLICATIONS_READ: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    application: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+};
+
+/// `POST /applications`, `DELETE /applications/{id}`, `addPassword`, `removePassword`.
+pub const APPLICATIONS_WRITE: Permissions = Permissions {
+    family: Family::Directory,
+    delegated: &["Application.ReadWrite.All"],
+    application: &["Application.ReadWrite.All"],
+};
+
 /// `GET /organization`.
 pub const ORGANIZATION_READ: Permissions = Permissions {
     family: Family::Directory,
@@ -75,6 +89,105 @@ pub const DOMAINS_READ: Permissions = Permissions {
     application: &["Domain.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 };
 
+/// `POST /chats` (and `/me/chats`, `/users/{id}/chats`).
+pub const CHAT_CREATE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.Create", "Chat.ReadWrite"],
+    application: &["Chat.Create", "Chat.ReadWrite.All"],
+};
+
+/// `GET /chats`, `GET /me/chats`: the signed-in user's chats (delegated only).
+pub const CHATS_READ: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
+    application: &[],
+};
+
+/// `GET /users/{id}/chats`.
+pub const CHATS_READ_FOR_USER: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
+    application: &["Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"],
+};
+
+/// `GET /chats/{id}`.
+pub const CHAT_READ: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
+    application: &["Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"],
+};
+
+/// `PATCH /chats/{id}`.
+pub const CHAT_UPDATE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadWrite"],
+    application: &["Chat.ReadWrite.All"],
+};
+
+/// `DELETE /chats/{id}`.
+pub const CHAT_DELETE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ManageDeletion.All"],
+    application: &["Chat.ManageDeletion.All"],
+};
+
+/// `hideForUser`, `unhideForUser`, `markChatReadForUser`, `markChatUnreadForUser`.
+pub const CHAT_USER_STATE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadWrite"],
+    application: &[],
+};
+
+/// `GET /chats/{id}/members[/{membership-id}]`.
+pub const CHAT_MEMBERS_READ: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["ChatMember.Read", "ChatMember.ReadWrite", "Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
+    application: &["ChatMember.Read.All", "ChatMember.ReadWrite.All", "Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"],
+};
+
+/// `POST /chats/{id}/members`, `DELETE /chats/{id}/members/{membership-id}`.
+pub const CHAT_MEMBERS_WRITE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["ChatMember.ReadWrite", "Chat.ReadWrite"],
+    application: &["ChatMember.ReadWrite.All", "Chat.ReadWrite.All"],
+};
+
+/// `GET /chats/{id}/installedApps[/{id}[/chat]]`.
+pub const CHAT_APPS_READ: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &[
+        "TeamsAppInstallation.ReadForChat",
+        "TeamsAppInstallation.ReadWriteSelfForChat",
+        "TeamsAppInstallation.ReadWriteForChat",
+    ],
+    application: &[
+        "TeamsAppInstallation.ReadForChat.All",
+        "TeamsAppInstallation.ReadWriteSelfForChat.All",
+        "TeamsAppInstallation.ReadWriteForChat.All",
+    ],
+};
+
+/// Installing, upgrading, removing and (re)binding apps in chats.
+pub const CHAT_APPS_WRITE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["TeamsAppInstallation.ReadWriteSelfForChat", "TeamsAppInstallation.ReadWriteForChat"],
+    application: &["TeamsAppInstallation.ReadWriteSelfForChat.All", "TeamsAppInstallation.ReadWriteForChat.All"],
+};
+
+/// `GET /appCatalogs/teamsApps[/{id}[/appDefinitions]]`.
+pub const CATALOG_READ: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+};
+
+/// `POST /appCatalogs/teamsApps`, `DELETE /appCatalogs/teamsApps/{id}`.
+pub const CATALOG_WRITE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"],
+    application: &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"],
+};
+
 /// The matrix: every served route and the permissions that allow it. `docs/permissions.md` is
 /// generated from this table (`markdown()`), and a test keeps the two equal.
 pub const MATRIX: &[(&str, &str, &Permissions)] = &[
@@ -85,10 +198,28 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
     ("POST", "/users", &USERS_WRITE),
     ("PATCH", "/users/{id | userPrincipalName}", &USERS_WRITE),
     ("DELETE", "/users/{id | userPrincipalName}", &USERS_WRITE),
+    ("GET", "/applications", &APPLICATIONS_READ),
+    ("GET", "/applications/{id}", &APPLICATIONS_READ),
+    ("POST", "/applications", &APPLICATIONS_WRITE),
+    ("DELETE", "/applications/{id}", &APPLICATIONS_WRITE),
+    ("POST", "/applications/{id}/addPassword", &APPLICATIONS_WRITE),
+    ("POST", "/applications/{id}/removePassword", &APPLICATIONS_WRITE),
     ("GET", "/organization", &ORGANIZATION_READ),
     ("GET", "/organization/{id}", &ORGANIZATION_READ),
     ("GET", "/domains", &DOMAINS_READ),
     ("GET", "/domains/{id}", &DOMAINS_READ),
+    ("POST", "/chats", &CHAT_CREATE),
+    ("GET", "/chats", &CHATS_READ),
+    ("GET", "/users/{id}/chats", &CHATS_READ_FOR_USER),
+    ("GET", "/chats/{chat-id}", &CHAT_READ),
+    ("GET", "/chats/{chat-id}/lastMessagePreview", &CHAT_READ),
+    ("PATCH", "/chats/{chat-id}", &CHAT_UPDATE),
+    ("DELETE", "/chats/{chat-id}", &CHAT_DELETE),
+    ("POST", "/chats/{chat-id}/hideForUser (unhideForUser, markChatReadForUser, markChatUnreadForUser)", &CHAT_USER_STATE),
+    ("GET", "/chats/{chat-id}/members", &CHAT_MEMBERS_READ),
+    ("GET", "/chats/{chat-id}/members/{membership-id}", &CHAT_MEMBERS_READ),
+    ("POST", "/chats/{chat-id}/members", &CHAT_MEMBERS_WRITE),
+    ("DELETE", "/chats/{chat-id}/members/{membership-id}", &CHAT_MEMBERS_WRITE),
 ];
 
 /// The matrix as a Markdown page.
@@ -137,6 +268,7 @@ pub const ALL_APPLICATION_ROLES: &[&str] = &[
     "Directory.ReadWrite.All",
     "Organization.Read.All",
     "Domain.Read.All",
+    "Application.Read.All",
     "Application.ReadWrite.All",
     "Chat.Create",
     "Chat.ReadBasic.All",
@@ -148,6 +280,7 @@ pub const ALL_APPLICATION_ROLES: &[&str] = &[
     "TeamsAppInstallation.ReadForChat.All",
     "TeamsAppInstallation.ReadWriteSelfForChat.All",
     "TeamsAppInstallation.ReadWriteForChat.All",
+    "AppCatalog.Read.All",
     "AppCatalog.ReadWrite.All",
     "Teamwork.Migrate.All",
     "Mail.ReadBasic.All",
@@ -167,6 +300,8 @@ pub const ALL_DELEGATED_SCOPES: &[&str] = &[
     "Directory.ReadWrite.All",
     "Organization.Read.All",
     "Domain.Read.All",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
     "Chat.Create",
     "Chat.ReadBasic",
     "Chat.Read",
@@ -179,6 +314,7 @@ pub const ALL_DELEGATED_SCOPES: &[&str] = &[
     "TeamsAppInstallation.ReadForChat",
     "TeamsAppInstallation.ReadWriteSelfForChat",
     "TeamsAppInstallation.ReadWriteForChat",
+    "AppCatalog.Read.All",
     "AppCatalog.ReadWrite.All",
     "Mail.ReadBasic",
     "Mail.Read",

@@ -11,6 +11,8 @@ use switchboard_odata::ODataError;
 use switchboard_odata::ast::{Expr, Search};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
+use crate::chat_messages::NewMessage;
+use crate::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
 use crate::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use crate::users::{UserPatch, UserRecord};
 
@@ -109,10 +111,17 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_application(&self, app: &Application) -> Result<(), StoreError>;
     /// Replaces an application registration (secrets, permissions).
     async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
+    /// A page of a tenant's application registrations (`GET /applications`).
+    async fn list_applications(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<Application>, StoreError>;
+    /// Deletes an application registration; `false` when there was none.
+    async fn delete_application(&self, tenant_id: &str, client_id: &str) -> Result<bool, StoreError>;
     /// Every token-signing key, oldest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
     /// Stores a new token-signing key.
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+    /// Sets when a signing key stops being published and accepted; `false` when there is no
+    /// such key.
+    async fn set_signing_key_retire(&self, kid: &str, retire_ms: Option<i64>) -> Result<bool, StoreError>;
 
     /// Stores an authorization code or refresh token.
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
@@ -142,6 +151,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<UserRecord>, StoreError>;
     /// Deletes a user; `false` when there was none.
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError>;
+
+    // --- chats ---
+
+    /// Creates a chat with its members and system event messages, atomically. A one-on-one
+    /// chat that exists already (same id) is returned instead, unchanged.
+    async fn create_chat(&self, chat: &ChatRecord, members: &[MemberRecord], events: &[NewMessage]) -> Result<Created, StoreError>;
+    /// A chat of the tenant (not deleted).
+    async fn chat(&self, tenant_id: &str, chat_id: &str) -> Result<Option<ChatRecord>, StoreError>;
+    /// One member of a chat.
+    async fn member(&self, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError>;
+    /// Every member of a chat, in the order they were added.
+    async fn members(&self, chat_id: &str) -> Result<Vec<MemberRecord>, StoreError>;
+    /// A page of the chats `user_id` is a member of, with the user's view of each.
+    async fn list_chats(&self, tenant_id: &str, user_id: &str, query: &ListQuery<'_>) -> Result<Page<ChatView>, StoreError>;
+    /// Sets a chat's topic and posts the rename event; `None` when there is no such chat.
+    async fn rename_chat(&self, tenant_id: &str, chat_id: &str, topic: &str, now_ms: i64, event: &NewMessage) -> Result<Option<ChatRecord>, StoreError>;
+    /// Soft-deletes a chat; `false` when there was none.
+    async fn delete_chat(&self, tenant_id: &str, chat_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// Changes one member's view of a chat.
+    async fn set_viewpoint(&self, chat_id: &str, user_id: &str, change: ViewpointChange) -> Result<(), StoreError>;
+    /// Adds a member and posts the event; `Conflict` when already a member.
+    async fn add_member(&self, member: &MemberRecord, event: &NewMessage) -> Result<(), StoreError>;
+    /// Removes a member and posts the event, unless it is the last one.
+    async fn remove_member(&self, chat_id: &str, user_id: &str, now_ms: i64, event: &NewMessage) -> Result<RemoveOutcome, StoreError>;
+    /// The newest message of each chat that has one (`lastMessagePreview`).
+    async fn last_messages(&self, chat_ids: &[String]) -> Result<Vec<crate::chat_messages::MessageRecord>, StoreError>;
 
     // --- housekeeping ---
 

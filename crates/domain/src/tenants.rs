@@ -27,6 +27,13 @@ pub struct ClientSecret {
     pub hint: String,
     /// Creation instant, epoch milliseconds.
     pub created_ms: i64,
+    /// `passwordCredential.displayName`, when the secret was added through Graph.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Expiry instant (`endDateTime`), epoch milliseconds; `None`: never expires. An expired
+    /// secret no longer authenticates.
+    #[serde(default)]
+    pub end_ms: Option<i64>,
 }
 
 /// An application registration: who may obtain tokens, and with which permissions.
@@ -46,8 +53,15 @@ pub struct Application {
     pub app_roles: Vec<String>,
     /// Delegated scopes the application may request for a signed-in user.
     pub delegated_scopes: Vec<String>,
-    /// Registered redirect URIs (loopback URIs are always allowed).
+    /// Registered redirect URIs of every platform (loopback URIs are always allowed).
     pub redirect_uris: Vec<String>,
+    /// Which of `redirect_uris` were registered as `spa.redirectUris` (the rest, unless public
+    /// client, are `web.redirectUris`).
+    #[serde(default)]
+    pub spa_redirect_uris: Vec<String>,
+    /// Which of `redirect_uris` were registered as `publicClient.redirectUris`.
+    #[serde(default)]
+    pub public_client_redirect_uris: Vec<String>,
     /// Creation instant, epoch milliseconds.
     pub created_ms: i64,
 }

@@ -20,6 +20,8 @@
 //! from the [`schema`] catalogue, every literal is a bound parameter, and every parser checks
 //! the [`Limits`] while it runs, so no input can panic, overflow the stack or run unbounded.
 
+#![warn(missing_docs)]
+
 pub mod ast;
 pub mod error;
 mod filter;

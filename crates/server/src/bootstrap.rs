@@ -53,10 +53,14 @@ pub fn new_application(
             hash: credentials::hash(&secret, cost),
             hint: secret.chars().take(3).collect(),
             created_ms: now,
+            display_name: None,
+            end_ms: None,
         }],
         app_roles: roles.iter().map(|r| r.to_string()).collect(),
         delegated_scopes: scopes.iter().map(|s| s.to_string()).collect(),
         redirect_uris: Vec::new(),
+        spa_redirect_uris: Vec::new(),
+        public_client_redirect_uris: Vec::new(),
         created_ms: now,
     };
     (app, secret)

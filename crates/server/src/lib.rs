@@ -44,18 +44,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the store, bootstraps the data directory and starts serving on `listener`.
+    /// Opens the store, bootstraps the data directory and starts serving on `listener` (HTTPS
+    /// when `config.tls`, with the certificate from [`tls::ensure_certificate`]).
     pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
-        let db = config.data_dir.join(DATABASE_FILE);
-        let options = SqliteOptions { readers: config.sqlite_readers, ..SqliteOptions::default() };
-        let store: Arc<dyn Store> = Arc::new(
-            tokio::task::spawn_blocking(move || SqliteStore::open(&db, &options))
-                .await?
-                .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?,
-        );
+        // The certificate first: a bad one stops the start before anything else is touched.
         let tls = if config.tls {
             let files = tls::ensure_certificate(&config)?;
             Some((tls::server_config(&files)?, files.cert))
@@ -66,6 +61,13 @@ impl Server {
             );
             None
         };
+        let db = config.data_dir.join(DATABASE_FILE);
+        let options = SqliteOptions { readers: config.sqlite_readers, ..SqliteOptions::default() };
+        let store: Arc<dyn Store> = Arc::new(
+            tokio::task::spawn_blocking(move || SqliteStore::open(&db, &options))
+                .await?
+                .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?,
+        );
         let scheme = if tls.is_some() { "https" } else { "http" };
         let cost = HashCost { memory_kib: config.hash_memory_kib, iterations: config.hash_iterations };
         let base_url = config

@@ -88,7 +88,7 @@ pub fn generate(cert_path: &Path, key_path: &Path, hosts: &[String]) -> anyhow::
     let mut params = rcgen::CertificateParams::new(hosts.to_vec()).context("invalid certificate host name")?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "Switchboard");
-    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Switchboard ({})", hosts[0]));
+    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Switchboard ({})", hosts.first().map_or("localhost", String::as_str)));
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(VALIDITY_DAYS);

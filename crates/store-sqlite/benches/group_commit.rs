@@ -48,6 +48,8 @@ async fn case(max_group: usize, writers: usize, secs: u64) -> (f64, f64) {
         app_roles: vec![],
         delegated_scopes: vec![],
         redirect_uris: vec![],
+        spa_redirect_uris: vec![],
+        public_client_redirect_uris: vec![],
         created_ms: 0,
     };
     store.create_tenant(&tenant, &app).await.expect("tenant");

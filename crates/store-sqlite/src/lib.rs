@@ -3,6 +3,8 @@
 //! [`readers`]), and versioned migrations run at open (see [`migrations`]). WAL mode with
 //! `synchronous=FULL`: a write is acknowledged only once its commit is fsync'd.
 
+mod chat_messages;
+mod chats;
 mod migrations;
 mod query;
 mod readers;
@@ -17,6 +19,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
 use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
+use switchboard_domain::chat_messages::{MessageRecord, NewMessage};
+use switchboard_domain::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
 use switchboard_domain::users::{UserPatch, UserRecord};
 
 use readers::Readers;
@@ -151,6 +155,24 @@ impl Store for SqliteStore {
         self.writer.write(move |c| tenants::update_application(c, &app)).await
     }
 
+    async fn list_applications(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<Application>, StoreError> {
+        let tenant = tenant_id.to_string();
+        let filter = query.filter.cloned();
+        let search = query.search.cloned();
+        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = ListQuery { filter: filter.as_ref(), search: search.as_ref(), order, after, limit, count };
+                tenants::list_applications(c, &tenant, &q)
+            })
+            .await
+    }
+
+    async fn delete_application(&self, tenant_id: &str, client_id: &str) -> Result<bool, StoreError> {
+        let (t, id) = (tenant_id.to_string(), client_id.to_string());
+        self.writer.write(move |c| tenants::delete_application(c, &t, &id)).await
+    }
+
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         self.readers.read(tenants::signing_keys).await
     }
@@ -158,6 +180,11 @@ impl Store for SqliteStore {
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
         let key = key.clone();
         self.writer.write(move |c| tenants::insert_signing_key(c, &key)).await
+    }
+
+    async fn set_signing_key_retire(&self, kid: &str, retire_ms: Option<i64>) -> Result<bool, StoreError> {
+        let kid = kid.to_string();
+        self.writer.write(move |c| tenants::set_signing_key_retire(c, &kid, retire_ms)).await
     }
 
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
@@ -199,6 +226,68 @@ impl Store for SqliteStore {
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
         let (t, id) = (tenant_id.to_string(), user_id.to_string());
         self.writer.write(move |c| users::delete(c, &t, &id)).await
+    }
+
+    async fn create_chat(&self, chat: &ChatRecord, members: &[MemberRecord], events: &[NewMessage]) -> Result<Created, StoreError> {
+        let (chat, members, events) = (chat.clone(), members.to_vec(), events.to_vec());
+        self.writer.write(move |c| chats::create(c, &chat, &members, &events)).await
+    }
+
+    async fn chat(&self, tenant_id: &str, chat_id: &str) -> Result<Option<ChatRecord>, StoreError> {
+        let (t, id) = (tenant_id.to_string(), chat_id.to_string());
+        self.readers.read(move |c| chats::get(c, &t, &id)).await
+    }
+
+    async fn member(&self, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError> {
+        let (chat, user) = (chat_id.to_string(), user_id.to_string());
+        self.readers.read(move |c| chats::member(c, &chat, &user)).await
+    }
+
+    async fn members(&self, chat_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
+        let chat = chat_id.to_string();
+        self.readers.read(move |c| chats::members(c, &chat)).await
+    }
+
+    async fn list_chats(&self, tenant_id: &str, user_id: &str, query: &ListQuery<'_>) -> Result<Page<ChatView>, StoreError> {
+        let (tenant, user) = (tenant_id.to_string(), user_id.to_string());
+        let filter = query.filter.cloned();
+        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                chats::list(c, &tenant, &user, &q)
+            })
+            .await
+    }
+
+    async fn rename_chat(&self, tenant_id: &str, chat_id: &str, topic: &str, now_ms: i64, event: &NewMessage) -> Result<Option<ChatRecord>, StoreError> {
+        let (t, id, topic, event) = (tenant_id.to_string(), chat_id.to_string(), topic.to_string(), event.clone());
+        self.writer.write(move |c| chats::rename(c, &t, &id, &topic, now_ms, &event)).await
+    }
+
+    async fn delete_chat(&self, tenant_id: &str, chat_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let (t, id) = (tenant_id.to_string(), chat_id.to_string());
+        self.writer.write(move |c| chats::delete(c, &t, &id, now_ms)).await
+    }
+
+    async fn set_viewpoint(&self, chat_id: &str, user_id: &str, change: ViewpointChange) -> Result<(), StoreError> {
+        let (chat, user) = (chat_id.to_string(), user_id.to_string());
+        self.writer.write(move |c| chats::set_viewpoint(c, &chat, &user, change)).await
+    }
+
+    async fn add_member(&self, member: &MemberRecord, event: &NewMessage) -> Result<(), StoreError> {
+        let (member, event) = (member.clone(), event.clone());
+        self.writer.write(move |c| chats::add_member(c, &member, &event)).await
+    }
+
+    async fn remove_member(&self, chat_id: &str, user_id: &str, now_ms: i64, event: &NewMessage) -> Result<RemoveOutcome, StoreError> {
+        let (chat, user, event) = (chat_id.to_string(), user_id.to_string(), event.clone());
+        self.writer.write(move |c| chats::remove_member(c, &chat, &user, now_ms, &event)).await
+    }
+
+    async fn last_messages(&self, chat_ids: &[String]) -> Result<Vec<MessageRecord>, StoreError> {
+        let ids = chat_ids.to_vec();
+        self.readers.read(move |c| chat_messages::last_messages(c, &ids)).await
     }
 
     fn stats(&self) -> StoreStats {

@@ -10,6 +10,8 @@ use crate::internal;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "grants", include_str!("../migrations/0002_grants.sql")),
+    (3, "chats", include_str!("../migrations/0003_chats.sql")),
+    (10, "application_platforms", include_str!("../migrations/0010_application_platforms.sql")),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.
@@ -39,7 +41,8 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             .collect::<Result<_, _>>()
             .map_err(internal)?
     };
-    let newest_known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+    // The highest version, wherever it sits in the list (versions are reserved per feature).
+    let newest_known = MIGRATIONS.iter().map(|m| m.0).max().unwrap_or(0);
     for (version, sum) in &applied {
         if *version > newest_known {
             return Err(StoreError::Internal(format!(

@@ -38,8 +38,9 @@ fn from_sqlite(v: ValueRef<'_>) -> SqlValue {
 pub struct Collection<'a> {
     /// The resource's catalogue (its key column is the final tie-breaker).
     pub schema: &'a EntitySchema,
-    /// `FROM` target, a catalogue constant.
-    pub table: &'static str,
+    /// The `FROM` clause (tables and joins, with `alias` naming the resource's table); a
+    /// constant, never built from a request.
+    pub from: &'static str,
     /// Alias the catalogue's columns are qualified with.
     pub alias: &'static str,
     /// Columns to read, qualified, as the row mapper expects them.
@@ -98,11 +99,10 @@ pub fn page<T>(
     let key_columns: Vec<String> = keys.iter().map(|k| format!("{}.{}", c.alias, k.column)).collect();
     params.push(SqlValue::Integer(q.limit as i64 + 1));
     let text = format!(
-        "SELECT {}, {} FROM {} AS {} WHERE {} ORDER BY {} LIMIT ?{}",
+        "SELECT {}, {} FROM {} WHERE {} ORDER BY {} LIMIT ?{}",
         c.columns,
         key_columns.join(", "),
-        c.table,
-        c.alias,
+        c.from,
         clauses.join(" AND "),
         sql::order_by_clause(&keys, c.alias),
         params.len()
@@ -129,12 +129,7 @@ pub fn page<T>(
     let count = if q.count {
         let mut params = c.base_params.clone();
         let clauses = conditions(c, q, &mut params)?;
-        let text = format!(
-            "SELECT count(*) FROM {} AS {} WHERE {}",
-            c.table,
-            c.alias,
-            clauses.join(" AND ")
-        );
+        let text = format!("SELECT count(*) FROM {} WHERE {}", c.from, clauses.join(" AND "));
         let n: i64 = conn
             .prepare_cached(&text)
             .map_err(internal)?

@@ -2,9 +2,13 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use switchboard_domain::StoreError;
+use switchboard_domain::applications::APPLICATION_SCHEMA;
+use switchboard_domain::store::{ListQuery, Page};
 use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
+use switchboard_odata::sql::SqlValue;
 
 use crate::internal;
+use crate::query::{self, Collection};
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -43,7 +47,11 @@ pub fn tenant(c: &Connection, key: &str) -> Result<Option<Tenant>, StoreError> {
     .map_err(internal)
 }
 
-const APP_COLUMNS: &str = "tenant_id, client_id, object_id, display_name, secrets, app_roles, delegated_scopes, redirect_uris, created_ms";
+const APP_COLUMNS: &str = "tenant_id, client_id, object_id, display_name, secrets, app_roles, delegated_scopes, redirect_uris, created_ms, \
+    spa_redirect_uris, public_client_redirect_uris";
+/// The same columns, qualified for collection queries (`applications AS a`).
+const APP_COLUMNS_QUALIFIED: &str = "a.tenant_id, a.client_id, a.object_id, a.display_name, a.secrets, a.app_roles, a.delegated_scopes, \
+    a.redirect_uris, a.created_ms, a.spa_redirect_uris, a.public_client_redirect_uris";
 
 fn app_row(r: &Row<'_>) -> rusqlite::Result<Application> {
     Ok(Application {
@@ -56,11 +64,13 @@ fn app_row(r: &Row<'_>) -> rusqlite::Result<Application> {
         delegated_scopes: from_json(r.get(6)?)?,
         redirect_uris: from_json(r.get(7)?)?,
         created_ms: r.get(8)?,
+        spa_redirect_uris: from_json(r.get(9)?)?,
+        public_client_redirect_uris: from_json(r.get(10)?)?,
     })
 }
 
 pub fn insert_application(c: &Connection, a: &Application) -> Result<(), StoreError> {
-    c.prepare_cached(&format!("INSERT INTO applications ({APP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"))
+    c.prepare_cached(&format!("INSERT INTO applications ({APP_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
         .map_err(internal)?
         .execute(params![
             a.tenant_id,
@@ -71,7 +81,9 @@ pub fn insert_application(c: &Connection, a: &Application) -> Result<(), StoreEr
             json(&a.app_roles),
             json(&a.delegated_scopes),
             json(&a.redirect_uris),
-            a.created_ms
+            a.created_ms,
+            json(&a.spa_redirect_uris),
+            json(&a.public_client_redirect_uris)
         ])
         .map_err(internal)?;
     Ok(())
@@ -80,7 +92,8 @@ pub fn insert_application(c: &Connection, a: &Application) -> Result<(), StoreEr
 pub fn update_application(c: &Connection, a: &Application) -> Result<(), StoreError> {
     let n = c
         .prepare_cached(
-            "UPDATE applications SET display_name = ?3, secrets = ?4, app_roles = ?5, delegated_scopes = ?6, redirect_uris = ?7
+            "UPDATE applications SET display_name = ?3, secrets = ?4, app_roles = ?5, delegated_scopes = ?6, redirect_uris = ?7,
+                spa_redirect_uris = ?8, public_client_redirect_uris = ?9
              WHERE tenant_id = ?1 AND client_id = ?2",
         )
         .map_err(internal)?
@@ -91,7 +104,9 @@ pub fn update_application(c: &Connection, a: &Application) -> Result<(), StoreEr
             json(&a.secrets),
             json(&a.app_roles),
             json(&a.delegated_scopes),
-            json(&a.redirect_uris)
+            json(&a.redirect_uris),
+            json(&a.spa_redirect_uris),
+            json(&a.public_client_redirect_uris)
         ])
         .map_err(internal)?;
     if n == 0 {
@@ -134,6 +149,37 @@ pub fn insert_signing_key(c: &Connection, k: &SigningKey) -> Result<(), StoreErr
     .execute(params![k.kid, k.private_pkcs8, k.created_ms, k.activate_ms, k.retire_ms])
     .map_err(internal)?;
     Ok(())
+}
+
+/// A page of a tenant's applications (`GET /applications`).
+pub fn list_applications(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<Page<Application>, StoreError> {
+    let collection = Collection {
+        schema: &APPLICATION_SCHEMA,
+        from: "applications AS a",
+        alias: "a",
+        columns: APP_COLUMNS_QUALIFIED,
+        base_where: "a.tenant_id = ?1",
+        base_params: vec![SqlValue::Text(tenant_id.to_string())],
+    };
+    query::page(c, &collection, q, app_row)
+}
+
+pub fn delete_application(c: &Connection, tenant_id: &str, client_id: &str) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached("DELETE FROM applications WHERE tenant_id = ?1 AND client_id = ?2")
+        .map_err(internal)?
+        .execute(params![tenant_id, client_id.to_ascii_lowercase()])
+        .map_err(internal)?;
+    Ok(n > 0)
+}
+
+pub fn set_signing_key_retire(c: &Connection, kid: &str, retire_ms: Option<i64>) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached("UPDATE signing_keys SET retire_ms = ?2 WHERE kid = ?1")
+        .map_err(internal)?
+        .execute(params![kid, retire_ms])
+        .map_err(internal)?;
+    Ok(n > 0)
 }
 
 pub fn applications(c: &Connection, tenant_id: &str) -> Result<Vec<Application>, StoreError> {

@@ -89,7 +89,7 @@ pub fn get(c: &Connection, tenant_id: &str, key: &UserKey) -> Result<Option<User
 pub fn list(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<Page<UserRecord>, StoreError> {
     let collection = Collection {
         schema: &USER_SCHEMA,
-        table: "users",
+        from: "users AS u",
         alias: "u",
         columns: COLUMNS,
         base_where: "u.tenant_id = ?1",

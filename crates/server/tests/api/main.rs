@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod chats;
 mod durability;
 mod identity;
 mod protocol;

@@ -132,7 +132,44 @@ async fn request_for(t: &TestServer, method: &str, route: &str, admin: &str, n: 
         ("GET", "/organization/{id}") => (Method::GET, format!("/v1.0/organization/{}", t.creds().tenant_id), None),
         ("GET", "/domains") => (Method::GET, "/v1.0/domains".into(), None),
         ("GET", "/domains/{id}") => (Method::GET, format!("/v1.0/domains/{}", t.domain()), None),
+        (_, r) if r.starts_with("/chats") || r.starts_with("/users/{id}/chats") => chat_request(t, method, route, admin, n).await,
         other => panic!("the permission matrix has a route this test cannot call yet: {other:?}; add it here"),
+    }
+}
+
+/// Chat routes act on a fresh group chat of the caller and a victim, made by the administrator.
+async fn chat_request(t: &TestServer, method: &str, route: &str, admin: &str, n: usize) -> (Method, String, Option<Value>) {
+    let (_, caller) = t.get(&format!("/v1.0/users/caller@{}", t.domain()), admin).await;
+    let caller = caller["id"].as_str().unwrap().to_string();
+    let victim = t.create_user(admin, &format!("chatvictim{n}"), "Victim").await["id"].as_str().unwrap().to_string();
+    let bind = |id: &str| json!({ "@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": ["owner"], "user@odata.bind": format!("https://graph.microsoft.com/v1.0/users('{id}')") });
+    let (status, chat) = t.post("/v1.0/chats", admin, &json!({ "chatType": "group", "topic": "Matrix", "members": [bind(&caller), bind(&victim)] })).await;
+    assert_eq!(status, StatusCode::CREATED, "{chat}");
+    let chat = format!("/v1.0/chats/{}", chat["id"].as_str().unwrap().replace(':', "%3A").replace('@', "%40"));
+    let (_, members) = t.get(&format!("{chat}/members"), admin).await;
+    let victim_membership = members["value"].as_array().unwrap().iter().find(|m| m["userId"] == victim.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .replace('/', "%2F")
+        .replace('+', "%2B")
+        .replace('=', "%3D");
+    match (method, route) {
+        ("POST", "/chats") => (Method::POST, "/v1.0/chats".into(), Some(json!({ "chatType": "group", "members": [bind(&caller), bind(&victim)] }))),
+        ("GET", "/chats") => (Method::GET, "/v1.0/chats".into(), None),
+        ("GET", "/users/{id}/chats") => (Method::GET, format!("/v1.0/users/{caller}/chats"), None),
+        ("GET", "/chats/{chat-id}") => (Method::GET, chat, None),
+        ("GET", "/chats/{chat-id}/lastMessagePreview") => (Method::GET, format!("{chat}/lastMessagePreview"), None),
+        ("PATCH", "/chats/{chat-id}") => (Method::PATCH, chat, Some(json!({ "topic": format!("Renamed {n}") }))),
+        ("DELETE", "/chats/{chat-id}") => (Method::DELETE, chat, None),
+        ("POST", r) if r.starts_with("/chats/{chat-id}/hideForUser") => (Method::POST, format!("{chat}/hideForUser"), Some(json!({ "user": { "id": caller } }))),
+        ("GET", "/chats/{chat-id}/members") => (Method::GET, format!("{chat}/members"), None),
+        ("GET", "/chats/{chat-id}/members/{membership-id}") => (Method::GET, format!("{chat}/members/{victim_membership}"), None),
+        ("POST", "/chats/{chat-id}/members") => {
+            let extra = t.create_user(admin, &format!("extra{n}"), "Extra").await["id"].as_str().unwrap().to_string();
+            (Method::POST, format!("{chat}/members"), Some(bind(&extra)))
+        }
+        ("DELETE", "/chats/{chat-id}/members/{membership-id}") => (Method::DELETE, format!("{chat}/members/{victim_membership}"), None),
+        other => panic!("the permission matrix has a chat route this test cannot call yet: {other:?}; add it here"),
     }
 }
 
