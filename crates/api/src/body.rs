@@ -139,6 +139,23 @@ impl BodyReader {
         }
     }
 
+    /// A collection of complex-typed values, as nested readers (`null` is read as empty).
+    pub fn objects(&mut self, name: &str, type_name: &'static str) -> Result<Option<Vec<BodyReader>>, ApiError> {
+        match self.map.remove(name) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(Vec::new())),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::Object(map) => Ok(BodyReader::new(map, type_name, self.family)),
+                    _ => Err(self.wrong_type(name, "a collection of objects")),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(self.wrong_type(name, "a collection of objects")),
+        }
+    }
+
     /// Ends reading: server-owned properties in `ignored` and instance annotations
     /// (`@odata.type`, `x@odata.bind`, …) are accepted; anything else is an unknown property.
     pub fn finish(self, ignored: &[&str]) -> Result<(), ApiError> {

@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = state.tokens.validate(bearer(&parts.headers)?)?;
+        let principal = state.tokens.validate(bearer(&parts.headers)?, state.store.as_ref()).await?;
         let original = parts
             .extensions
             .get::<OriginalUri>()

@@ -90,12 +90,14 @@ async fn token(State(state): State<AppState>, Path(tenant): Path<String>, header
 }
 
 /// # `GET /{tenant}/discovery/v2.0/keys`
-async fn keys(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+/// Each key names the issuer of this tenant's discovery document, as the identity platform does.
+async fn keys(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
     let tenant_id = match state.store.tenant(&tenant).await {
         Ok(Some(t)) => t.id,
         _ => tenant,
     };
-    axum::Json(state.tokens.ring().jwks(&format!("https://login.microsoftonline.com/{tenant_id}/v2.0"))).into_response()
+    let issuer = format!("{}/{tenant_id}/v2.0", base_url(&state, &headers));
+    axum::Json(state.tokens.ring().jwks(&issuer)).into_response()
 }
 
 /// # `GET /{tenant}/v2.0/.well-known/openid-configuration`
@@ -121,7 +123,6 @@ async fn openid_configuration(State(state): State<AppState>, Path(tenant): Path<
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "issuer": format!("{root}/v2.0"),
         "request_uri_parameter_supported": false,
-        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "authorization_endpoint": format!("{root}/oauth2/v2.0/authorize"),
         "http_logout_supported": true,
         "frontchannel_logout_supported": true,

@@ -39,6 +39,8 @@ const CANONICAL_SEGMENTS: &[&str] = &[
     "users", "me", "organization", "domains", "chats", "messages", "members", "installedApps",
     "mailFolders", "childFolders", "lastMessagePreview", "appCatalogs", "teamsApps", "sendMail",
     "$count", "$value", "$ref", "$batch", "$metadata",
+    "getAllMessages", "delta", "softDelete", "undoSoftDelete", "setReaction", "unsetReaction",
+    "appDefinitions", "upgrade",
 ];
 
 /// Rewrites OData URL forms to the plain paths the router knows: `/users('id')` → `/users/id`,
@@ -51,6 +53,7 @@ fn normalize(mut request: Request) -> Request {
     }
     let mut out = String::with_capacity(path.len());
     for segment in path.split('/').filter(|s| !s.is_empty()) {
+        let (segment, alternate) = split_alternate_key(segment);
         let (name, key) = match segment.find("('").or_else(|| segment.find("(%27")) {
             Some(open) if segment.ends_with("')") || segment.ends_with("%27)") => {
                 let quote = if segment[open..].starts_with("('") { 2 } else { 4 };
@@ -64,6 +67,8 @@ fn normalize(mut request: Request) -> Request {
             .strip_prefix("microsoft.graph.")
             .or_else(|| name.strip_prefix("graph."))
             .unwrap_or(name);
+        // Function calls without parameters, as Kiota writes them: `getAllMessages()` → `getAllMessages`.
+        let name = name.strip_suffix("()").unwrap_or(name);
         let name = CANONICAL_SEGMENTS
             .iter()
             .find(|c| c.eq_ignore_ascii_case(name))
@@ -74,6 +79,10 @@ fn normalize(mut request: Request) -> Request {
         if let Some(key) = key {
             out.push('/');
             out.push_str(&key);
+        }
+        if let Some(alternate) = alternate {
+            out.push('/');
+            out.push_str(&alternate);
         }
     }
     if out.is_empty() {
@@ -89,6 +98,20 @@ fn normalize(mut request: Request) -> Request {
         }
     }
     request
+}
+
+/// Graph's alternate-key syntax for applications: `applications(appId='{appId}')` is read as the
+/// segment `applications` followed by the key `appId={appId}`, which the route understands.
+fn split_alternate_key(segment: &str) -> (&str, Option<String>) {
+    let lower = segment.to_ascii_lowercase();
+    let Some(open) = lower.find("(appid=") else { return (segment, None) };
+    if !segment.ends_with(')') {
+        return (segment, None);
+    }
+    let value = &segment[open + "(appid=".len()..segment.len() - 1];
+    let value = value.strip_prefix('\'').or_else(|| value.strip_prefix("%27")).unwrap_or(value);
+    let value = value.strip_suffix('\'').or_else(|| value.strip_suffix("%27")).unwrap_or(value);
+    (&segment[..open], Some(format!("appId={value}")))
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
@@ -168,6 +191,10 @@ mod tests {
         assert_eq!(norm("/v1.0/me/messages/1/microsoft.graph.send"), "/v1.0/me/messages/1/send");
         assert_eq!(norm("/v1.0/users('it''s')"), "/v1.0/users/it's");
         assert_eq!(norm("/v1.0/users/"), "/v1.0/users");
+        assert_eq!(norm("/v1.0/users/u/chats/getAllMessages()/delta()?$top=5"), "/v1.0/users/u/chats/getAllMessages/delta?$top=5");
+        assert_eq!(norm("/v1.0/chats/c/messages/1/microsoft.graph.SetReaction"), "/v1.0/chats/c/messages/1/setReaction");
         assert_eq!(norm("/tenant/oauth2/v2.0/token"), "/tenant/oauth2/v2.0/token");
+        assert_eq!(norm("/v1.0/applications(appId='5b0c')"), "/v1.0/applications/appId=5b0c");
+        assert_eq!(norm("/v1.0/applications(appId=%275b0c%27)/addPassword"), "/v1.0/applications/appId=5b0c/addPassword");
     }
 }

@@ -6,8 +6,10 @@
 //! `context` (the per-request extractor), `body` (request bodies), `odata` (responses),
 //! `error` and `layers` (the middleware stack, URL normalisation).
 
+mod applications;
 mod authorize;
 mod body;
+mod chat_messages;
 mod chats;
 mod context;
 mod discovery;
@@ -16,6 +18,7 @@ mod identity;
 mod layers;
 mod odata;
 mod organization;
+mod teams_apps;
 mod users;
 
 use std::sync::Arc;
@@ -60,10 +63,15 @@ pub struct AppState {
 fn graph_routes() -> Router<AppState> {
     Router::new()
         .merge(users::routes())
+        .merge(applications::routes())
         .merge(organization::routes())
         .merge(chats::routes())
         .nest("/me", chats::routes())
         .nest("/users/{uid}", chats::routes())
+        .merge(chat_messages::routes())
+        .nest("/me", chat_messages::routes())
+        .nest("/users/{uid}", chat_messages::routes())
+        .merge(teams_apps::routes())
 }
 
 /// Every route, before the middleware stack.

@@ -376,12 +376,14 @@ impl TokenService {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes()).as_ref().to_vec();
         let now = now_ms();
         let known = |hash: &str| (tenant.id.clone(), app.client_id.clone(), digest.clone(), hash.to_string());
+        // A secret past its `endDateTime` no longer authenticates.
+        let live = || app.secrets.iter().filter(|s| s.end_ms.is_none_or(|end| end > now));
         if let Ok(cache) = self.verified.lock() {
-            if app.secrets.iter().any(|s| cache.get(&known(&s.hash)).is_some_and(|until| *until > now)) {
+            if live().any(|s| cache.get(&known(&s.hash)).is_some_and(|until| *until > now)) {
                 return Ok(());
             }
         }
-        let hashes: Vec<String> = app.secrets.iter().map(|s| s.hash.clone()).collect();
+        let hashes: Vec<String> = live().map(|s| s.hash.clone()).collect();
         let secret = secret.to_string();
         let matched = tokio::task::spawn_blocking(move || hashes.into_iter().find(|h| credentials::verify(&secret, h)))
             .await

@@ -205,11 +205,6 @@ impl KeyRing {
         self.reload_locked(store).await.is_ok()
     }
 
-    /// The key ids the ring holds, oldest first (for tests and diagnostics).
-    pub fn kids(&self) -> Vec<String> {
-        self.keys.read().map(|keys| keys.iter().map(|k| k.kid.clone()).collect()).unwrap_or_default()
-    }
-
     /// Signs `header.payload` with the newest active key; returns the compact JWT.
     pub fn sign(&self, claims: &Value) -> Result<String, Error> {
         let keys = self.keys.read().map_err(|_| Error::internal("key ring poisoned"))?;

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use switchboard_domain::principal::PrincipalKind;
 use switchboard_domain::tenants::{Application, Tenant};
 use switchboard_domain::users::UserRecord;
-use switchboard_domain::{Error, Principal};
+use switchboard_domain::{Error, Principal, Store};
 
+use crate::external::{TrustedIssuers, unverified_issuer};
 use crate::keys::KeyRing;
 
 /// The audiences Graph tokens carry (`aud`): the resource URI or Graph's application id.
@@ -26,6 +27,8 @@ pub struct TokenIssuer {
     ring: Arc<KeyRing>,
     /// Lifetime of an access token, seconds.
     pub lifetime_secs: i64,
+    /// Other issuers whose tokens Graph routes accept.
+    trusted: Option<TrustedIssuers>,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +53,13 @@ fn now_secs() -> i64 {
 impl TokenIssuer {
     /// An issuer signing with `ring`.
     pub fn new(ring: Arc<KeyRing>, lifetime_secs: i64) -> TokenIssuer {
-        TokenIssuer { ring, lifetime_secs }
+        TokenIssuer { ring, lifetime_secs, trusted: None }
+    }
+
+    /// Also accepts tokens from these external issuers.
+    pub fn with_trusted_issuers(mut self, trusted: TrustedIssuers) -> TokenIssuer {
+        self.trusted = Some(trusted).filter(|t| !t.is_empty());
+        self
     }
 
     /// The key ring (for JWKS).
@@ -142,7 +151,9 @@ impl TokenIssuer {
     }
 
     /// Validates a bearer token and returns the principal it stands for, or the 401 Graph gives.
-    pub fn validate(&self, token: &str) -> Result<Principal, Error> {
+    /// Tokens whose `iss` names a trusted external issuer are validated against that issuer's
+    /// keys and mapped to a user of `store`; any other token must be one of Switchboard's own.
+    pub async fn validate(&self, token: &str, store: &dyn Store) -> Result<Principal, Error> {
         if token.is_empty() {
             return Err(Error::unauthenticated("Access token is empty."));
         }
@@ -152,11 +163,22 @@ impl TokenIssuer {
         if header.alg != Algorithm::RS256 {
             return Err(Error::unauthenticated("Access token validation failure. Invalid signing algorithm."));
         }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.ring.decoding_key(kid))
-            .ok_or_else(|| Error::unauthenticated("Access token validation failure. Unknown signing key."))?;
+        if let Some(trusted) = &self.trusted {
+            // The unverified issuer only chooses the validator; that validator checks it again.
+            if let Some(iss) = unverified_issuer(token).filter(|iss| trusted.trusts(iss)) {
+                return trusted.validate(token, &header, &iss, store).await;
+            }
+        }
+        let unknown = || Error::unauthenticated("Access token validation failure. Unknown signing key.");
+        let kid = header.kid.as_deref().ok_or_else(unknown)?;
+        let key = match self.ring.decoding_key(kid) {
+            Some(key) => key,
+            None => {
+                // Perhaps a key another node (or the command line) made since the last reload.
+                self.ring.reload_for_unknown_kid(store).await;
+                self.ring.decoding_key(kid).ok_or_else(unknown)?
+            }
+        };
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(&GRAPH_AUDIENCES);
         validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss"]);

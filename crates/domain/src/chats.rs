@@ -294,7 +294,7 @@ const MAX_PAGE: u64 = 50;
 impl Chats<'_> {
     /// The user a route addresses, checked against the caller: a delegated caller may only
     /// address themselves; an app-only caller must name a user (except where it may not at all).
-    async fn owner_user(&self, caller: &Principal, owner: &Owner) -> Result<Option<UserRecord>, Error> {
+    pub async fn owner_user(&self, caller: &Principal, owner: &Owner) -> Result<Option<UserRecord>, Error> {
         match (owner, &caller.kind) {
             (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => Ok(Some(self.user(caller, user_id).await?)),
             (Owner::Me, PrincipalKind::App { .. }) => Err(bad("/me request is only valid with delegated authentication flow.")),

@@ -6,15 +6,18 @@
 //! calls here, and the store crates implement [`store::Store`].
 
 pub mod applications;
+pub mod change_tokens;
 pub mod chat_messages;
 pub mod chats;
 pub mod credentials;
 pub mod error;
 pub mod graph_time;
+pub mod message_body;
 pub mod paging;
 pub mod permissions;
 pub mod principal;
 pub mod store;
+pub mod teams_apps;
 pub mod tenants;
 pub mod users;
 

@@ -152,6 +152,49 @@ pub const CHAT_MEMBERS_WRITE: Permissions = Permissions {
     application: &["ChatMember.ReadWrite.All", "Chat.ReadWrite.All"],
 };
 
+/// `POST /chats/{id}/messages`: a signed-in member sends (`Teamwork.Migrate.All` is for imports
+/// into chats in migration mode only, so applications cannot send).
+pub const CHAT_MESSAGE_SEND: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["ChatMessage.Send", "Chat.ReadWrite"],
+    application: &[],
+};
+
+/// `GET /chats/{id}/messages[/{message-id}]`.
+pub const CHAT_MESSAGES_READ: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.Read", "Chat.ReadWrite"],
+    application: &["Chat.Read.All", "Chat.ReadWrite.All"],
+};
+
+/// `PATCH /chats/{id}/messages/{message-id}` (the sender's edit).
+pub const CHAT_MESSAGE_UPDATE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadWrite"],
+    application: &[],
+};
+
+/// `softDelete`, `undoSoftDelete` on a chat message (the sender's own).
+pub const CHAT_MESSAGE_DELETE: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["Chat.ReadWrite"],
+    application: &[],
+};
+
+/// `setReaction`, `unsetReaction` on a chat message.
+pub const CHAT_MESSAGE_REACT: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &["ChatMessage.Send", "Chat.ReadWrite"],
+    application: &[],
+};
+
+/// `GET /users/{id}/chats/getAllMessages[/delta]`: every chat of a user (applications only).
+pub const CHAT_MESSAGES_ALL: Permissions = Permissions {
+    family: Family::Teams,
+    delegated: &[],
+    application: &["Chat.Read.All", "Chat.ReadWrite.All"],
+};
+
 /// `GET /chats/{id}/installedApps[/{id}[/chat]]`.
 pub const CHAT_APPS_READ: Permissions = Permissions {
     family: Family::Teams,
@@ -174,14 +217,15 @@ pub const CHAT_APPS_WRITE: Permissions = Permissions {
     application: &["TeamsAppInstallation.ReadWriteSelfForChat.All", "TeamsAppInstallation.ReadWriteForChat.All"],
 };
 
-/// `GET /appCatalogs/teamsApps[/{id}[/appDefinitions]]`.
+/// `GET /appCatalogs/teamsApps[/{id}[/appDefinitions[/{id}]]]`.
 pub const CATALOG_READ: Permissions = Permissions {
     family: Family::Teams,
     delegated: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
     application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
 };
 
-/// `POST /appCatalogs/teamsApps`, `DELETE /appCatalogs/teamsApps/{id}`.
+/// `POST /appCatalogs/teamsApps`, `POST /appCatalogs/teamsApps/{id}/appDefinitions`,
+/// `DELETE /appCatalogs/teamsApps/{id}`.
 pub const CATALOG_WRITE: Permissions = Permissions {
     family: Family::Teams,
     delegated: &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"],
@@ -220,6 +264,30 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
     ("GET", "/chats/{chat-id}/members/{membership-id}", &CHAT_MEMBERS_READ),
     ("POST", "/chats/{chat-id}/members", &CHAT_MEMBERS_WRITE),
     ("DELETE", "/chats/{chat-id}/members/{membership-id}", &CHAT_MEMBERS_WRITE),
+    ("POST", "/chats/{chat-id}/messages", &CHAT_MESSAGE_SEND),
+    ("GET", "/chats/{chat-id}/messages", &CHAT_MESSAGES_READ),
+    ("GET", "/chats/{chat-id}/messages/{message-id}", &CHAT_MESSAGES_READ),
+    ("PATCH", "/chats/{chat-id}/messages/{message-id}", &CHAT_MESSAGE_UPDATE),
+    ("POST", "/chats/{chat-id}/messages/{message-id}/softDelete (undoSoftDelete)", &CHAT_MESSAGE_DELETE),
+    ("POST", "/chats/{chat-id}/messages/{message-id}/setReaction (unsetReaction)", &CHAT_MESSAGE_REACT),
+    ("GET", "/users/{id}/chats/getAllMessages", &CHAT_MESSAGES_ALL),
+    ("GET", "/users/{id}/chats/getAllMessages/delta", &CHAT_MESSAGES_ALL),
+    ("GET", "/appCatalogs/teamsApps", &CATALOG_READ),
+    ("GET", "/appCatalogs/teamsApps/{teamsApp-id}", &CATALOG_READ),
+    ("GET", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions", &CATALOG_READ),
+    ("GET", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{definition-id}", &CATALOG_READ),
+    ("POST", "/appCatalogs/teamsApps", &CATALOG_WRITE),
+    ("POST", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions", &CATALOG_WRITE),
+    ("DELETE", "/appCatalogs/teamsApps/{teamsApp-id}", &CATALOG_WRITE),
+    ("GET", "/chats/{chat-id}/installedApps", &CHAT_APPS_READ),
+    ("GET", "/chats/{chat-id}/installedApps/{installation-id}", &CHAT_APPS_READ),
+    ("POST", "/chats/{chat-id}/installedApps", &CHAT_APPS_WRITE),
+    ("POST", "/chats/{chat-id}/installedApps/{installation-id}/upgrade", &CHAT_APPS_WRITE),
+    ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}", &CHAT_APPS_WRITE),
+    ("GET", "/chats/{chat-id}/installedApps/{installation-id}/chat", &CHAT_APPS_READ),
+    ("POST", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
+    ("PUT", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
+    ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
 ];
 
 /// The matrix as a Markdown page.

@@ -11,7 +11,7 @@ use switchboard_odata::ODataError;
 use switchboard_odata::ast::{Expr, Search};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
-use crate::chat_messages::NewMessage;
+use crate::chat_messages::{ChangeOutcome, ChangePage, MessageChange, MessageRecord, NewMessage};
 use crate::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
 use crate::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use crate::users::{UserPatch, UserRecord};
@@ -177,6 +177,67 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_member(&self, chat_id: &str, user_id: &str, now_ms: i64, event: &NewMessage) -> Result<RemoveOutcome, StoreError>;
     /// The newest message of each chat that has one (`lastMessagePreview`).
     async fn last_messages(&self, chat_ids: &[String]) -> Result<Vec<crate::chat_messages::MessageRecord>, StoreError>;
+
+    // --- chat messages ---
+
+    /// Sends a user's message: stores it (the id allocated as for every message, the chat's
+    /// preview moved, the tenant's change sequence stamped) and unhides the chat for every
+    /// member, in one transaction.
+    async fn send_message(&self, message: &NewMessage) -> Result<MessageRecord, StoreError>;
+    /// One message of a chat.
+    async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError>;
+    /// A page of a chat's messages created at or after `visible_from` (epoch ms), sorted and
+    /// filtered against `chat_messages::MESSAGE_SCHEMA`.
+    async fn list_messages(&self, chat_id: &str, visible_from: i64, query: &ListQuery<'_>) -> Result<Page<MessageRecord>, StoreError>;
+    /// Reads a message, applies `change` to it and writes it back (stamping the next change
+    /// sequence number), all inside one write transaction.
+    async fn change_message(&self, chat_id: &str, id: i64, change: &MessageChange) -> Result<ChangeOutcome, StoreError>;
+    /// The messages of every chat `user_id` is a member of (within each membership's visible
+    /// history) whose change sequence number is above `after_seq`, in sequence order, filtered
+    /// against `chat_messages::ALL_MESSAGES_SCHEMA`.
+    async fn message_changes(&self, tenant_id: &str, user_id: &str, after_seq: i64, filter: Option<&Expr>, limit: usize) -> Result<ChangePage, StoreError>;
+    /// The secret that signs chat message change tokens (made once per database).
+    async fn message_token_secret(&self) -> Result<Vec<u8>, StoreError>;
+
+    // --- Teams apps: the catalogue and apps installed in chats ---
+
+    /// A page of the tenant's app catalogue, filtered against `teams_apps::TEAMS_APP_SCHEMA`.
+    async fn teams_apps(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<crate::teams_apps::TeamsAppRecord>, StoreError>;
+    /// One app of the tenant's catalogue.
+    async fn teams_app(&self, tenant_id: &str, app_id: &str) -> Result<Option<crate::teams_apps::TeamsAppRecord>, StoreError>;
+    /// Every definition of these apps, per app oldest first.
+    async fn app_definitions(&self, app_ids: &[String]) -> Result<Vec<crate::teams_apps::DefinitionRecord>, StoreError>;
+    /// Publishes an app with its first definition; `Conflict` when the tenant's catalogue has an
+    /// app with the same `externalId`.
+    async fn insert_teams_app(&self, app: &crate::teams_apps::TeamsAppRecord, definition: &crate::teams_apps::DefinitionRecord) -> Result<(), StoreError>;
+    /// Adds a definition to an app of the tenant (its display name becomes the app's); `false`
+    /// when there is no such app, `Conflict` when the definition exists.
+    async fn insert_app_definition(&self, tenant_id: &str, definition: &crate::teams_apps::DefinitionRecord) -> Result<bool, StoreError>;
+    /// Deletes an app, its definitions and every installation of it, posting `event` (with each
+    /// chat's id) in every chat it was installed in; `false` when there was no such app.
+    async fn delete_teams_app(&self, tenant_id: &str, app_id: &str, event: &NewMessage) -> Result<bool, StoreError>;
+    /// A page of a chat's installed apps, filtered against `teams_apps::INSTALLATION_SCHEMA`.
+    async fn installed_apps(&self, chat_id: &str, query: &ListQuery<'_>) -> Result<Page<crate::teams_apps::InstalledApp>, StoreError>;
+    /// One installation in a chat.
+    async fn installed_app(&self, chat_id: &str, installation_id: &str) -> Result<Option<crate::teams_apps::InstalledApp>, StoreError>;
+    /// Installs an app and posts the event; `Conflict` when the app is installed in the chat
+    /// already, `false` when the app or its definition no longer exists.
+    async fn install_app(&self, installation: &crate::teams_apps::InstallationRecord, event: &NewMessage) -> Result<bool, StoreError>;
+    /// Moves an installation to `definition_id`, replaces its consented permissions when given,
+    /// and posts the event when given; `false` when there is no such installation.
+    async fn upgrade_installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+        definition_id: &str,
+        permissions: Option<&[crate::teams_apps::ResourceSpecificPermission]>,
+        event: Option<&NewMessage>,
+    ) -> Result<bool, StoreError>;
+    /// Uninstalls and posts the event; `false` when there was no such installation.
+    async fn remove_installed_app(&self, chat_id: &str, installation_id: &str, event: &NewMessage) -> Result<bool, StoreError>;
+    /// Sets (or with `None` clears) the chat an installation is bound to; `false` when there is
+    /// no such installation.
+    async fn bind_installed_app(&self, chat_id: &str, installation_id: &str, bound_chat_id: Option<&str>) -> Result<bool, StoreError>;
 
     // --- housekeeping ---
 

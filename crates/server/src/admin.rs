@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
+use switchboard_auth::keys::{KeyState, key_states};
 use switchboard_auth::{KeyRing, TokenIssuer};
 use switchboard_domain::Store;
 use switchboard_domain::credentials::HashCost;
-use switchboard_domain::graph_time::now_ms;
+use switchboard_domain::graph_time::{self, now_ms};
 use switchboard_domain::permissions::{ALL_APPLICATION_ROLES, ALL_DELEGATED_SCOPES};
 use switchboard_domain::store::UserKey;
-use switchboard_domain::tenants::{Application, Tenant};
+use switchboard_domain::tenants::{Application, SigningKey, Tenant};
 use switchboard_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::bootstrap::{self, AdminCredentials};
@@ -97,6 +98,32 @@ pub async fn create_tenant(store: &dyn Store, config: &Config, name: &str, domai
         token_endpoint: format!("{base}/{}/oauth2/v2.0/token", tenant.id),
         graph_base_url: format!("{base}/v1.0"),
     })
+}
+
+/// A signing key as the `keys` commands print it.
+fn key_json(key: &SigningKey, state: KeyState) -> Value {
+    json!({
+        "kid": key.kid,
+        "state": state.as_str(),
+        "createdDateTime": graph_time::millis(key.created_ms),
+        "activateDateTime": graph_time::millis(key.activate_ms),
+        "retireDateTime": key.retire_ms.map(graph_time::millis),
+    })
+}
+
+/// `switchboard keys rotate`: publishes a new signing key now; it signs after `publish_lead_secs`.
+pub async fn rotate_key(store: &dyn Store, publish_lead_secs: i64) -> anyhow::Result<Value> {
+    anyhow::ensure!(publish_lead_secs >= 0, "key_publish_lead_secs must be 0 or more");
+    let key = switchboard_auth::rotation::publish_new_key(store, publish_lead_secs * 1000).await?;
+    let state = if key.activate_ms > now_ms() { KeyState::Next } else { KeyState::Active };
+    Ok(key_json(&key, state))
+}
+
+/// `switchboard keys list`: every signing key, oldest first, with what it is doing now.
+pub async fn list_keys(store: &dyn Store) -> anyhow::Result<Value> {
+    let keys = store.signing_keys().await?;
+    let states = key_states(&keys, now_ms());
+    Ok(Value::Array(keys.iter().zip(states).map(|(k, s)| key_json(k, s)).collect()))
 }
 
 /// `switchboard token`: a bearer token for an application (app-only) or a user (delegated, by

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use switchboard_auth::{RotationPolicy, TrustedIssuer};
 
 /// Everything `switchboard serve` can be told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,11 @@ pub struct Config {
     pub tenant_name: String,
     /// Lifetime of issued access tokens, in seconds (the identity platform's is about an hour).
     pub token_lifetime_secs: i64,
+    /// Signing keys rotate when the newest is this many days old (fractions allowed); `0` turns
+    /// automatic rotation off (`switchboard keys rotate` still works).
+    pub key_rotation_days: f64,
+    /// A new signing key is published in the JWKS this many seconds before it signs.
+    pub key_publish_lead_secs: i64,
     /// Largest request body accepted, in bytes (Graph's own limit is 4 MB).
     pub max_body_bytes: usize,
     /// Argon2id memory cost for passwords and client secrets, in KiB. Lower only for tests.
@@ -47,6 +53,9 @@ pub struct Config {
     /// On first start, seed a fictional organisation (users with passwords, listed in
     /// `<data-dir>/sample-users.json`) so a newcomer can sign in at once.
     pub sample_data: bool,
+    /// Other OpenID Connect issuers whose access tokens Graph routes accept, for users of a
+    /// Switchboard tenant.
+    pub trusted_issuers: Vec<TrustedIssuer>,
 }
 
 impl Default for Config {
@@ -61,12 +70,15 @@ impl Default for Config {
             tenant_domain: "switchboard.example".into(),
             tenant_name: "Switchboard".into(),
             token_lifetime_secs: 3599,
+            key_rotation_days: 30.0,
+            key_publish_lead_secs: 3600,
             max_body_bytes: 4 * 1024 * 1024,
             hash_memory_kib: 19 * 1024,
             hash_iterations: 2,
             sqlite_readers: 4,
             log: "info".into(),
             sample_data: false,
+            trusted_issuers: Vec::new(),
         }
     }
 }
@@ -102,12 +114,15 @@ const KEYS: &[&str] = &[
     "tenant_domain",
     "tenant_name",
     "token_lifetime_secs",
+    "key_rotation_days",
+    "key_publish_lead_secs",
     "max_body_bytes",
     "hash_memory_kib",
     "hash_iterations",
     "sqlite_readers",
     "log",
     "sample_data",
+    "trusted_issuers",
 ];
 
 impl Config {
@@ -125,6 +140,16 @@ impl Config {
             .merge(Env::prefixed("SWITCHBOARD_").only(KEYS))
             .merge(Serialized::defaults(overrides))
             .extract()
+    }
+
+    /// The signing-key rotation policy, checked.
+    pub fn rotation_policy(&self) -> anyhow::Result<RotationPolicy> {
+        anyhow::ensure!(
+            self.key_rotation_days.is_finite() && self.key_rotation_days >= 0.0,
+            "key_rotation_days must be a number of days, 0 or more"
+        );
+        anyhow::ensure!(self.key_publish_lead_secs >= 0, "key_publish_lead_secs must be 0 or more");
+        Ok(RotationPolicy::new(self.key_rotation_days, self.key_publish_lead_secs, self.token_lifetime_secs))
     }
 
     /// The example configuration file: every key with its default and its documentation.
@@ -166,6 +191,16 @@ tenant_name = "{tenant_name}"
 # Lifetime of issued access tokens, in seconds.
 token_lifetime_secs = {token_lifetime_secs}
 
+# Signing keys rotate: a new key is made when the newest is this many days old (fractions
+# allowed; 0 turns automatic rotation off, leaving `switchboard keys rotate`). The new key is
+# published in the JWKS key_publish_lead_secs before it signs, and the key it replaces stays
+# published until every token it signed has expired, then it is retired.
+key_rotation_days = {key_rotation_days}
+
+# How long a new signing key is published before it signs, in seconds: at least as long as
+# anyone validating Switchboard's tokens caches its JWKS.
+key_publish_lead_secs = {key_publish_lead_secs}
+
 # Largest request body accepted, in bytes.
 max_body_bytes = {max_body_bytes}
 
@@ -182,6 +217,19 @@ log = "{log}"
 # On first start, seed a fictional organisation: users with passwords, listed in
 # <data-dir>/sample-users.json, so you can sign in at once. (--sample-data)
 sample_data = {sample_data}
+
+# Access tokens from other OpenID Connect issuers that Graph routes also accept, for users of a
+# Switchboard tenant (see docs/identity.md). One [[trusted_issuers]] table per issuer; in TOML,
+# tables come after every plain key.
+# [[trusted_issuers]]
+# issuer = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0"
+# audience = "api://switchboard"
+# tenant = "switchboard.example"      # the Switchboard tenant (id or domain) its users belong to
+# jwks_uri = "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/discovery/v2.0/keys"
+#                                     # optional: else found in {{issuer}}/.well-known/openid-configuration
+# user_claim = "preferred_username"   # matched to userPrincipalName; "oid" matches the object id
+# scopes_claim = "scp"                # delegated scopes, space-separated
+# roles_claim = "roles"               # application roles
 "#,
             listen = d.listen,
             data_dir = d.data_dir.display(),
@@ -189,6 +237,8 @@ sample_data = {sample_data}
             tenant_domain = d.tenant_domain,
             tenant_name = d.tenant_name,
             token_lifetime_secs = d.token_lifetime_secs,
+            key_rotation_days = d.key_rotation_days,
+            key_publish_lead_secs = d.key_publish_lead_secs,
             max_body_bytes = d.max_body_bytes,
             hash_memory_kib = d.hash_memory_kib,
             hash_iterations = d.hash_iterations,

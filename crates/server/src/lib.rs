@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use switchboard_api::{ApiConfig, AppState};
-use switchboard_auth::{KeyRing, TokenIssuer, TokenService};
+use switchboard_auth::{KeyMaintenance, KeyRing, TokenIssuer, TokenService, TrustedIssuers};
 use switchboard_domain::Store;
 use switchboard_domain::credentials::HashCost;
 use switchboard_store_sqlite::{SqliteOptions, SqliteStore};
@@ -88,7 +88,14 @@ impl Server {
             sample::seed(store.as_ref(), &config.data_dir, &credentials.tenant_id, &credentials.domain, cost).await?;
         }
         let ring = Arc::new(KeyRing::load_or_create(store.as_ref()).await?);
-        let tokens = Arc::new(TokenIssuer::new(ring, config.token_lifetime_secs));
+        let trusted = TrustedIssuers::new(&config.trusted_issuers).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        for tenant in store.tenants().await? {
+            let own = switchboard_auth::tokens::issuer(&tenant.id);
+            anyhow::ensure!(!trusted.trusts(&own), "trusted_issuers names {own}, this server's own issuer");
+        }
+        let tokens = Arc::new(TokenIssuer::new(ring.clone(), config.token_lifetime_secs).with_trusted_issuers(trusted));
+        // Rotates the signing keys and keeps the ring current; stopped with the server.
+        let key_maintenance = KeyMaintenance::start(store.clone(), ring, config.rotation_policy()?);
         let state = AppState {
             store: store.clone(),
             token_service: Arc::new(TokenService::new(store.clone(), tokens.clone())),
@@ -109,6 +116,7 @@ impl Server {
                 Some(config) => serve(tls::TlsListener::new(listener, config)?, app, stopped).await?,
                 None => serve(listener, app, stopped).await?,
             }
+            key_maintenance.stop().await;
             task_store.shutdown().await;
             Ok(())
         });

@@ -77,6 +77,11 @@ enum Command {
         #[arg(long, value_name = "S1,S2", value_delimiter = ',')]
         scopes: Vec<String>,
     },
+    /// Token-signing keys: list them, or publish a new one (it signs after the publication lead).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Print the permission matrix: which delegated scopes and application roles allow each route.
     Permissions,
     /// Configuration helpers.
@@ -137,6 +142,32 @@ enum TenantCommand {
     },
 }
 
+/// The data directory a key command works on (keys belong to the whole server, not a tenant).
+#[derive(clap::Args)]
+struct KeysTarget {
+    /// The server's data directory (it may be running: it sees a new key within a minute).
+    #[arg(long, value_name = "DIR", default_value = "./switchboard-data")]
+    data_dir: PathBuf,
+    /// TOML configuration file (for key_publish_lead_secs).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Publish a new signing key now; it signs new tokens once key_publish_lead_secs have passed,
+    /// and the key before it is retired when no token it signed is still valid. Prints the key.
+    Rotate {
+        #[command(flatten)]
+        target: KeysTarget,
+    },
+    /// Print every signing key as JSON: kid, state (next, active, previous, retired) and instants.
+    List {
+        #[command(flatten)]
+        target: KeysTarget,
+    },
+}
+
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Print the example configuration file, every key documented with its default.
@@ -149,6 +180,22 @@ fn main() -> anyhow::Result<()> {
         Command::Permissions => {
             print!("{}", switchboard_domain::permissions::markdown());
             Ok(())
+        }
+        Command::Keys { command } => {
+            let (target, rotate) = match command {
+                KeysCommand::Rotate { target } => (target, true),
+                KeysCommand::List { target } => (target, false),
+            };
+            let target = Target { data_dir: target.data_dir, config: target.config, tenant: None };
+            admin_command(&target, |store, config, _| async move {
+                let out = if rotate {
+                    admin::rotate_key(store.as_ref(), config.key_publish_lead_secs).await?
+                } else {
+                    admin::list_keys(store.as_ref()).await?
+                };
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                Ok(())
+            })
         }
         Command::Config { command: ConfigCommand::Example } => {
             print!("{}", Config::example());

@@ -11,6 +11,10 @@ use switchboard_domain::credentials::{self, HashCost};
 use switchboard_domain::graph_time::now_ms;
 use switchboard_domain::store::UserKey;
 use switchboard_domain::users::UserRecord;
+use switchboard_domain::chats::{ChatInput, Chats, Created, MemberInput, Owner};
+use switchboard_domain::principal::PrincipalKind;
+use switchboard_domain::teams_apps::{AppInput, Catalog, ChatApps, InstallInput};
+use switchboard_domain::Principal;
 
 /// The file listing the sample users.
 pub const SAMPLE_USERS_FILE: &str = "sample-users.json";
@@ -94,7 +98,62 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, tenant_id: &str, domain: &
         listed.push(SampleUser { id, user_principal_name: upn, display_name: name.to_string(), password });
     }
     store.insert_users(&records).await?;
+    let ids: Vec<(&str, &str)> = records.iter().map(|r| (r.mail_nickname.as_str(), r.id.as_str())).collect();
     crate::bootstrap::write_private(&path, &serde_json::to_string_pretty(&listed)?).with_context(|| format!("cannot write {}", path.display()))?;
+    seed_teams(store, tenant_id, &ids).await?;
     tracing::info!("seeded {} sample users; their passwords are in {}", listed.len(), path.display());
+    Ok(())
+}
+
+/// Chats of each type among the sample users and a sample Teams app installed in one of them,
+/// made through the domain layer (as Adele Vance) so Graph's rules and system events apply.
+/// `ids` pairs each freshly seeded user's alias with their id; chats whose people were not
+/// seeded now are skipped.
+async fn seed_teams(store: &dyn Store, tenant_id: &str, ids: &[(&str, &str)]) -> anyhow::Result<()> {
+    let id = |alias: &str| ids.iter().find(|(a, _)| *a == alias).map(|(_, id)| id.to_string());
+    let Some(adele) = id("AdeleV") else { return Ok(()) };
+    let client_id = store.applications(tenant_id).await?.first().map(|a| a.client_id.clone()).unwrap_or_default();
+    let scopes = ["Chat.Create", "Chat.ReadWrite", "AppCatalog.ReadWrite.All", "TeamsAppInstallation.ReadWriteForChat"];
+    let as_adele = Principal {
+        tenant_id: tenant_id.to_string(),
+        client_id,
+        kind: PrincipalKind::User { user_id: adele.clone(), scopes: scopes.iter().map(|s| s.to_string()).collect() },
+    };
+    let chats = Chats { store };
+    let chat = |chat_type: &str, topic: Option<&str>, aliases: &[&str]| {
+        let members: Option<Vec<MemberInput>> = aliases
+            .iter()
+            .map(|a| id(a).map(|id| MemberInput { user_bind: Some(format!("users('{id}')")), roles: None, visible_history_ms: None }))
+            .collect();
+        members.map(|m| ChatInput { chat_type: Some(chat_type.to_string()), topic: topic.map(str::to_string), members: Some(m) })
+    };
+    let wanted = [
+        chat("oneOnOne", None, &["AdeleV", "AlexW"]),
+        chat("group", Some("Mark 8 launch"), &["AdeleV", "AlexW", "MeganB", "LeeG"]),
+        chat("meeting", Some("Weekly sync"), &["AdeleV", "DiegoS", "MiriamG"]),
+    ];
+    let mut group_chat = None;
+    for input in wanted.into_iter().flatten() {
+        let is_group = input.chat_type.as_deref() == Some("group");
+        let created = chats.create(&as_adele, &Owner::Caller, input).await.map_err(|e| anyhow::anyhow!("sample chat: {e}"))?;
+        if is_group {
+            group_chat = Some(match created {
+                Created::New(c) | Created::Existing(c) => c.id,
+            });
+        }
+    }
+    let app = AppInput {
+        external_id: Some("5b7d8f7e-4c1a-4e59-9a4e-2f1c8e6b9d10".into()),
+        display_name: Some("Contoso Tasks".into()),
+        version: Some("1.0.0".into()),
+        short_description: Some("Track your team's tasks in chats.".into()),
+        description: Some("Contoso Tasks keeps a chat's to-do list next to the conversation (a Switchboard sample app).".into()),
+        ..AppInput::default()
+    };
+    let (app, _) = Catalog { store }.publish(&as_adele, app).await.map_err(|e| anyhow::anyhow!("sample app: {e}"))?;
+    if let Some(chat_id) = group_chat {
+        let bind = InstallInput { teams_app_bind: Some(format!("appCatalogs/teamsApps/{}", app.id)), permissions: None };
+        ChatApps { store }.install(&as_adele, &Owner::Caller, &chat_id, bind).await.map_err(|e| anyhow::anyhow!("sample app install: {e}"))?;
+    }
     Ok(())
 }

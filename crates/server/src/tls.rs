@@ -88,7 +88,10 @@ pub fn generate(cert_path: &Path, key_path: &Path, hosts: &[String]) -> anyhow::
     let mut params = rcgen::CertificateParams::new(hosts.to_vec()).context("invalid certificate host name")?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "Switchboard");
-    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Switchboard ({})", hosts.first().map_or("localhost", String::as_str)));
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("Switchboard ({})", hosts.first().map_or("localhost", String::as_str)),
+    );
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(VALIDITY_DAYS);
@@ -119,7 +122,9 @@ pub fn server_config(files: &CertificateFiles) -> anyhow::Result<Arc<rustls::Ser
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .with_context(|| format!("{} and {} are not a usable certificate and key", files.cert.display(), files.key.display()))?;
+        .with_context(|| {
+            format!("{} and {} are not a usable certificate and key", files.cert.display(), files.key.display())
+        })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -256,7 +261,8 @@ mod tests {
     #[test]
     fn generated_certificate_loads_and_key_is_private() {
         let dir = tempfile::tempdir().unwrap();
-        let files = CertificateFiles { cert: dir.path().join(CERT_FILE), key: dir.path().join(KEY_FILE), generated: true };
+        let files =
+            CertificateFiles { cert: dir.path().join(CERT_FILE), key: dir.path().join(KEY_FILE), generated: true };
         generate(&files.cert, &files.key, &certificate_hosts(None)).unwrap();
         server_config(&files).unwrap();
         #[cfg(unix)]

@@ -8,6 +8,7 @@ mod chats;
 mod migrations;
 mod query;
 mod readers;
+mod teams_apps;
 mod tenants;
 mod users;
 mod writer;
@@ -19,9 +20,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
 use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
-use switchboard_domain::chat_messages::{MessageRecord, NewMessage};
+use switchboard_domain::chat_messages::{ChangeOutcome, ChangePage, MessageChange, MessageRecord, NewMessage};
 use switchboard_domain::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
 use switchboard_domain::users::{UserPatch, UserRecord};
+use switchboard_domain::teams_apps::{DefinitionRecord, InstallationRecord, InstalledApp, ResourceSpecificPermission, TeamsAppRecord};
 
 use readers::Readers;
 pub use writer::DEFAULT_MAX_GROUP;
@@ -288,6 +290,135 @@ impl Store for SqliteStore {
     async fn last_messages(&self, chat_ids: &[String]) -> Result<Vec<MessageRecord>, StoreError> {
         let ids = chat_ids.to_vec();
         self.readers.read(move |c| chat_messages::last_messages(c, &ids)).await
+    }
+
+    async fn teams_apps(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<TeamsAppRecord>, StoreError> {
+        let tenant = tenant_id.to_string();
+        let filter = query.filter.cloned();
+        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                teams_apps::list_apps(c, &tenant, &q)
+            })
+            .await
+    }
+
+    async fn teams_app(&self, tenant_id: &str, app_id: &str) -> Result<Option<TeamsAppRecord>, StoreError> {
+        let (t, id) = (tenant_id.to_string(), app_id.to_string());
+        self.readers.read(move |c| teams_apps::app(c, &t, &id)).await
+    }
+
+    async fn app_definitions(&self, app_ids: &[String]) -> Result<Vec<DefinitionRecord>, StoreError> {
+        let ids = app_ids.to_vec();
+        self.readers.read(move |c| teams_apps::definitions(c, &ids)).await
+    }
+
+    async fn insert_teams_app(&self, app: &TeamsAppRecord, definition: &DefinitionRecord) -> Result<(), StoreError> {
+        let (app, definition) = (app.clone(), definition.clone());
+        self.writer.write(move |c| teams_apps::insert_app(c, &app, &definition)).await
+    }
+
+    async fn insert_app_definition(&self, tenant_id: &str, definition: &DefinitionRecord) -> Result<bool, StoreError> {
+        let (t, definition) = (tenant_id.to_string(), definition.clone());
+        self.writer.write(move |c| teams_apps::add_definition(c, &t, &definition)).await
+    }
+
+    async fn delete_teams_app(&self, tenant_id: &str, app_id: &str, event: &NewMessage) -> Result<bool, StoreError> {
+        let (t, id, event) = (tenant_id.to_string(), app_id.to_string(), event.clone());
+        self.writer.write(move |c| teams_apps::delete_app(c, &t, &id, &event)).await
+    }
+
+    async fn installed_apps(&self, chat_id: &str, query: &ListQuery<'_>) -> Result<Page<InstalledApp>, StoreError> {
+        let chat = chat_id.to_string();
+        let filter = query.filter.cloned();
+        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                teams_apps::list_installed(c, &chat, &q)
+            })
+            .await
+    }
+
+    async fn installed_app(&self, chat_id: &str, installation_id: &str) -> Result<Option<InstalledApp>, StoreError> {
+        let (chat, id) = (chat_id.to_string(), installation_id.to_string());
+        self.readers.read(move |c| teams_apps::installed(c, &chat, &id)).await
+    }
+
+    async fn install_app(&self, installation: &InstallationRecord, event: &NewMessage) -> Result<bool, StoreError> {
+        let (installation, event) = (installation.clone(), event.clone());
+        self.writer.write(move |c| teams_apps::install(c, &installation, &event)).await
+    }
+
+    async fn upgrade_installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+        definition_id: &str,
+        permissions: Option<&[ResourceSpecificPermission]>,
+        event: Option<&NewMessage>,
+    ) -> Result<bool, StoreError> {
+        let (chat, id, definition) = (chat_id.to_string(), installation_id.to_string(), definition_id.to_string());
+        let (permissions, event) = (permissions.map(<[_]>::to_vec), event.cloned());
+        self.writer
+            .write(move |c| teams_apps::upgrade(c, &chat, &id, &definition, permissions.as_deref(), event.as_ref()))
+            .await
+    }
+
+    async fn remove_installed_app(&self, chat_id: &str, installation_id: &str, event: &NewMessage) -> Result<bool, StoreError> {
+        let (chat, id, event) = (chat_id.to_string(), installation_id.to_string(), event.clone());
+        self.writer.write(move |c| teams_apps::remove(c, &chat, &id, &event)).await
+    }
+
+    async fn bind_installed_app(&self, chat_id: &str, installation_id: &str, bound_chat_id: Option<&str>) -> Result<bool, StoreError> {
+        let (chat, id, bound) = (chat_id.to_string(), installation_id.to_string(), bound_chat_id.map(str::to_string));
+        self.writer.write(move |c| teams_apps::bind(c, &chat, &id, bound.as_deref())).await
+    }
+
+    async fn send_message(&self, message: &NewMessage) -> Result<MessageRecord, StoreError> {
+        let message = message.clone();
+        self.writer.write(move |c| chat_messages::send(c, &message)).await
+    }
+
+    async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError> {
+        let chat = chat_id.to_string();
+        self.readers.read(move |c| chat_messages::get(c, &chat, id)).await
+    }
+
+    async fn list_messages(&self, chat_id: &str, visible_from: i64, query: &ListQuery<'_>) -> Result<Page<MessageRecord>, StoreError> {
+        let chat = chat_id.to_string();
+        let filter = query.filter.cloned();
+        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                chat_messages::list(c, &chat, visible_from, &q)
+            })
+            .await
+    }
+
+    async fn change_message(&self, chat_id: &str, id: i64, change: &MessageChange) -> Result<ChangeOutcome, StoreError> {
+        let (chat, change) = (chat_id.to_string(), change.clone());
+        self.writer.write(move |c| chat_messages::change(c, &chat, id, &change)).await
+    }
+
+    async fn message_changes(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        after_seq: i64,
+        filter: Option<&switchboard_odata::ast::Expr>,
+        limit: usize,
+    ) -> Result<ChangePage, StoreError> {
+        let (tenant, user, filter) = (tenant_id.to_string(), user_id.to_string(), filter.cloned());
+        self.readers
+            .read(move |c| chat_messages::changes(c, &tenant, &user, after_seq, filter.as_ref(), limit))
+            .await
+    }
+
+    async fn message_token_secret(&self) -> Result<Vec<u8>, StoreError> {
+        self.readers.read(chat_messages::token_secret).await
     }
 
     fn stats(&self) -> StoreStats {

@@ -11,6 +11,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "grants", include_str!("../migrations/0002_grants.sql")),
     (3, "chats", include_str!("../migrations/0003_chats.sql")),
+    (4, "chat_message_changes", include_str!("../migrations/0004_chat_message_changes.sql")),
+    (6, "teams_apps", include_str!("../migrations/0006_teams_apps.sql")),
     (10, "application_platforms", include_str!("../migrations/0010_application_platforms.sql")),
 ];
 

@@ -3,10 +3,15 @@
 
 mod harness;
 
+mod applications;
+mod chat_messages;
 mod chats;
 mod durability;
+mod external_idp;
 mod identity;
+mod keys;
 mod protocol;
+mod teams_apps;
 mod tenants;
 mod tls;
 mod users;

@@ -132,6 +132,8 @@ async fn request_for(t: &TestServer, method: &str, route: &str, admin: &str, n: 
         ("GET", "/organization/{id}") => (Method::GET, format!("/v1.0/organization/{}", t.creds().tenant_id), None),
         ("GET", "/domains") => (Method::GET, "/v1.0/domains".into(), None),
         ("GET", "/domains/{id}") => (Method::GET, format!("/v1.0/domains/{}", t.domain()), None),
+        (_, r) if r.starts_with("/applications") => crate::applications::matrix_request(t, method, route, admin, n).await,
+        (_, r) if r.starts_with("/appCatalogs") || r.contains("/installedApps") => teams_app_request(t, method, route, admin, n).await,
         (_, r) if r.starts_with("/chats") || r.starts_with("/users/{id}/chats") => chat_request(t, method, route, admin, n).await,
         other => panic!("the permission matrix has a route this test cannot call yet: {other:?}; add it here"),
     }
@@ -169,7 +171,98 @@ async fn chat_request(t: &TestServer, method: &str, route: &str, admin: &str, n:
             (Method::POST, format!("{chat}/members"), Some(bind(&extra)))
         }
         ("DELETE", "/chats/{chat-id}/members/{membership-id}") => (Method::DELETE, format!("{chat}/members/{victim_membership}"), None),
+        ("POST", "/chats/{chat-id}/messages") => (Method::POST, format!("{chat}/messages"), Some(json!({ "body": { "content": "Matrix" } }))),
+        ("GET", "/chats/{chat-id}/messages") => (Method::GET, format!("{chat}/messages"), None),
+        ("GET", "/chats/{chat-id}/messages/{message-id}") => {
+            let id = sent_by_caller(t, &chat).await;
+            (Method::GET, format!("{chat}/messages/{id}"), None)
+        }
+        ("PATCH", "/chats/{chat-id}/messages/{message-id}") => {
+            let id = sent_by_caller(t, &chat).await;
+            (Method::PATCH, format!("{chat}/messages/{id}"), Some(json!({ "body": { "content": "Edited" } })))
+        }
+        ("POST", r) if r.starts_with("/chats/{chat-id}/messages/{message-id}/softDelete") => {
+            let id = sent_by_caller(t, &chat).await;
+            (Method::POST, format!("{chat}/messages/{id}/softDelete"), None)
+        }
+        ("POST", r) if r.starts_with("/chats/{chat-id}/messages/{message-id}/setReaction") => {
+            let id = sent_by_caller(t, &chat).await;
+            (Method::POST, format!("{chat}/messages/{id}/setReaction"), Some(json!({ "reactionType": "👍" })))
+        }
+        ("GET", "/users/{id}/chats/getAllMessages") => (Method::GET, format!("/v1.0/users/{caller}/chats/getAllMessages"), None),
+        ("GET", "/users/{id}/chats/getAllMessages/delta") => (Method::GET, format!("/v1.0/users/{caller}/chats/getAllMessages/delta"), None),
         other => panic!("the permission matrix has a chat route this test cannot call yet: {other:?}; add it here"),
+    }
+}
+
+/// A message the matrix's caller sent to `chat` (a path), for routes only the sender may use.
+async fn sent_by_caller(t: &TestServer, chat: &str) -> String {
+    let token = t.user_token(&format!("caller@{}", t.domain()), PASSWORD, "ChatMessage.Send").await;
+    let (status, m) = t.post(&format!("{chat}/messages"), &token, &json!({ "body": { "content": "Probe" } })).await;
+    assert_eq!(status, StatusCode::CREATED, "{m}");
+    m["id"].as_str().unwrap().to_string()
+}
+
+/// App catalogue and installed-app routes: a fresh catalogue app published by the administrator
+/// and, for chat routes, installed in a fresh group chat of the caller and a victim.
+async fn teams_app_request(t: &TestServer, method: &str, route: &str, admin: &str, n: usize) -> (Method, String, Option<Value>) {
+    let enc = |id: &str| id.replace('%', "%25").replace(':', "%3A").replace('@', "%40").replace('/', "%2F").replace('+', "%2B").replace('=', "%3D");
+    let publish = |external: String| async move {
+        let (status, app) = t.post("/v1.0/appCatalogs/teamsApps", admin, &json!({ "displayName": "Matrix", "externalId": external, "version": "1.0.0" })).await;
+        assert_eq!(status, StatusCode::CREATED, "{app}");
+        app["id"].as_str().unwrap().to_string()
+    };
+    let app = publish(format!("matrix-{n}")).await;
+    let catalogue = format!("/v1.0/appCatalogs/teamsApps/{app}");
+    if route.starts_with("/appCatalogs") {
+        return match (method, route) {
+            ("GET", "/appCatalogs/teamsApps") => (Method::GET, "/v1.0/appCatalogs/teamsApps".into(), None),
+            ("GET", "/appCatalogs/teamsApps/{teamsApp-id}") => (Method::GET, catalogue, None),
+            ("GET", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions") => (Method::GET, format!("{catalogue}/appDefinitions"), None),
+            ("GET", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{definition-id}") => {
+                let (_, defs) = t.get(&format!("{catalogue}/appDefinitions"), admin).await;
+                (Method::GET, format!("{catalogue}/appDefinitions/{}", enc(defs["value"][0]["id"].as_str().unwrap())), None)
+            }
+            ("POST", "/appCatalogs/teamsApps") => (Method::POST, "/v1.0/appCatalogs/teamsApps".into(), Some(json!({ "displayName": "New", "externalId": format!("matrix-new-{n}") }))),
+            ("POST", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions") => (Method::POST, format!("{catalogue}/appDefinitions"), Some(json!({ "displayName": "Matrix", "version": "2.0.0" }))),
+            ("DELETE", "/appCatalogs/teamsApps/{teamsApp-id}") => (Method::DELETE, catalogue, None),
+            other => panic!("the permission matrix has a catalogue route this test cannot call yet: {other:?}; add it here"),
+        };
+    }
+    let (_, caller) = t.get(&format!("/v1.0/users/caller@{}", t.domain()), admin).await;
+    let caller = caller["id"].as_str().unwrap().to_string();
+    let victim = t.create_user(admin, &format!("appvictim{n}"), "Victim").await["id"].as_str().unwrap().to_string();
+    let member = |id: &str| json!({ "@odata.type": "#microsoft.graph.aadUserConversationMember", "roles": ["owner"], "user@odata.bind": format!("https://graph.microsoft.com/v1.0/users('{id}')") });
+    let mut chats = Vec::new();
+    for _ in 0..2 {
+        let (status, chat) = t.post("/v1.0/chats", admin, &json!({ "chatType": "group", "members": [member(&caller), member(&victim)] })).await;
+        assert_eq!(status, StatusCode::CREATED, "{chat}");
+        chats.push(chat["id"].as_str().unwrap().to_string());
+    }
+    let apps = format!("/v1.0/chats/{}/installedApps", enc(&chats[0]));
+    let bind = |id: &str| json!({ "teamsApp@odata.bind": format!("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/{id}") });
+    let (status, installed) = t.post(&apps, admin, &bind(&app)).await;
+    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    let installation = format!("{apps}/{}", enc(installed["id"].as_str().unwrap()));
+    let reference = json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/chats('{}')", chats[1]) });
+    match (method, route) {
+        ("GET", "/chats/{chat-id}/installedApps") => (Method::GET, apps, None),
+        ("GET", "/chats/{chat-id}/installedApps/{installation-id}") => (Method::GET, installation, None),
+        ("POST", "/chats/{chat-id}/installedApps") => {
+            let another = publish(format!("matrix-another-{n}")).await;
+            (Method::POST, apps, Some(bind(&another)))
+        }
+        ("POST", "/chats/{chat-id}/installedApps/{installation-id}/upgrade") => {
+            let (status, body) = t.post(&format!("{catalogue}/appDefinitions"), admin, &json!({ "displayName": "Matrix", "version": "1.1.0" })).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            (Method::POST, format!("{installation}/upgrade"), None)
+        }
+        ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}") => (Method::DELETE, installation, None),
+        ("GET", "/chats/{chat-id}/installedApps/{installation-id}/chat") => (Method::GET, format!("{installation}/chat"), None),
+        ("POST", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref") => (Method::POST, format!("{installation}/chat/$ref"), Some(reference)),
+        ("PUT", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref") => (Method::PUT, format!("{installation}/chat/$ref"), Some(reference)),
+        ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref") => (Method::DELETE, format!("{installation}/chat/$ref"), None),
+        other => panic!("the permission matrix has an installed-app route this test cannot call yet: {other:?}; add it here"),
     }
 }
 

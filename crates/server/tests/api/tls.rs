@@ -69,7 +69,8 @@ async fn graph_and_identity_over_https_with_a_generated_certificate() {
     let c = server.credentials().clone();
     assert_eq!(c.token_endpoint, format!("{base}/{}/oauth2/v2.0/token", c.tenant_id));
     assert_eq!(c.graph_base_url, format!("{base}/v1.0"));
-    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("admin-credentials.json")).unwrap()).unwrap();
+    let on_disk: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("admin-credentials.json")).unwrap()).unwrap();
     assert_eq!(on_disk["tokenEndpoint"], c.token_endpoint.as_str());
 
     let client = client_trusting(&cert);
@@ -79,13 +80,20 @@ async fn graph_and_identity_over_https_with_a_generated_certificate() {
     assert!(users["@odata.context"].as_str().unwrap().starts_with(&format!("{base}/v1.0/")), "{users}");
 
     // Links the server builds say https.
-    let (status, discovery) = get(&client, &format!("{base}/{}/v2.0/.well-known/openid-configuration", c.tenant_id), "").await;
+    let (status, discovery) =
+        get(&client, &format!("{base}/{}/v2.0/.well-known/openid-configuration", c.tenant_id), "").await;
     assert_eq!(status, StatusCode::OK, "{discovery}");
     for key in ["token_endpoint", "jwks_uri", "issuer", "authorization_endpoint"] {
         assert!(discovery[key].as_str().unwrap().starts_with(&format!("{base}/")), "{key}: {discovery}");
     }
     for alias in ["ada", "bob"] {
-        let r = client.post(format!("{base}/v1.0/users")).bearer_auth(&token).json(&user_body(alias, alias, &c.domain)).send().await.unwrap();
+        let r = client
+            .post(format!("{base}/v1.0/users"))
+            .bearer_auth(&token)
+            .json(&user_body(alias, alias, &c.domain))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
         assert!(r.headers()["location"].to_str().unwrap().starts_with(&format!("{base}/v1.0/users/")));
     }
@@ -112,7 +120,8 @@ async fn the_certificate_is_kept_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_tls(dir.path(), |_| {}).await;
     let cert = dir.path().join("tls/cert.pem");
-    let (first_cert, first_key) = (std::fs::read(&cert).unwrap(), std::fs::read(dir.path().join("tls/key.pem")).unwrap());
+    let (first_cert, first_key) =
+        (std::fs::read(&cert).unwrap(), std::fs::read(dir.path().join("tls/key.pem")).unwrap());
     let client = client_trusting(&cert);
     let before = token(&client, &server).await;
     server.shutdown().await.expect("clean shutdown");
@@ -136,7 +145,9 @@ async fn the_public_url_host_is_in_the_certificate_and_links() {
     let server = start_tls(dir.path(), |c| c.public_url = Some("https://graph.switchboard.test".into())).await;
     assert_eq!(server.credentials().graph_base_url, "https://graph.switchboard.test/v1.0");
     let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(server.tls_certificate().unwrap()).unwrap()).unwrap()])
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(&std::fs::read(server.tls_certificate().unwrap()).unwrap()).unwrap()
+        ])
         .resolve("graph.switchboard.test", server.addr())
         .build()
         .unwrap();
