@@ -282,6 +282,38 @@ async fn permission_matrix_is_enforced_route_by_route() {
     let upn = caller["userPrincipalName"].as_str().unwrap().to_string();
     let mut n = 0;
     let mut app_tokens = std::collections::HashMap::new();
+    // A second tenant with its own administrator and a signed-in user of its own.
+    let other: Value = serde_json::from_str(&cli(&t, &["tenant", "create", "--name", "Elsewhere", "--domain", "elsewhere.example"])).unwrap();
+    let (status, body) = t
+        .token_request(
+            other["tenantId"].as_str().unwrap(),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", other["clientId"].as_str().unwrap()),
+                ("client_secret", other["clientSecret"].as_str().unwrap()),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let foreign_app = body["access_token"].as_str().unwrap().to_string();
+    let (status, _) = t.post("/v1.0/users", &foreign_app, &user_body("outsider", "Outsider", "elsewhere.example")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = t
+        .token_request(
+            other["tenantId"].as_str().unwrap(),
+            &[
+                ("grant_type", "password"),
+                ("client_id", other["clientId"].as_str().unwrap()),
+                ("client_secret", other["clientSecret"].as_str().unwrap()),
+                ("username", "outsider@elsewhere.example"),
+                ("password", PASSWORD),
+                ("scope", ".default"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let foreign = (foreign_app, body["access_token"].as_str().unwrap().to_string());
     for (method, route, perms) in MATRIX {
         // Each delegated scope that allows the route, alone, passes; an unrelated one is refused.
         for scope in perms.delegated {
@@ -310,5 +342,27 @@ async fn permission_matrix_is_enforced_route_by_route() {
         let (status, body) = call(&t, &app_tokens["Mail.Send"], request_for(&t, method, route, &admin, n).await).await;
         let refused = status == StatusCode::FORBIDDEN || (perms.application.is_empty() && status == StatusCode::BAD_REQUEST);
         assert!(refused, "{method} {route} with an unrelated role: {status} {body}");
+
+        // Another tenant's all-powerful tokens, app-only and delegated, never reach this
+        // tenant's objects: a route naming one answers 404 (or 401/403), and whatever succeeds
+        // shows nothing of this tenant.
+        for token in [&foreign.0, &foreign.1] {
+            n += 1;
+            let request = request_for(&t, method, route, &admin, n).await;
+            let path = request.1.clone();
+            let (status, body) = call(&t, token, request).await;
+            let text = body.to_string();
+            if status.is_success() {
+                assert!(
+                    !text.contains(&t.creds().tenant_id) && !text.contains(&t.domain()),
+                    "{method} {path} from another tenant showed this tenant's data: {text}"
+                );
+            } else {
+                assert!(
+                    [400, 401, 403, 404].contains(&status.as_u16()),
+                    "{method} {path} from another tenant: {status} {body}"
+                );
+            }
+        }
     }
 }
