@@ -13,6 +13,7 @@ use switchboard_domain::store::UserKey;
 use switchboard_domain::users::UserRecord;
 use switchboard_domain::chats::{ChatInput, Chats, Created, MemberInput, Owner};
 use switchboard_domain::principal::PrincipalKind;
+use switchboard_domain::chat_messages::{BodyInput, ChatMessages, MessageInput};
 use switchboard_domain::teams_apps::{AppInput, Catalog, ChatApps, InstallInput};
 use switchboard_domain::Principal;
 
@@ -132,14 +133,51 @@ async fn seed_teams(store: &dyn Store, tenant_id: &str, ids: &[(&str, &str)]) ->
         chat("group", Some("Mark 8 launch"), &["AdeleV", "AlexW", "MeganB", "LeeG"]),
         chat("meeting", Some("Weekly sync"), &["AdeleV", "DiegoS", "MiriamG"]),
     ];
+    // Who says what in each chat, in order (realistic, short conversations).
+    let conversations: [&[(&str, &str)]; 3] = [
+        &[
+            ("AdeleV", "Hi Alex, do you have a minute to go over the retail numbers?"),
+            ("AlexW", "Sure, give me five minutes."),
+            ("AdeleV", "Great, I'll call you."),
+        ],
+        &[
+            ("AdeleV", "Welcome to the Mark 8 launch chat!"),
+            ("MeganB", "Thanks Adele. The campaign brief is in the shared folder."),
+            ("LeeG", "Let's lock the launch date by Friday."),
+            ("AlexW", "<b>Reminder:</b> the press kit is due on Wednesday."),
+        ],
+        &[
+            ("DiegoS", "Agenda for this week: hiring plan and the offsite."),
+            ("MiriamG", "Can we add the budget review?"),
+        ],
+    ];
+    let as_user = |user_id: &str| Principal {
+        tenant_id: tenant_id.to_string(),
+        client_id: as_adele.client_id.clone(),
+        kind: PrincipalKind::User { user_id: user_id.to_string(), scopes: vec!["ChatMessage.Send".to_string(), "Chat.ReadWrite".to_string()] },
+    };
     let mut group_chat = None;
-    for input in wanted.into_iter().flatten() {
+    for (input, conversation) in wanted.into_iter().zip(conversations) {
+        let Some(input) = input else { continue };
         let is_group = input.chat_type.as_deref() == Some("group");
         let created = chats.create(&as_adele, &Owner::Caller, input).await.map_err(|e| anyhow::anyhow!("sample chat: {e}"))?;
+        let chat_id = match created {
+            Created::New(c) | Created::Existing(c) => c.id,
+        };
+        for (alias, text) in conversation {
+            let Some(sender) = id(alias) else { continue };
+            let html = text.contains('<');
+            let input = MessageInput {
+                body: Some(BodyInput { content_type: Some(if html { "html" } else { "text" }.into()), content: Some(text.to_string()) }),
+                ..MessageInput::default()
+            };
+            ChatMessages { store }
+                .send(&as_user(&sender), &Owner::Caller, &chat_id, input)
+                .await
+                .map_err(|e| anyhow::anyhow!("sample message: {e}"))?;
+        }
         if is_group {
-            group_chat = Some(match created {
-                Created::New(c) | Created::Existing(c) => c.id,
-            });
+            group_chat = Some(chat_id);
         }
     }
     let app = AppInput {

@@ -110,6 +110,20 @@ async fn sample_data_lets_a_newcomer_sign_in() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["id"], first["id"]);
     assert_eq!(me["displayName"], first["displayName"]);
+    // Adele has chats of every type, with conversations in them.
+    let chat_token = t.user_token(first["userPrincipalName"].as_str().unwrap(), first["password"].as_str().unwrap(), "Chat.Read").await;
+    let (status, chats) = t.get("/v1.0/me/chats?$expand=lastMessagePreview", &chat_token).await;
+    assert_eq!(status, StatusCode::OK, "{chats}");
+    let chats = chats["value"].as_array().unwrap().clone();
+    for kind in ["oneOnOne", "group", "meeting"] {
+        assert!(chats.iter().any(|c| c["chatType"] == kind), "no sample {kind} chat: {chats:?}");
+    }
+    let group = chats.iter().find(|c| c["chatType"] == "group").unwrap();
+    let id = group["id"].as_str().unwrap().replace(':', "%3A").replace('@', "%40");
+    let (status, messages) = t.get(&format!("/v1.0/chats/{id}/messages"), &chat_token).await;
+    assert_eq!(status, StatusCode::OK, "{messages}");
+    let texts: Vec<&str> = messages["value"].as_array().unwrap().iter().filter_map(|m| m["body"]["content"].as_str()).collect();
+    assert!(texts.iter().any(|t| t.contains("Mark 8 launch chat")), "{texts:?}");
     // A restart does not seed twice.
     let t = t.restart().await;
     let admin = t.admin_token().await;
