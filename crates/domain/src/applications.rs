@@ -12,15 +12,14 @@
 
 use switchboard_odata::QueryOptions;
 use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
-use switchboard_odata::sql::{SortKey, compile_orderby};
 
 use crate::credentials::{self, HashCost};
-use crate::error::{Error, ErrorKind, Family};
+use crate::directory::{self, DirectoryPage};
+use crate::error::{Error, Family};
 use crate::graph_time;
-use crate::paging;
 use crate::permissions::{self, ALL_APPLICATION_ROLES, ALL_DELEGATED_SCOPES};
 use crate::principal::Principal;
-use crate::store::{ListQuery, Store};
+use crate::store::Store;
 use crate::tenants::{Application, ClientSecret};
 
 /// Microsoft Graph's application id, the `resourceAppId` of Graph permissions.
@@ -318,16 +317,8 @@ fn url_like(uri: &str) -> bool {
 /// How long a secret added without `endDateTime` lives: two years, as Graph's.
 const DEFAULT_SECRET_LIFETIME_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
 
-/// One page of applications, and how to ask for the next.
-#[derive(Debug, Clone)]
-pub struct ApplicationPage {
-    /// The applications on this page.
-    pub items: Vec<Application>,
-    /// `$skiptoken` for the next page.
-    pub skiptoken: Option<String>,
-    /// `@odata.count`, when asked for.
-    pub count: Option<u64>,
-}
+/// One page of applications.
+pub type ApplicationPage = DirectoryPage<Application>;
 
 /// The operations behind `/applications`.
 pub struct Applications<'a> {
@@ -337,82 +328,17 @@ pub struct Applications<'a> {
     pub hash_cost: HashCost,
 }
 
-const DEFAULT_PAGE: u64 = 100;
-const MAX_PAGE: u64 = 999;
-
 impl Applications<'_> {
     /// `GET /applications`.
     pub async fn list(&self, caller: &Principal, q: &QueryOptions, eventual: bool) -> Result<ApplicationPage, Error> {
         caller.require(&permissions::APPLICATIONS_READ)?;
-        let advanced = |what: &str| -> Result<(), Error> {
-            if eventual {
-                Ok(())
-            } else {
-                Err(Error::new(
-                    ErrorKind::BadRequest,
-                    "Request_UnsupportedQuery",
-                    format!("{what} is only supported in advanced query mode: send the header 'ConsistencyLevel: eventual' and '$count=true'."),
-                ))
-            }
-        };
-        if q.skip.is_some() {
-            return Err(Error::bad_request(Family::Directory, "'$skip' is not supported by the service."));
-        }
-        if let Some(item) = q.expand.first() {
-            return Err(Error::bad_request(
-                Family::Directory,
-                format!("Could not find a navigation property named '{}' on type 'microsoft.graph.application'.", item.path),
-            ));
-        }
-        if q.count == Some(true) {
-            advanced("$count")?;
-        }
-        if q.search.is_some() {
-            advanced("$search")?;
-        }
-        let top = q.top.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&top) {
-            return Err(Error::bad_request(
-                Family::Directory,
-                format!("Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive."),
-            ));
-        }
-        for item in &q.orderby {
-            if !APPLICATION_SCHEMA.property(&item.path).is_some_and(|p| p.caps.orderby) {
-                return Err(Error::new(
-                    ErrorKind::BadRequest,
-                    "Request_UnsupportedQuery",
-                    format!("Sorting by '{}' is not supported for applications.", item.path),
-                ));
-            }
-        }
-        let mut order = compile_orderby(&q.orderby, &APPLICATION_SCHEMA)
-            .map_err(|e| Error::bad_request(Family::Directory, e.to_string()))?;
-        order.push(SortKey { column: APPLICATION_SCHEMA.key_column, descending: false });
-        let after = match &q.skiptoken {
-            Some(token) => Some(paging::decode(&order, token).ok_or_else(|| {
-                Error::bad_request(Family::Directory, "The $skiptoken is invalid or does not belong to this query.")
-            })?),
-            None => None,
-        };
-        let query = ListQuery {
-            filter: q.filter.as_ref(),
-            search: q.search.as_ref(),
-            order: order[..order.len() - 1].to_vec(),
-            count: q.count == Some(true) && after.is_none(),
-            after,
-            limit: top as usize,
-        };
+        let prepared = directory::prepare(q, &APPLICATION_SCHEMA, "application", eventual)?;
         let page = self
             .store
-            .list_applications(&caller.tenant_id, &query)
+            .list_applications(&caller.tenant_id, &prepared.query)
             .await
             .map_err(|e| Error::from(e).in_family(Family::Directory))?;
-        Ok(ApplicationPage {
-            skiptoken: page.next.map(|cursor| paging::encode(&order, &cursor)),
-            items: page.items,
-            count: page.count,
-        })
+        Ok(prepared.finish(page))
     }
 
     /// `GET /applications/{id}`.

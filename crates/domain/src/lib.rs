@@ -10,6 +10,7 @@ pub mod change_tokens;
 pub mod chat_messages;
 pub mod chats;
 pub mod credentials;
+pub mod directory;
 pub mod error;
 pub mod graph_time;
 pub mod message_body;

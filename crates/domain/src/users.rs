@@ -2,17 +2,15 @@
 //! creating, changing and querying users, and the operations behind `/users` and `/me`.
 
 use switchboard_odata::QueryOptions;
-use switchboard_odata::ast::Expr;
 use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
-use switchboard_odata::sql::{SortKey, compile_orderby};
 
 use crate::credentials::{self, HashCost};
 use crate::error::{Error, ErrorKind, Family};
 use crate::graph_time;
-use crate::paging;
+use crate::directory::{self, DirectoryPage};
 use crate::permissions;
 use crate::principal::Principal;
-use crate::store::{ListQuery, Store, UserKey};
+use crate::store::{Store, UserKey};
 use crate::tenants::Tenant;
 
 /// A user as stored.
@@ -264,15 +262,7 @@ pub struct Directory<'a> {
 }
 
 /// One page of users, and how to ask for the next.
-#[derive(Debug, Clone)]
-pub struct UserPage {
-    /// The users on this page.
-    pub items: Vec<UserRecord>,
-    /// `$skiptoken` for the next page, when there is one.
-    pub skiptoken: Option<String>,
-    /// `@odata.count`, when `$count=true` on the first page.
-    pub count: Option<u64>,
-}
+pub type UserPage = DirectoryPage<UserRecord>;
 
 /// How `/users` was asked: Graph's "advanced query" mode needs `ConsistencyLevel: eventual`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -280,9 +270,6 @@ pub struct DirectoryQueryMode {
     /// `ConsistencyLevel: eventual` was sent.
     pub eventual: bool,
 }
-
-const DEFAULT_PAGE: u64 = 100;
-const MAX_PAGE: u64 = 999;
 
 impl Directory<'_> {
     async fn tenant(&self, caller: &Principal) -> Result<Tenant, Error> {
@@ -321,90 +308,15 @@ impl Directory<'_> {
     }
 
     /// `GET /users`: Graph's directory query rules, then one page from the store.
-    pub async fn list(
-        &self,
-        caller: &Principal,
-        q: &QueryOptions,
-        mode: DirectoryQueryMode,
-    ) -> Result<UserPage, Error> {
+    pub async fn list(&self, caller: &Principal, q: &QueryOptions, mode: DirectoryQueryMode) -> Result<UserPage, Error> {
         caller.require(&permissions::USERS_READ)?;
-        let advanced = |what: &str| -> Result<(), Error> {
-            if mode.eventual {
-                Ok(())
-            } else {
-                Err(Error::new(
-                    ErrorKind::BadRequest,
-                    "Request_UnsupportedQuery",
-                    format!("{what} is only supported in advanced query mode: send the header 'ConsistencyLevel: eventual' and '$count=true'."),
-                ))
-            }
-        };
-        if q.skip.is_some() {
-            return Err(Error::bad_request(Family::Directory, "'$skip' is not supported by the service."));
-        }
-        if let Some(item) = q.expand.first() {
-            return Err(Error::bad_request(
-                Family::Directory,
-                format!("Could not find a navigation property named '{}' on type 'microsoft.graph.user'.", item.path),
-            ));
-        }
-        if q.count == Some(true) {
-            advanced("$count")?;
-        }
-        if q.search.is_some() {
-            advanced("$search")?;
-        }
-        if let Some(filter) = &q.filter {
-            check_directory_filter(filter, mode)?;
-            if !q.orderby.is_empty() {
-                advanced("$orderby combined with $filter")?;
-            }
-        }
-        let top = q.top.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&top) {
-            return Err(Error::bad_request(
-                Family::Directory,
-                format!("Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive."),
-            ));
-        }
-        for item in &q.orderby {
-            let sortable = USER_SCHEMA.property(&item.path).is_some_and(|p| p.caps.orderby);
-            if !sortable {
-                return Err(Error::new(
-                    ErrorKind::BadRequest,
-                    "Request_UnsupportedQuery",
-                    format!("Sorting by '{}' is not supported for users.", item.path),
-                ));
-            }
-        }
-        let mut order = compile_orderby(&q.orderby, &USER_SCHEMA)
-            .map_err(|e| Error::bad_request(Family::Directory, e.to_string()))?;
-        order.push(SortKey { column: USER_SCHEMA.key_column, descending: false });
-        let after = match &q.skiptoken {
-            Some(token) => Some(paging::decode(&order, token).ok_or_else(|| {
-                Error::bad_request(Family::Directory, "The $skiptoken is invalid or does not belong to this query.")
-            })?),
-            None => None,
-        };
-        let query = ListQuery {
-            filter: q.filter.as_ref(),
-            search: q.search.as_ref(),
-            // The store appends the key column itself.
-            order: order[..order.len() - 1].to_vec(),
-            count: q.count == Some(true) && after.is_none(),
-            after,
-            limit: top as usize,
-        };
+        let prepared = directory::prepare(q, &USER_SCHEMA, "user", mode.eventual)?;
         let page = self
             .store
-            .list_users(&caller.tenant_id, &query)
+            .list_users(&caller.tenant_id, &prepared.query)
             .await
             .map_err(|e| Error::from(e).in_family(Family::Directory))?;
-        Ok(UserPage {
-            skiptoken: page.next.map(|cursor| paging::encode(&order, &cursor)),
-            items: page.items,
-            count: page.count,
-        })
+        Ok(prepared.finish(page))
     }
 
     /// `POST /users`.
@@ -513,27 +425,4 @@ pub fn user_key(key: &str) -> UserKey {
     } else {
         UserKey::Upn(key.to_string())
     }
-}
-
-/// Graph's basic directory filters are `eq`, `in`, `startswith` and comparisons; `ne`, `not` and
-/// `endswith` need advanced-query mode.
-fn check_directory_filter(filter: &Expr, mode: DirectoryQueryMode) -> Result<(), Error> {
-    if mode.eventual {
-        return Ok(());
-    }
-    let features = switchboard_odata::features(filter);
-    let advanced_op = ["ne", "not", "endswith"]
-        .into_iter()
-        .find(|op| features.uses(op));
-    if let Some(op) = advanced_op {
-        let property = features.properties.first().cloned().unwrap_or_default();
-        return Err(Error::new(
-            ErrorKind::BadRequest,
-            "Request_UnsupportedQuery",
-            format!(
-                "Unsupported or invalid query filter clause specified for property '{property}' of resource 'User'. '{op}' requires advanced query mode (ConsistencyLevel: eventual and $count=true)."
-            ),
-        ));
-    }
-    Ok(())
 }
