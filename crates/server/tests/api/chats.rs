@@ -266,3 +266,28 @@ async fn deleting_a_chat_takes_an_admin() {
     let (status, body) = p.t.delete(&path, &p.admin).await;
     assert_error(status, &body, 404, "NotFound");
 }
+
+/// The same chat routes under `/beta`, and under `/me` and `/users/{id}`, with beta contexts.
+#[tokio::test]
+async fn beta_and_every_mount_serve_the_same_chats() {
+    let p = people(2).await;
+    let body = json!({ "chatType": "group", "topic": "Beta", "members": [member(&p.ids[0]), member(&p.ids[1])] });
+    let (status, chat) = p.t.post("/beta/me/chats", &p.tokens[0], &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{chat}");
+    assert!(chat["@odata.context"].as_str().unwrap().ends_with("/beta/$metadata#chats/$entity"));
+    let id = enc(chat["id"].as_str().unwrap());
+    for path in [format!("/beta/chats/{id}"), format!("/beta/me/chats/{id}"), format!("/beta/users/{}/chats/{id}", p.ids[1])] {
+        let token = if path.contains("/users/") { &p.tokens[1] } else { &p.tokens[0] };
+        let (status, got) = p.t.get(&path, token).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {got}");
+        assert_eq!(got["topic"], "Beta");
+    }
+    let (status, members) = p.t.get(&format!("/beta/users/{}/chats/{id}/members", p.ids[0]), &p.tokens[0]).await;
+    assert_eq!(status, StatusCode::OK, "{members}");
+    assert!(members["@odata.context"].as_str().unwrap().contains(&format!("/beta/$metadata#users('{}')/chats(", p.ids[0])));
+    let (status, renamed) = p.t.patch(&format!("/beta/chats/{id}"), &p.tokens[1], &json!({ "topic": "Beta 2" })).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    let (_, list) = p.t.get("/beta/chats?$expand=lastMessagePreview", &p.tokens[0]).await;
+    assert_eq!(list["value"][0]["topic"], "Beta 2");
+    assert!(list["@odata.context"].as_str().unwrap().contains("/beta/$metadata#chats(lastMessagePreview())"));
+}
