@@ -52,6 +52,8 @@ pub struct TokenService {
     issuer: Arc<TokenIssuer>,
     /// (tenant, client, SHA-256 of secret, hash it matched) → verified-until, epoch ms.
     verified: Mutex<HashMap<(String, String, Vec<u8>, String), i64>>,
+    /// How long an authorization code may wait for its redemption, ms.
+    code_lifetime_ms: i64,
 }
 
 /// The fields of a token request (form-encoded), with the client credentials from an HTTP Basic
@@ -59,9 +61,10 @@ pub struct TokenService {
 pub type TokenForm = HashMap<String, String>;
 
 impl TokenService {
-    /// A token service over `store`, signing with `issuer`.
-    pub fn new(store: Arc<dyn Store>, issuer: Arc<TokenIssuer>) -> TokenService {
-        TokenService { store, issuer, verified: Mutex::new(HashMap::new()) }
+    /// A token service over `store`, signing with `issuer`, whose authorization codes live
+    /// `code_lifetime_secs`.
+    pub fn new(store: Arc<dyn Store>, issuer: Arc<TokenIssuer>, code_lifetime_secs: i64) -> TokenService {
+        TokenService { store, issuer, verified: Mutex::new(HashMap::new()), code_lifetime_ms: code_lifetime_secs.max(1) * 1000 }
     }
 
     /// Answers one token request for the tenant named in the URL. `base_url` is this server's
@@ -334,7 +337,7 @@ impl TokenService {
             nonce: request.nonce.clone(),
             family: uuid::Uuid::new_v4().to_string(),
             created_ms: now,
-            expires_ms: now + CODE_LIFETIME_MS,
+            expires_ms: now + self.code_lifetime_ms,
         };
         self.store.insert_grant(&grant).await.map_err(|e| IdentityError::server(e.into()))?;
         Ok(code)
@@ -608,7 +611,5 @@ struct Session<'a> {
 
 /// An Argon2id hash of nothing anyone knows, verified against for unknown users.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$9mGvPsbUMX6xGhHzjYYvZ4/Y5ORgGLyJsz3r5zeS9uQ";
-/// Authorization codes live ten minutes, as the identity platform's.
-const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
 /// Refresh tokens live 90 days.
 const REFRESH_TOKEN_LIFETIME_MS: i64 = 90 * 24 * 3600 * 1000;

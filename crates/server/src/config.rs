@@ -35,6 +35,8 @@ pub struct Config {
     pub tenant_name: String,
     /// Lifetime of issued access tokens, in seconds (the identity platform's is about an hour).
     pub token_lifetime_secs: i64,
+    /// Lifetime of an authorization code, in seconds (the identity platform's is ten minutes).
+    pub authorization_code_lifetime_secs: i64,
     /// Signing keys rotate when the newest is this many days old (fractions allowed); `0` turns
     /// automatic rotation off (`switchboard keys rotate` still works).
     pub key_rotation_days: f64,
@@ -70,6 +72,7 @@ impl Default for Config {
             tenant_domain: "switchboard.example".into(),
             tenant_name: "Switchboard".into(),
             token_lifetime_secs: 3599,
+            authorization_code_lifetime_secs: 600,
             key_rotation_days: 30.0,
             key_publish_lead_secs: 3600,
             max_body_bytes: 4 * 1024 * 1024,
@@ -114,6 +117,7 @@ const KEYS: &[&str] = &[
     "tenant_domain",
     "tenant_name",
     "token_lifetime_secs",
+    "authorization_code_lifetime_secs",
     "key_rotation_days",
     "key_publish_lead_secs",
     "max_body_bytes",
@@ -191,6 +195,9 @@ tenant_name = "{tenant_name}"
 # Lifetime of issued access tokens, in seconds.
 token_lifetime_secs = {token_lifetime_secs}
 
+# Lifetime of an authorization code (sign-in page → token endpoint), in seconds.
+authorization_code_lifetime_secs = {authorization_code_lifetime_secs}
+
 # Signing keys rotate: a new key is made when the newest is this many days old (fractions
 # allowed; 0 turns automatic rotation off, leaving `switchboard keys rotate`). The new key is
 # published in the JWKS key_publish_lead_secs before it signs, and the key it replaces stays
@@ -237,6 +244,7 @@ sample_data = {sample_data}
             tenant_domain = d.tenant_domain,
             tenant_name = d.tenant_name,
             token_lifetime_secs = d.token_lifetime_secs,
+            authorization_code_lifetime_secs = d.authorization_code_lifetime_secs,
             key_rotation_days = d.key_rotation_days,
             key_publish_lead_secs = d.key_publish_lead_secs,
             max_body_bytes = d.max_body_bytes,

@@ -98,7 +98,7 @@ impl Server {
         let key_maintenance = KeyMaintenance::start(store.clone(), ring, config.rotation_policy()?);
         let state = AppState {
             store: store.clone(),
-            token_service: Arc::new(TokenService::new(store.clone(), tokens.clone())),
+            token_service: Arc::new(TokenService::new(store.clone(), tokens.clone(), config.authorization_code_lifetime_secs)),
             tokens,
             config: Arc::new(ApiConfig {
                 public_url: config.public_url.clone(),

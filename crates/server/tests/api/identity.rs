@@ -326,3 +326,35 @@ async fn msal_discovery_endpoints() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(realm["account_type"], "Managed");
 }
+
+#[tokio::test]
+async fn an_expired_authorization_code_is_refused() {
+    let t = TestServer::start_with(|c| c.authorization_code_lifetime_secs = 1).await;
+    let admin = t.admin_token().await;
+    let user = t.create_user(&admin, "late", "Late").await;
+    let c = t.creds().clone();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let redirect = "http://127.0.0.1:53100/cb";
+    let signed_in = client
+        .post(t.url(&format!("/{}/oauth2/v2.0/authorize", c.tenant_id)))
+        .form(&[
+            ("client_id", c.client_id.as_str()),
+            ("response_type", "code"),
+            ("redirect_uri", redirect),
+            ("scope", "User.Read"),
+            ("username", user["userPrincipalName"].as_str().unwrap()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    let location = url::Url::parse(signed_in.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let (status, body) = t
+        .token_request(&c.tenant_id, &[("grant_type", "authorization_code"), ("client_id", &c.client_id), ("code", &code), ("redirect_uri", redirect)])
+        .await;
+    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().starts_with("AADSTS70008"), "{body}");
+}
