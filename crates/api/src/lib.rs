@@ -16,6 +16,7 @@ mod discovery;
 mod error;
 mod identity;
 mod layers;
+mod mail;
 mod odata;
 mod organization;
 mod teams_apps;
@@ -72,6 +73,8 @@ fn graph_routes() -> Router<AppState> {
         .nest("/me", chat_messages::routes())
         .nest("/users/{uid}", chat_messages::routes())
         .merge(teams_apps::routes())
+        .nest("/me", mail::routes())
+        .nest("/users/{uid}", mail::routes())
 }
 
 /// Every route, before the middleware stack.

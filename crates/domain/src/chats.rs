@@ -321,14 +321,28 @@ impl Chats<'_> {
     /// The chat, if the caller may see it: a delegated caller (or the addressed user) must be a
     /// member; an app-only caller sees its tenant's chats. Others get 404, revealing nothing.
     pub async fn visible(&self, caller: &Principal, owner: &Owner, chat_id: &str) -> Result<ChatView, Error> {
-        let user = self.owner_user(caller, owner).await?;
-        let chat = self
-            .store
-            .chat(&caller.tenant_id, chat_id)
-            .await?
-            .ok_or_else(|| Error::not_found(TEAMS, chat_id))?;
-        let me = match &user {
-            Some(u) => Some(self.store.member(chat_id, &u.id).await?.ok_or_else(|| Error::not_found(TEAMS, chat_id))?),
+        // The same checks as `owner_user`, then the chat and the membership, in one store read
+        // (this runs before every message send and list).
+        let key: Option<&str> = match (owner, &caller.kind) {
+            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => Some(user_id),
+            (Owner::Me, PrincipalKind::App { .. }) => return Err(bad("/me request is only valid with delegated authentication flow.")),
+            (Owner::Caller, PrincipalKind::App { .. }) => None,
+            (Owner::User(key), _) => Some(key),
+        };
+        let user_key = key.map(crate::users::user_key);
+        let (user, chat, member) = self.store.chat_access(&caller.tenant_id, user_key.as_ref(), chat_id).await?;
+        let user = match key {
+            Some(k) => Some(user.ok_or_else(|| Error::not_found(Family::Directory, k))?),
+            None => None,
+        };
+        if let (Owner::User(_), PrincipalKind::User { user_id, .. }, Some(u)) = (owner, &caller.kind, &user) {
+            if !u.id.eq_ignore_ascii_case(user_id) {
+                return Err(forbidden("A delegated caller may only address their own chats."));
+            }
+        }
+        let chat = chat.ok_or_else(|| Error::not_found(TEAMS, chat_id))?;
+        let me = match user {
+            Some(_) => Some(member.ok_or_else(|| Error::not_found(TEAMS, chat_id))?),
             None => None,
         };
         Ok(ChatView { chat, me })

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod directory;
 pub mod error;
 pub mod graph_time;
+pub mod mail;
 pub mod message_body;
 pub mod paging;
 pub mod permissions;

@@ -232,6 +232,41 @@ pub const CATALOG_WRITE: Permissions = Permissions {
     application: &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"],
 };
 
+/// Listing and reading mail messages (`GET …/messages[/{id}[/$value]]`).
+pub const MAIL_READ: Permissions = Permissions {
+    family: Family::Outlook,
+    delegated: &["Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"],
+    application: &["Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"],
+};
+
+/// Creating, changing, moving, copying and deleting mail messages.
+pub const MAIL_WRITE: Permissions = Permissions {
+    family: Family::Outlook,
+    delegated: &["Mail.ReadWrite"],
+    application: &["Mail.ReadWrite"],
+};
+
+/// Sending mail (`send`, `sendMail`).
+pub const MAIL_SEND: Permissions = Permissions {
+    family: Family::Outlook,
+    delegated: &["Mail.Send"],
+    application: &["Mail.Send"],
+};
+
+/// Listing and reading mail folders.
+pub const MAIL_FOLDERS_READ: Permissions = Permissions {
+    family: Family::Outlook,
+    delegated: &["Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"],
+    application: &["Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"],
+};
+
+/// Creating, renaming and deleting mail folders.
+pub const MAIL_FOLDERS_WRITE: Permissions = Permissions {
+    family: Family::Outlook,
+    delegated: &["Mail.ReadWrite"],
+    application: &["Mail.ReadWrite"],
+};
+
 /// The matrix: every served route and the permissions that allow it. `docs/permissions.md` is
 /// generated from this table (`markdown()`), and a test keeps the two equal.
 pub const MATRIX: &[(&str, &str, &Permissions)] = &[
@@ -288,6 +323,27 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
     ("POST", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
     ("PUT", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
     ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
+    ("GET", "/users/{id}/mailFolders", &MAIL_FOLDERS_READ),
+    ("GET", "/users/{id}/mailFolders/{folder-id}", &MAIL_FOLDERS_READ),
+    ("GET", "/users/{id}/mailFolders/{folder-id}/childFolders", &MAIL_FOLDERS_READ),
+    ("POST", "/users/{id}/mailFolders", &MAIL_FOLDERS_WRITE),
+    ("POST", "/users/{id}/mailFolders/{folder-id}/childFolders", &MAIL_FOLDERS_WRITE),
+    ("PATCH", "/users/{id}/mailFolders/{folder-id}", &MAIL_FOLDERS_WRITE),
+    ("DELETE", "/users/{id}/mailFolders/{folder-id}", &MAIL_FOLDERS_WRITE),
+    ("GET", "/users/{id}/messages", &MAIL_READ),
+    ("GET", "/users/{id}/mailFolders/{folder-id}/messages", &MAIL_READ),
+    ("GET", "/users/{id}/messages/{message-id}", &MAIL_READ),
+    ("GET", "/users/{id}/messages/{message-id}/$value", &MAIL_READ),
+    ("POST", "/users/{id}/messages", &MAIL_WRITE),
+    ("POST", "/users/{id}/mailFolders/{folder-id}/messages", &MAIL_WRITE),
+    ("PATCH", "/users/{id}/messages/{message-id}", &MAIL_WRITE),
+    ("DELETE", "/users/{id}/messages/{message-id}", &MAIL_WRITE),
+    ("POST", "/users/{id}/messages/{message-id}/permanentDelete", &MAIL_WRITE),
+    ("POST", "/users/{id}/messages/{message-id}/move (copy)", &MAIL_WRITE),
+    ("POST", "/users/{id}/messages/{message-id}/createReply (createReplyAll, createForward)", &MAIL_WRITE),
+    ("POST", "/users/{id}/messages/{message-id}/send", &MAIL_SEND),
+    ("POST", "/users/{id}/messages/{message-id}/reply (replyAll, forward)", &MAIL_SEND),
+    ("POST", "/users/{id}/sendMail", &MAIL_SEND),
 ];
 
 /// The matrix as a Markdown page.

@@ -161,6 +161,26 @@ pub trait Store: Send + Sync + 'static {
     async fn chat(&self, tenant_id: &str, chat_id: &str) -> Result<Option<ChatRecord>, StoreError>;
     /// One member of a chat.
     async fn member(&self, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError>;
+    /// What a chat route checks first, in one read: the user (by id or UPN) if `user` is given,
+    /// the chat (of the tenant, not deleted), and that user's membership of it. Backends may
+    /// override the default (three reads) with one round trip.
+    async fn chat_access(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+    ) -> Result<(Option<UserRecord>, Option<ChatRecord>, Option<MemberRecord>), StoreError> {
+        let user = match user {
+            Some(key) => self.user(tenant_id, key).await?,
+            None => None,
+        };
+        let chat = self.chat(tenant_id, chat_id).await?;
+        let member = match (&user, &chat) {
+            (Some(u), Some(_)) => self.member(chat_id, &u.id).await?,
+            _ => None,
+        };
+        Ok((user, chat, member))
+    }
     /// Every member of a chat, in the order they were added.
     async fn members(&self, chat_id: &str) -> Result<Vec<MemberRecord>, StoreError>;
     /// A page of the chats `user_id` is a member of, with the user's view of each.
@@ -238,6 +258,28 @@ pub trait Store: Send + Sync + 'static {
     /// Sets (or with `None` clears) the chat an installation is bound to; `false` when there is
     /// no such installation.
     async fn bind_installed_app(&self, chat_id: &str, installation_id: &str, bound_chat_id: Option<&str>) -> Result<bool, StoreError>;
+
+    // --- mail ---
+
+    /// Creates the mailbox's root and well-known folders, those missing (idempotent).
+    async fn ensure_mailbox(&self, tenant_id: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// A folder of the mailbox, by id or well-known name (any case), with its counts.
+    async fn mail_folder(&self, user_id: &str, key: &str) -> Result<Option<crate::mail::FolderRecord>, StoreError>;
+    /// Up to `limit` visible child folders of `parent_id` after skipping `skip`, oldest first, and
+    /// how many there are.
+    async fn mail_folders(&self, user_id: &str, parent_id: &str, skip: u64, limit: usize) -> Result<(Vec<crate::mail::FolderRecord>, u64), StoreError>;
+    /// Creates a folder; `Conflict` when its parent has one of the same name (any case).
+    async fn insert_mail_folder(&self, folder: &crate::mail::FolderRecord) -> Result<(), StoreError>;
+    /// Renames a folder; `Conflict` as for inserts.
+    async fn rename_mail_folder(&self, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError>;
+    /// Deletes a folder, its subfolders and their messages.
+    async fn delete_mail_folder(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// One message of the mailbox.
+    async fn mail_message(&self, user_id: &str, id: &str) -> Result<Option<crate::mail::MailRecord>, StoreError>;
+    /// Up to `query.limit` messages of the mailbox (or of one folder), and the count when asked.
+    async fn list_mail(&self, user_id: &str, folder_id: Option<&str>, query: &crate::mail::MailQuery<'_>) -> Result<(Vec<crate::mail::MailRecord>, Option<u64>), StoreError>;
+    /// Runs one mail write in one transaction (the search index follows in the same one).
+    async fn write_mail(&self, write: &crate::mail::MailWrite) -> Result<crate::mail::MailOutcome, StoreError>;
 
     // --- housekeeping ---
 

@@ -4,6 +4,7 @@
 //! command line around it.
 
 pub mod admin;
+pub mod bench;
 pub mod bootstrap;
 pub mod config;
 pub mod sample;

@@ -89,6 +89,27 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Benchmarks only (tools/loadgen): the HTTP ceiling, a minimal handler on the same stack.
+    #[command(hide = true)]
+    BenchCeiling {
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
+        listen: String,
+    },
+    /// Benchmarks only (tools/loadgen): bulk-seed users or messages through the store.
+    #[command(hide = true)]
+    BenchSeed {
+        #[command(flatten)]
+        target: Target,
+        /// Users to add (`Bench User 000000`…, no password).
+        #[arg(long, default_value_t = 0)]
+        users: usize,
+        /// Messages to add, spread over the --chat list.
+        #[arg(long, default_value_t = 0)]
+        messages: usize,
+        /// CHAT_ID=SENDER_USER_ID (repeatable).
+        #[arg(long = "chat", value_name = "CHAT_ID=USER_ID")]
+        chats: Vec<String>,
+    },
 }
 
 /// Which data directory (and tenant) an administration command works on.
@@ -194,6 +215,20 @@ fn main() -> anyhow::Result<()> {
                     admin::list_keys(store.as_ref()).await?
                 };
                 println!("{}", serde_json::to_string_pretty(&out)?);
+                Ok(())
+            })
+        }
+        Command::BenchCeiling { listen } => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(switchboard::bench::ceiling(&listen))
+        }
+        Command::BenchSeed { target, users, messages, chats } => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+                if users > 0 {
+                    switchboard::bench::seed_users(&target.data_dir, target.tenant.as_deref(), users).await?;
+                }
+                if messages > 0 {
+                    switchboard::bench::seed_messages(&target.data_dir, target.tenant.as_deref(), messages, &chats).await?;
+                }
                 Ok(())
             })
         }

@@ -3,8 +3,10 @@
 //! [`readers`]), and versioned migrations run at open (see [`migrations`]). WAL mode with
 //! `synchronous=FULL`: a write is acknowledged only once its commit is fsync'd.
 
+mod bench;
 mod chat_messages;
 mod chats;
+mod mail;
 mod migrations;
 mod query;
 mod readers;
@@ -189,6 +191,63 @@ impl Store for SqliteStore {
         self.writer.write(move |c| tenants::set_signing_key_retire(c, &kid, retire_ms)).await
     }
 
+    async fn ensure_mailbox(&self, tenant_id: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let (t, u) = (tenant_id.to_string(), user_id.to_string());
+        self.writer.write(move |c| mail::ensure_mailbox(c, &t, &u, now_ms).map(|_| ())).await
+    }
+
+    async fn mail_folder(&self, user_id: &str, key: &str) -> Result<Option<switchboard_domain::mail::FolderRecord>, StoreError> {
+        let (u, k) = (user_id.to_string(), key.to_string());
+        self.readers.read(move |c| mail::folder(c, &u, &k)).await
+    }
+
+    async fn mail_folders(&self, user_id: &str, parent_id: &str, skip: u64, limit: usize) -> Result<(Vec<switchboard_domain::mail::FolderRecord>, u64), StoreError> {
+        let (u, p) = (user_id.to_string(), parent_id.to_string());
+        self.readers.read(move |c| mail::folders(c, &u, &p, skip, limit)).await
+    }
+
+    async fn insert_mail_folder(&self, folder: &switchboard_domain::mail::FolderRecord) -> Result<(), StoreError> {
+        let f = folder.clone();
+        self.writer.write(move |c| mail::insert_folder(c, &f)).await
+    }
+
+    async fn rename_mail_folder(&self, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
+        let (u, i, n) = (user_id.to_string(), id.to_string(), name.to_string());
+        self.writer.write(move |c| mail::rename_folder(c, &u, &i, &n)).await
+    }
+
+    async fn delete_mail_folder(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
+        let (u, i) = (user_id.to_string(), id.to_string());
+        self.writer.write(move |c| mail::delete_folder(c, &u, &i)).await
+    }
+
+    async fn mail_message(&self, user_id: &str, id: &str) -> Result<Option<switchboard_domain::mail::MailRecord>, StoreError> {
+        let (u, i) = (user_id.to_string(), id.to_string());
+        self.readers.read(move |c| mail::message(c, &u, &i)).await
+    }
+
+    async fn list_mail(
+        &self,
+        user_id: &str,
+        folder_id: Option<&str>,
+        query: &switchboard_domain::mail::MailQuery<'_>,
+    ) -> Result<(Vec<switchboard_domain::mail::MailRecord>, Option<u64>), StoreError> {
+        let (u, f) = (user_id.to_string(), folder_id.map(str::to_string));
+        let filter = query.filter.cloned();
+        let (search, order, skip, limit, count) = (query.search.clone(), query.order.clone(), query.skip, query.limit, query.count);
+        self.readers
+            .read(move |c| {
+                let q = switchboard_domain::mail::MailQuery { filter: filter.as_ref(), search, order, skip, limit, count };
+                mail::list(c, &u, f.as_deref(), &q)
+            })
+            .await
+    }
+
+    async fn write_mail(&self, write: &switchboard_domain::mail::MailWrite) -> Result<switchboard_domain::mail::MailOutcome, StoreError> {
+        let w = write.clone();
+        self.writer.write(move |c| mail::write(c, &w)).await
+    }
+
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let user = user.clone();
         self.writer.write(move |c| users::insert(c, &user)).await
@@ -243,6 +302,29 @@ impl Store for SqliteStore {
     async fn member(&self, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError> {
         let (chat, user) = (chat_id.to_string(), user_id.to_string());
         self.readers.read(move |c| chats::member(c, &chat, &user)).await
+    }
+
+    async fn chat_access(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+    ) -> Result<(Option<UserRecord>, Option<ChatRecord>, Option<MemberRecord>), StoreError> {
+        let (t, key, chat_id) = (tenant_id.to_string(), user.cloned(), chat_id.to_string());
+        self.readers
+            .read(move |c| {
+                let user = match &key {
+                    Some(k) => users::get(c, &t, k)?,
+                    None => None,
+                };
+                let chat = chats::get(c, &t, &chat_id)?;
+                let member = match (&user, &chat) {
+                    (Some(u), Some(_)) => chats::member(c, &chat_id, &u.id)?,
+                    _ => None,
+                };
+                Ok((user, chat, member))
+            })
+            .await
     }
 
     async fn members(&self, chat_id: &str) -> Result<Vec<MemberRecord>, StoreError> {

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "chat_message_changes", include_str!("../migrations/0004_chat_message_changes.sql")),
     (6, "teams_apps", include_str!("../migrations/0006_teams_apps.sql")),
     (10, "application_platforms", include_str!("../migrations/0010_application_platforms.sql")),
+    (11, "mail", include_str!("../migrations/0011_mail.sql")),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.

@@ -9,7 +9,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::Connection;
 use switchboard_domain::StoreError;
@@ -25,12 +25,12 @@ const QUEUE: usize = 4096;
 /// Called after the group's commit with its outcome.
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-/// A queued write: `op` runs against the connection inside a savepoint and says whether it
-/// succeeded (so its savepoint is kept or rolled back); `finish` answers the caller after the
-/// group's commit, whether or not `op` ever ran.
+/// A queued write: `op` runs against the connection (`Some`) inside a savepoint, or learns that
+/// it never ran (`None`, when the group failed before reaching it); it says whether it succeeded
+/// (so its savepoint is kept or rolled back) and returns the [`Finish`] that answers the caller
+/// after the group's commit. The result travels inside that closure: no shared slot, no lock.
 struct Job {
-    op: Box<dyn FnOnce(&Connection) -> bool + Send>,
-    finish: Finish,
+    op: Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>,
 }
 
 /// Commit counters shared with the store.
@@ -72,26 +72,22 @@ impl Writer {
             return Err(StoreError::Unavailable("the store is shutting down".into()));
         }
         let (reply, answer) = oneshot::channel();
-        let slot = Arc::new(Mutex::new(None));
-        let op_slot = slot.clone();
         let job = Job {
             op: Box::new(move |conn| {
-                let result = catch_unwind(AssertUnwindSafe(|| op(conn)))
-                    .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into())));
-                let ok = result.is_ok();
-                if let Ok(mut s) = op_slot.lock() {
-                    *s = Some(result);
-                }
-                ok
-            }),
-            finish: Box::new(move |commit| {
-                let result = slot.lock().ok().and_then(|mut s| s.take());
-                let answer = match (commit, result) {
-                    (Err(e), _) => Err(e),
-                    (Ok(()), Some(result)) => result,
-                    (Ok(()), None) => Err(StoreError::Internal("the write did not run".into())),
+                let result = match conn {
+                    Some(conn) => catch_unwind(AssertUnwindSafe(|| op(conn)))
+                        .unwrap_or_else(|_| Err(StoreError::Internal("a write panicked".into()))),
+                    None => Err(StoreError::Internal("the write did not run".into())),
                 };
-                let _ = reply.send(answer);
+                let ok = result.is_ok();
+                let finish: Finish = Box::new(move |commit| {
+                    let answer = match commit {
+                        Err(e) => Err(e),
+                        Ok(()) => result,
+                    };
+                    let _ = reply.send(answer);
+                });
+                (ok, finish)
             }),
         };
         self.queue
@@ -124,12 +120,7 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_group: usize, counte
         }
         let n = group.len() as u64;
         let mut finishes = Vec::with_capacity(group.len());
-        let mut ops = Vec::with_capacity(group.len());
-        for job in group {
-            finishes.push(job.finish);
-            ops.push(job.op);
-        }
-        let outcome = commit_group(&conn, ops);
+        let outcome = commit_group(&conn, group, &mut finishes);
         if outcome.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         } else {
@@ -142,16 +133,37 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_group: usize, counte
     }
 }
 
-fn commit_group(conn: &Connection, ops: Vec<Box<dyn FnOnce(&Connection) -> bool + Send>>) -> Result<(), StoreError> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(internal)?;
-    for op in ops {
-        conn.execute_batch("SAVEPOINT op").map_err(internal)?;
-        if !op(conn) {
-            conn.execute_batch("ROLLBACK TO op").map_err(internal)?;
+/// Runs one transaction control statement, prepared once and cached (`execute_batch` would
+/// parse it again for every write).
+fn control(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(internal)
+}
+
+/// Runs the group in one transaction, each write in its own savepoint; every job's [`Finish`]
+/// lands in `finishes`, also for jobs that never ran because the group failed first.
+fn commit_group(conn: &Connection, group: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError> {
+    let mut jobs = group.into_iter();
+    let mut run = || -> Result<(), StoreError> {
+        control(conn, "BEGIN IMMEDIATE")?;
+        for job in jobs.by_ref() {
+            if let Err(e) = control(conn, "SAVEPOINT op") {
+                finishes.push((job.op)(None).1);
+                return Err(e);
+            }
+            let (ok, finish) = (job.op)(Some(conn));
+            finishes.push(finish);
+            if !ok {
+                control(conn, "ROLLBACK TO op")?;
+            }
+            control(conn, "RELEASE op")?;
         }
-        conn.execute_batch("RELEASE op").map_err(internal)?;
+        control(conn, "COMMIT")
+    };
+    let outcome = run();
+    for job in jobs {
+        finishes.push((job.op)(None).1);
     }
-    conn.execute_batch("COMMIT").map_err(internal)
+    outcome
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod durability;
 mod external_idp;
 mod identity;
 mod keys;
+mod mail;
 mod protocol;
 mod teams_apps;
 mod tenants;

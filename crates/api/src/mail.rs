@@ -1,0 +1,397 @@
+//! Outlook mail under `/me` and `/users/{id}`: `mailFolders` (with `childFolders`), `messages`
+//! (also under a folder), their actions (`send`, `move`, `copy`, `permanentDelete`), `$value`,
+//! `sendMail`, and the JSON of messages and folders.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Map, Value, json};
+use switchboard_domain::chats::Owner;
+use switchboard_domain::graph_time::seconds;
+use switchboard_domain::mail::{FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html, html_to_text};
+use switchboard_domain::{Error, ErrorKind, Family};
+
+use crate::AppState;
+use crate::body::JsonObject;
+use crate::context::Ctx;
+use crate::error::ApiError;
+use crate::odata;
+
+/// The mail routes, mounted at `/me` and `/users/{uid}`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/mailFolders", get(list_folders).post(create_folder))
+        .route("/mailFolders/{folder}", get(get_folder).patch(rename_folder).delete(delete_folder))
+        .route("/mailFolders/{folder}/childFolders", get(list_folders).post(create_folder))
+        .route("/mailFolders/{folder}/messages", get(list).post(create))
+        .route("/mailFolders/{folder}/messages/{message}", get(read).patch(update).delete(delete))
+        .route("/mailFolders/{folder}/messages/{message}/$value", get(value))
+        .route("/mailFolders/{folder}/messages/{message}/{action}", post(action))
+        .route("/messages", get(list).post(create))
+        .route("/messages/{message}", get(read).patch(update).delete(delete))
+        .route("/messages/{message}/$value", get(value))
+        .route("/messages/{message}/{action}", post(action))
+        .route("/sendMail", post(send_mail))
+}
+
+type Params = Path<HashMap<String, String>>;
+
+fn owner(params: &HashMap<String, String>) -> Owner {
+    match params.get("uid") {
+        Some(uid) => Owner::User(uid.clone()),
+        None => Owner::Me,
+    }
+}
+
+fn mail(state: &AppState) -> Mail<'_> {
+    Mail { store: state.store.as_ref() }
+}
+
+fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(String::as_str)
+}
+
+fn folder_json(f: &FolderRecord) -> Map<String, Value> {
+    let v = json!({
+        "id": f.id,
+        "displayName": f.display_name,
+        "parentFolderId": f.parent_id,
+        "childFolderCount": f.child_folder_count,
+        "unreadItemCount": f.unread_item_count,
+        "totalItemCount": f.total_item_count,
+        "isHidden": f.is_hidden,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// `Prefer: outlook.body-content-type="text"|"html"`, when sent.
+fn body_preference(ctx: &Ctx) -> Option<&'static str> {
+    ctx.prefer.iter().find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("outlook.body-content-type") {
+            return None;
+        }
+        let value = value.trim().trim_matches('"');
+        if value.eq_ignore_ascii_case("text") {
+            Some("text")
+        } else if value.eq_ignore_ascii_case("html") {
+            Some("html")
+        } else {
+            None
+        }
+    })
+}
+
+fn with_preference(ctx: &Ctx, mut response: Response) -> Response {
+    if let Some(p) = body_preference(ctx) {
+        if let Ok(v) = HeaderValue::from_str(&format!("outlook.body-content-type=\"{p}\"")) {
+            response.headers_mut().insert("preference-applied", v);
+        }
+    }
+    response
+}
+
+fn body_json(m: &MailRecord, preference: Option<&str>) -> Value {
+    let (t, content) = match (preference, m.body_type.as_str()) {
+        (Some("text"), "html") => ("text", html_to_text(&m.body)),
+        (Some("html"), "text") => ("html", format!("<html><body>{}</body></html>", escape_html(&m.body))),
+        _ => (m.body_type.as_str(), m.body.clone()),
+    };
+    json!({ "contentType": t, "content": content })
+}
+
+fn web_link(id: &str) -> String {
+    let encoded: String = id
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("https://outlook.office365.com/owa/?ItemID={encoded}&exvsurl=1&viewmodel=ReadMessageItem")
+}
+
+/// The properties of a message in Graph's order; `uniqueBody` and `internetMessageHeaders` only
+/// when `$select`ed.
+const PROPERTIES: &[&str] = &[
+    "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime", "sentDateTime", "hasAttachments",
+    "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId", "conversationId", "conversationIndex",
+    "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink", "inferenceClassification",
+    "unsubscribeData", "unsubscribeEnabled", "mentionsPreview", "body", "sender", "from", "toRecipients", "ccRecipients",
+    "bccRecipients", "replyTo", "flag", "uniqueBody", "internetMessageHeaders",
+];
+
+/// A message as Graph returns it.
+pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<String, Value> {
+    let preference = body_preference(ctx);
+    let list = |r: &[Recipient]| Value::Array(r.iter().map(Recipient::json).collect());
+    let full = json!({
+        "id": m.id,
+        "createdDateTime": seconds(m.created_ms),
+        "lastModifiedDateTime": seconds(m.modified_ms),
+        "changeKey": m.change_key,
+        "categories": m.categories,
+        "receivedDateTime": seconds(m.received_ms),
+        "sentDateTime": m.sent_ms.map(seconds),
+        "hasAttachments": m.has_attachments,
+        "internetMessageId": m.internet_message_id,
+        "subject": m.subject,
+        "bodyPreview": m.body_preview(),
+        "importance": m.importance,
+        "parentFolderId": m.folder_id,
+        "conversationId": m.conversation_id,
+        "conversationIndex": m.conversation_index,
+        "isDeliveryReceiptRequested": m.delivery_receipt,
+        "isReadReceiptRequested": m.read_receipt,
+        "isRead": m.is_read,
+        "isDraft": m.is_draft,
+        "webLink": web_link(&m.id),
+        "inferenceClassification": m.inference,
+        "unsubscribeData": m.unsubscribe_data,
+        "unsubscribeEnabled": m.unsubscribe_enabled,
+        "mentionsPreview": null,
+        "body": body_json(m, preference),
+        "sender": m.sender.as_ref().map(Recipient::json),
+        "from": m.from.as_ref().map(Recipient::json),
+        "toRecipients": list(&m.to),
+        "ccRecipients": list(&m.cc),
+        "bccRecipients": list(&m.bcc),
+        "replyTo": list(&m.reply_to),
+        "flag": m.flag,
+        "uniqueBody": body_json(m, preference),
+        "internetMessageHeaders": m.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+    });
+    let Value::Object(mut full) = full else { return Map::new() };
+    // Mail.ReadBasic (without Mail.Read or Mail.ReadWrite) does not show bodies.
+    if !(ctx.principal.has("Mail.Read") || ctx.principal.has("Mail.ReadWrite")) {
+        for k in ["body", "bodyPreview", "uniqueBody"] {
+            full.remove(k);
+        }
+    }
+    let mut out = Map::new();
+    out.insert("@odata.etag".into(), json!(format!("W/\"{}\"", m.change_key)));
+    match select {
+        Some(names) => {
+            out.insert("id".into(), json!(m.id));
+            for n in names {
+                if let Some(v) = full.remove(*n) {
+                    out.insert((*n).to_string(), v);
+                }
+            }
+        }
+        None => {
+            for n in PROPERTIES.iter().filter(|n| !matches!(**n, "uniqueBody" | "internetMessageHeaders")) {
+                if let Some(v) = full.remove(*n) {
+                    out.insert((*n).to_string(), v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `$select` names, canonical, checked.
+fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
+    let Some(names) = &ctx.query.select else { return Ok(None) };
+    let mut out = Vec::new();
+    for n in names {
+        if n == "*" {
+            return Ok(None);
+        }
+        let canonical = PROPERTIES
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(n.trim()))
+            .ok_or_else(|| ApiError::bad_request(Family::Outlook, format!("Could not find a property named '{n}' on type 'microsoft.graph.message'.")))?;
+        if !out.contains(canonical) {
+            out.push(*canonical);
+        }
+    }
+    Ok(Some(out))
+}
+
+fn folder_select(ctx: &Ctx, f: &FolderRecord) -> Map<String, Value> {
+    let full = folder_json(f);
+    match &ctx.query.select {
+        Some(names) => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut out = Map::new();
+            for (k, v) in &full {
+                if k == "id" || names.iter().any(|n| n.eq_ignore_ascii_case(k)) {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            out
+        }
+        None => full,
+    }
+}
+
+fn collection(ctx: &Ctx, fragment: &str, items: Vec<Value>, page_count: Option<u64>, next_skip: Option<u64>) -> Value {
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), json!(ctx.context(fragment)));
+    if let Some(c) = page_count {
+        out.insert("@odata.count".into(), json!(c));
+    }
+    out.insert("value".into(), Value::Array(items));
+    if let Some(skip) = next_skip {
+        out.insert("@odata.nextLink".into(), json!(odata::next_link(ctx, "$skip", &skip.to_string())));
+    }
+    Value::Object(out)
+}
+
+fn user_path(mb: &Mailbox) -> String {
+    format!("users('{}')", mb.user.id)
+}
+
+fn if_match(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
+    if v == "*" {
+        return None;
+    }
+    Some(v.trim_start_matches("W/").trim_matches('"').to_string())
+}
+
+// --- folders ---
+
+async fn list_folders(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+    let (mb, page): (Mailbox, ListPage<FolderRecord>) = mail(&state).list_folders(&ctx.principal, &owner(&params), param(&params, "folder"), &ctx.query).await?;
+    let items = page.items.iter().map(|f| Value::Object(folder_select(&ctx, f))).collect();
+    let fragment = match param(&params, "folder") {
+        Some(_) => format!("{}/mailFolders('{}')/childFolders", user_path(&mb), param(&params, "folder").unwrap_or_default()),
+        None => format!("{}/mailFolders", user_path(&mb)),
+    };
+    Ok(odata::json(StatusCode::OK, collection(&ctx, &fragment, items, page.count, page.next_skip)))
+}
+
+async fn get_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+    let (mb, f) = mail(&state).get_folder(&ctx.principal, &owner(&params), param(&params, "folder").unwrap_or_default()).await?;
+    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &format!("{}/mailFolders", user_path(&mb)), folder_select(&ctx, &f))))
+}
+
+async fn create_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+    let (mb, f) = mail(&state).create_folder(&ctx.principal, &owner(&params), param(&params, "folder"), &body.0).await?;
+    let location = ctx.url(&format!("{}/mailFolders('{}')", user_path(&mb), f.id));
+    Ok(odata::created(odata::entity(&ctx, &format!("{}/mailFolders", user_path(&mb)), folder_json(&f)), &location))
+}
+
+async fn rename_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+    let (mb, f) = mail(&state).rename_folder(&ctx.principal, &owner(&params), param(&params, "folder").unwrap_or_default(), &body.0).await?;
+    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &format!("{}/mailFolders", user_path(&mb)), folder_json(&f))))
+}
+
+async fn delete_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<StatusCode, ApiError> {
+    mail(&state).delete_folder(&ctx.principal, &owner(&params), param(&params, "folder").unwrap_or_default()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- messages ---
+
+fn message_entity(ctx: &Ctx, mb: &Mailbox, m: &MailRecord, select: Option<&[&str]>) -> Value {
+    odata::entity(ctx, &format!("{}/messages", user_path(mb)), message_json(ctx, m, select))
+}
+
+async fn create(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+    let (mb, m) = mail(&state).create_draft(&ctx.principal, &owner(&params), param(&params, "folder"), &body.0).await?;
+    let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
+    Ok(with_preference(&ctx, odata::created(message_entity(&ctx, &mb, &m, None), &location)))
+}
+
+async fn list(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+    let select = select(&ctx)?;
+    let (mb, page) = mail(&state).list(&ctx.principal, &owner(&params), param(&params, "folder"), &ctx.query).await?;
+    let items = page.items.iter().map(|m| Value::Object(message_json(&ctx, m, select.as_deref()))).collect();
+    let set = match param(&params, "folder") {
+        Some(f) => format!("{}/mailFolders('{f}')/messages", user_path(&mb)),
+        None => format!("{}/messages", user_path(&mb)),
+    };
+    let fragment = odata::fragment(&set, select.as_deref());
+    Ok(with_preference(&ctx, odata::json(StatusCode::OK, collection(&ctx, &fragment, items, page.count, page.next_skip))))
+}
+
+async fn read(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+    let select = select(&ctx)?;
+    let (mb, m) = mail(&state).get(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default()).await?;
+    Ok(with_preference(&ctx, odata::json(StatusCode::OK, message_entity(&ctx, &mb, &m, select.as_deref()))))
+}
+
+async fn value(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+    let text = mail(&state).mime(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default()).await?;
+    let mut response = (StatusCode::OK, text).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(response)
+}
+
+async fn update(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+    let (mb, m) = mail(&state)
+        .update(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default(), &body.0, if_match(&headers))
+        .await?;
+    Ok(with_preference(&ctx, odata::json(StatusCode::OK, message_entity(&ctx, &mb, &m, None))))
+}
+
+async fn delete(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(params): Params) -> Result<StatusCode, ApiError> {
+    mail(&state)
+        .delete(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default(), if_match(&headers))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/messages/{id}/{action}`: `send`, `move`, `copy`, `permanentDelete`.
+async fn action(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(params): Params, body: axum::body::Bytes) -> Result<Response, ApiError> {
+    let id = param(&params, "message").unwrap_or_default();
+    let folder = param(&params, "folder");
+    let owner = owner(&params);
+    let action = param(&params, "action").unwrap_or_default();
+    let object = || -> Result<Map<String, Value>, ApiError> {
+        if body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Map::new());
+        }
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(ApiError::bad_request(Family::Protocol, "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")),
+        }
+    };
+    match action {
+        "send" => {
+            mail(&state).send_draft(&ctx.principal, &owner, id, if_match(&headers)).await?;
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "move" | "copy" => {
+            let (mb, m) = mail(&state).move_or_copy(&ctx.principal, &owner, folder, id, &object()?, action == "copy").await?;
+            let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
+            Ok(odata::created(message_entity(&ctx, &mb, &m, None), &location))
+        }
+        "permanentDelete" => {
+            mail(&state).permanent_delete(&ctx.principal, &owner, folder, id).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        "reply" | "replyAll" | "forward" | "createReply" | "createReplyAll" | "createForward" => {
+            let kind = match action {
+                "reply" | "createReply" => ResponseKind::Reply,
+                "replyAll" | "createReplyAll" => ResponseKind::ReplyAll,
+                _ => ResponseKind::Forward,
+            };
+            let send_now = !action.starts_with("create");
+            let (mb, draft) = mail(&state).respond(&ctx.principal, &owner, folder, id, kind, &object()?, send_now).await?;
+            match draft {
+                Some(m) => {
+                    let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
+                    Ok(odata::created(message_entity(&ctx, &mb, &m, None), &location))
+                }
+                None => Ok(StatusCode::ACCEPTED.into_response()),
+            }
+        }
+        _ => Err(ApiError(Error::new(ErrorKind::NotFound, "NotFound", format!("Resource not found for the segment '{action}'.")))),
+    }
+}
+
+async fn send_mail(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<StatusCode, ApiError> {
+    mail(&state).send_mail(&ctx.principal, &owner(&params), &body.0).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,427 @@
+//! SQL for Outlook mail: mailboxes (folders with counts computed in SQL), messages, and the FTS5
+//! index (`mail_search`), which triggers keep in step inside every write transaction.
+
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use switchboard_domain::StoreError;
+use switchboard_domain::mail::{self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT, WELL_KNOWN};
+use switchboard_odata::sql::{self, SqlValue};
+
+use crate::internal;
+use crate::query::to_sqlite;
+
+const FOLDER_COLUMNS: &str = "f.id, f.tenant_id, f.user_id, f.parent_id, f.display_name, f.well_known, f.is_hidden, f.created_ms,
+    (SELECT count(*) FROM mail_folders AS c WHERE c.parent_id = f.id),
+    (SELECT count(*) FROM mail_messages AS m WHERE m.folder_id = f.id),
+    (SELECT count(*) FROM mail_messages AS m WHERE m.folder_id = f.id AND m.is_read = 0)";
+
+fn folder_row(r: &Row<'_>) -> rusqlite::Result<FolderRecord> {
+    Ok(FolderRecord {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        user_id: r.get(2)?,
+        parent_id: r.get(3)?,
+        display_name: r.get(4)?,
+        well_known: r.get(5)?,
+        is_hidden: r.get::<_, i64>(6)? != 0,
+        created_ms: r.get(7)?,
+        child_folder_count: r.get(8)?,
+        total_item_count: r.get(9)?,
+        unread_item_count: r.get(10)?,
+    })
+}
+
+const COLUMNS: &str = "m.id, m.tenant_id, m.user_id, m.folder_id, m.change_key, m.created_ms, m.modified_ms, m.received_ms, m.sent_ms,
+    m.is_draft, m.is_read, m.subject, m.body_type, m.body, m.importance, m.inference, m.categories, m.has_attachments,
+    m.internet_message_id, m.conversation_id, m.doc";
+
+fn message_row(r: &Row<'_>) -> rusqlite::Result<MailRecord> {
+    let categories: String = r.get(16)?;
+    let doc: String = r.get(20)?;
+    let mut m = MailRecord {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        user_id: r.get(2)?,
+        folder_id: r.get(3)?,
+        change_key: r.get(4)?,
+        created_ms: r.get(5)?,
+        modified_ms: r.get(6)?,
+        received_ms: r.get(7)?,
+        sent_ms: r.get(8)?,
+        is_draft: r.get::<_, i64>(9)? != 0,
+        is_read: r.get::<_, i64>(10)? != 0,
+        subject: r.get(11)?,
+        body_type: r.get(12)?,
+        body: r.get(13)?,
+        importance: r.get(14)?,
+        inference: r.get(15)?,
+        from: None,
+        sender: None,
+        to: Vec::new(),
+        cc: Vec::new(),
+        bcc: Vec::new(),
+        reply_to: Vec::new(),
+        categories: serde_json::from_str(&categories).unwrap_or_default(),
+        flag: serde_json::Value::Null,
+        headers: Vec::new(),
+        internet_message_id: r.get(18)?,
+        conversation_id: r.get(19)?,
+        conversation_index: String::new(),
+        delivery_receipt: None,
+        read_receipt: false,
+        unsubscribe_data: Vec::new(),
+        unsubscribe_enabled: false,
+        has_attachments: r.get::<_, i64>(17)? != 0,
+    };
+    m.set_doc(&serde_json::from_str(&doc).unwrap_or_default());
+    Ok(m)
+}
+
+/// Creates the root and the well-known folders that are missing. Runs inside a write.
+pub fn ensure_mailbox(c: &Connection, tenant_id: &str, user_id: &str, now_ms: i64) -> Result<String, StoreError> {
+    let root: Option<String> = c
+        .prepare_cached("SELECT id FROM mail_folders WHERE user_id = ?1 AND well_known = ?2")
+        .map_err(internal)?
+        .query_row(params![user_id, ROOT], |r| r.get(0))
+        .optional()
+        .map_err(internal)?;
+    let root = match root {
+        Some(id) => id,
+        None => {
+            let id = mail::new_folder_id();
+            c.prepare_cached(
+                "INSERT INTO mail_folders (id, tenant_id, user_id, parent_id, display_name, well_known, is_hidden, created_ms)
+                 VALUES (?1, ?2, ?3, NULL, 'Top of Information Store', ?4, 0, ?5)",
+            )
+            .map_err(internal)?
+            .execute(params![id, tenant_id, user_id, ROOT, now_ms])
+            .map_err(internal)?;
+            id
+        }
+    };
+    for (name, display) in WELL_KNOWN {
+        c.prepare_cached(
+            "INSERT INTO mail_folders (id, tenant_id, user_id, parent_id, display_name, well_known, is_hidden, created_ms)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, 0, ?7
+             WHERE NOT EXISTS (SELECT 1 FROM mail_folders WHERE user_id = ?3 AND well_known = ?6)",
+        )
+        .map_err(internal)?
+        .execute(params![mail::new_folder_id(), tenant_id, user_id, root, display, name, now_ms])
+        .map_err(internal)?;
+    }
+    Ok(root)
+}
+
+/// A folder by id or well-known name.
+pub fn folder(c: &Connection, user_id: &str, key: &str) -> Result<Option<FolderRecord>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {FOLDER_COLUMNS} FROM mail_folders AS f WHERE f.user_id = ?1 AND (f.id = ?2 OR f.well_known = lower(?2))"
+    ))
+    .map_err(internal)?
+    .query_row(params![user_id, key], folder_row)
+    .optional()
+    .map_err(internal)
+}
+
+/// Child folders of a parent, oldest first.
+pub fn folders(c: &Connection, user_id: &str, parent_id: &str, skip: u64, limit: usize) -> Result<(Vec<FolderRecord>, u64), StoreError> {
+    let items = c
+        .prepare_cached(&format!(
+            "SELECT {FOLDER_COLUMNS} FROM mail_folders AS f WHERE f.user_id = ?1 AND f.parent_id = ?2 AND f.is_hidden = 0
+             ORDER BY f.created_ms, f.rowid LIMIT ?3 OFFSET ?4"
+        ))
+        .map_err(internal)?
+        .query_map(params![user_id, parent_id, limit as i64, skip as i64], folder_row)
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    let total: i64 = c
+        .prepare_cached("SELECT count(*) FROM mail_folders WHERE user_id = ?1 AND parent_id = ?2 AND is_hidden = 0")
+        .map_err(internal)?
+        .query_row(params![user_id, parent_id], |r| r.get(0))
+        .map_err(internal)?;
+    Ok((items, total as u64))
+}
+
+/// Creates a folder.
+pub fn insert_folder(c: &Connection, f: &FolderRecord) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO mail_folders (id, tenant_id, user_id, parent_id, display_name, well_known, is_hidden, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .map_err(internal)?
+    .execute(params![f.id, f.tenant_id, f.user_id, f.parent_id, f.display_name, f.well_known, f.is_hidden as i64, f.created_ms])
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// Renames a folder.
+pub fn rename_folder(c: &Connection, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached("UPDATE mail_folders SET display_name = ?3 WHERE user_id = ?1 AND id = ?2")
+        .map_err(internal)?
+        .execute(params![user_id, id, name])
+        .map_err(internal)?;
+    Ok(n > 0)
+}
+
+/// Deletes a folder with its subtree and their messages.
+pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, StoreError> {
+    const TREE: &str = "WITH RECURSIVE tree(id) AS (SELECT id FROM mail_folders WHERE user_id = ?1 AND id = ?2
+        UNION ALL SELECT f.id FROM mail_folders AS f JOIN tree ON f.parent_id = tree.id)";
+    c.prepare_cached(&format!("{TREE} DELETE FROM mail_messages WHERE folder_id IN (SELECT id FROM tree)"))
+        .map_err(internal)?
+        .execute(params![user_id, id])
+        .map_err(internal)?;
+    let n = c
+        .prepare_cached(&format!("{TREE} DELETE FROM mail_folders WHERE id IN (SELECT id FROM tree)"))
+        .map_err(internal)?
+        .execute(params![user_id, id])
+        .map_err(internal)?;
+    Ok(n > 0)
+}
+
+/// One message.
+pub fn message(c: &Connection, user_id: &str, id: &str) -> Result<Option<MailRecord>, StoreError> {
+    c.prepare_cached(&format!("SELECT {COLUMNS} FROM mail_messages AS m WHERE m.user_id = ?1 AND m.id = ?2"))
+        .map_err(internal)?
+        .query_row(params![user_id, id], message_row)
+        .optional()
+        .map_err(internal)
+}
+
+/// A page of messages.
+pub fn list(c: &Connection, user_id: &str, folder_id: Option<&str>, q: &MailQuery<'_>) -> Result<(Vec<MailRecord>, Option<u64>), StoreError> {
+    let mut params: Vec<SqlValue> = vec![SqlValue::Text(user_id.to_string())];
+    let mut clauses = vec!["m.user_id = ?1".to_string()];
+    if let Some(f) = folder_id {
+        params.push(SqlValue::Text(f.to_string()));
+        clauses.push(format!("m.folder_id = ?{}", params.len()));
+    }
+    if let Some(filter) = q.filter {
+        clauses.push(sql::compile_filter(filter, &MAIL_SCHEMA, "m", &sql::Sqlite, &mut params).map_err(StoreError::InvalidQuery)?);
+    }
+    if let Some(search) = &q.search {
+        params.push(SqlValue::Text(search.clone()));
+        clauses.push(format!("m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH ?{})", params.len()));
+    }
+    let order = if q.order.is_empty() {
+        "m.received_ms DESC, m.seq DESC".to_string()
+    } else {
+        format!("{}, m.received_ms DESC, m.seq DESC", sql::order_by_clause(&q.order, "m"))
+    };
+    let where_clause = clauses.join(" AND ");
+    let count = if q.count {
+        let n: i64 = c
+            .prepare_cached(&format!("SELECT count(*) FROM mail_messages AS m WHERE {where_clause}"))
+            .map_err(internal)?
+            .query_row(params_from_iter(params.iter().map(to_sqlite)), |r| r.get(0))
+            .map_err(internal)?;
+        Some(n as u64)
+    } else {
+        None
+    };
+    let n = params.len();
+    params.push(SqlValue::Integer(q.limit as i64));
+    params.push(SqlValue::Integer(q.skip as i64));
+    let text = format!(
+        "SELECT {COLUMNS} FROM mail_messages AS m WHERE {where_clause} ORDER BY {order} LIMIT ?{} OFFSET ?{}",
+        n + 1,
+        n + 2
+    );
+    let items = c
+        .prepare_cached(&text)
+        .map_err(internal)?
+        .query_map(params_from_iter(params.iter().map(to_sqlite)), message_row)
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    Ok((items, count))
+}
+
+fn resolve_folder(c: &Connection, m: &MailRecord) -> Result<String, StoreError> {
+    let Some(name) = m.folder_id.strip_prefix("wk:") else { return Ok(m.folder_id.clone()) };
+    ensure_mailbox(c, &m.tenant_id, &m.user_id, m.created_ms)?;
+    c.prepare_cached("SELECT id FROM mail_folders WHERE user_id = ?1 AND well_known = ?2")
+        .map_err(internal)?
+        .query_row(params![m.user_id, name], |r| r.get(0))
+        .map_err(internal)
+}
+
+fn insert(c: &Connection, m: &MailRecord) -> Result<MailRecord, StoreError> {
+    let mut m = m.clone();
+    m.folder_id = resolve_folder(c, &m)?;
+    c.prepare_cached(
+        "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms, sent_ms,
+            is_draft, is_read, subject, body_type, body, body_text, importance, inference, from_address, from_name, sender_address,
+            recipients_text, flag_status, categories, has_attachments, internet_message_id, conversation_id, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+    )
+    .map_err(internal)?
+    .execute(params![
+        m.id,
+        m.tenant_id,
+        m.user_id,
+        m.folder_id,
+        m.change_key,
+        m.created_ms,
+        m.modified_ms,
+        m.received_ms,
+        m.sent_ms,
+        m.is_draft as i64,
+        m.is_read as i64,
+        m.subject,
+        m.body_type,
+        m.body,
+        m.body_text(),
+        m.importance,
+        m.inference,
+        m.from.as_ref().and_then(|f| f.address.clone()),
+        m.from.as_ref().and_then(|f| f.name.clone()),
+        m.sender.as_ref().and_then(|f| f.address.clone()),
+        m.recipients_text(),
+        m.flag_status(),
+        serde_json::to_string(&m.categories).unwrap_or_else(|_| "[]".into()),
+        m.has_attachments as i64,
+        m.internet_message_id,
+        m.conversation_id,
+        m.doc().to_string(),
+    ])
+    .map_err(internal)?;
+    Ok(m)
+}
+
+fn delete(c: &Connection, user_id: &str, id: &str) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached("DELETE FROM mail_messages WHERE user_id = ?1 AND id = ?2")
+        .map_err(internal)?
+        .execute(params![user_id, id])
+        .map_err(internal)?;
+    Ok(n > 0)
+}
+
+/// Runs one mail write (inside the writer's transaction).
+pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
+    match w {
+        MailWrite::Insert(records) => {
+            let mut first = None;
+            for r in records {
+                let stored = insert(c, r)?;
+                first.get_or_insert(stored);
+            }
+            Ok(MailOutcome::Done(first))
+        }
+        MailWrite::Change { user_id, id, change } => {
+            let Some(mut m) = message(c, user_id, id)? else { return Ok(MailOutcome::NotFound) };
+            if let Err(e) = change.apply(&mut m) {
+                return Ok(MailOutcome::Refused(e));
+            }
+            // Delete and insert: the triggers keep the search index in step, and a move's new id
+            // is a new row.
+            delete(c, user_id, id)?;
+            let stored = insert(c, &m)?;
+            Ok(MailOutcome::Done(Some(stored)))
+        }
+        MailWrite::Delete { user_id, id } => Ok(if delete(c, user_id, id)? { MailOutcome::Done(None) } else { MailOutcome::NotFound }),
+        MailWrite::Send { user_id, draft_id, if_match, records } => {
+            if let Some(id) = draft_id {
+                let Some(draft) = message(c, user_id, id)? else { return Ok(MailOutcome::NotFound) };
+                if !draft.is_draft {
+                    return Ok(MailOutcome::Refused(switchboard_domain::Error::bad_request(
+                        switchboard_domain::Family::Outlook,
+                        "Only a draft message can be sent.",
+                    )));
+                }
+                if if_match.as_ref().is_some_and(|k| *k != draft.change_key) {
+                    let check = mail::MailChange { if_match: if_match.clone(), ..Default::default() };
+                    if let Err(e) = check.apply(&mut draft.clone()) {
+                        return Ok(MailOutcome::Refused(e));
+                    }
+                }
+                delete(c, user_id, id)?;
+            }
+            for r in records {
+                insert(c, r)?;
+            }
+            Ok(MailOutcome::Done(None))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_domain::mail::MailChange;
+    use switchboard_odata::sql::fts5_match;
+
+    fn record(subject: &str, body: &str) -> MailRecord {
+        MailRecord {
+            id: mail::new_message_id(),
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            folder_id: "wk:drafts".into(),
+            change_key: mail::new_change_key(),
+            created_ms: 1,
+            modified_ms: 1,
+            received_ms: 1,
+            sent_ms: None,
+            is_draft: true,
+            is_read: true,
+            subject: Some(subject.into()),
+            body_type: "text".into(),
+            body: body.into(),
+            importance: "normal".into(),
+            inference: "focused".into(),
+            from: None,
+            sender: None,
+            to: Vec::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            reply_to: Vec::new(),
+            categories: Vec::new(),
+            flag: serde_json::json!({"flagStatus": "notFlagged"}),
+            headers: Vec::new(),
+            internet_message_id: "<x@y>".into(),
+            conversation_id: "c".into(),
+            conversation_index: String::new(),
+            delivery_receipt: None,
+            read_receipt: false,
+            unsubscribe_data: Vec::new(),
+            unsubscribe_enabled: false,
+            has_attachments: false,
+        }
+    }
+
+    fn search(c: &Connection, text: &str) -> Vec<String> {
+        let parsed = switchboard_odata::QueryOptions::parse(&format!("$search=\"{text}\""), &switchboard_odata::Limits::default()).unwrap();
+        let q = MailQuery { filter: None, search: Some(fts5_match(parsed.search.as_ref().unwrap()).unwrap()), order: Vec::new(), skip: 0, limit: 10, count: true };
+        list(c, "u", None, &q).unwrap().0.into_iter().map(|m| m.subject.unwrap()).collect()
+    }
+
+    #[test]
+    fn the_search_index_follows_every_write_and_is_used() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        let a = record("Quarterly zeppelin", "numbers");
+        write(&c, &MailWrite::Insert(vec![a.clone(), record("Lunch", "noon")])).unwrap();
+        assert_eq!(search(&c, "zeppelin"), ["Quarterly zeppelin"]);
+        let mut patch = serde_json::Map::new();
+        patch.insert("subject".into(), serde_json::json!("Annual blimp"));
+        let change = MailChange { patch, change_key: "k".into(), now_ms: 2, ..Default::default() };
+        write(&c, &MailWrite::Change { user_id: "u".into(), id: a.id.clone(), change }).unwrap();
+        assert!(search(&c, "zeppelin").is_empty());
+        assert_eq!(search(&c, "blimp"), ["Annual blimp"]);
+        let moved = message(&c, "u", &a.id).unwrap().unwrap();
+        write(&c, &MailWrite::Delete { user_id: "u".into(), id: moved.id }).unwrap();
+        assert!(search(&c, "blimp").is_empty());
+        let indexed: i64 = c.query_row("SELECT count(*) FROM mail_search", [], |r| r.get(0)).unwrap();
+        assert_eq!(indexed, 1);
+        let plan: String = c
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT rowid FROM mail_search WHERE mail_search MATCH 'x'",
+                [],
+                |r| r.get::<_, String>(3),
+            )
+            .unwrap();
+        assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+    }
+}
