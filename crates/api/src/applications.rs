@@ -8,7 +8,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use switchboard_domain::applications::{
-    AppKey, ApplicationInput, Applications, PasswordInput, RequiredResourceAccess, ResourceAccess, required_resource_access,
+    AppKey, ApplicationInput, Applications, PasswordInput, RequiredResourceAccess, ResourceAccess,
+    required_resource_access,
 };
 use switchboard_domain::tenants::{Application, ClientSecret};
 use switchboard_domain::{Family, graph_time};
@@ -29,7 +30,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn applications(state: &AppState) -> Applications<'_> {
-    Applications { store: state.store.as_ref(), hash_cost: state.config.hash_cost }
+    Applications {
+        store: state.store.as_ref(),
+        hash_cost: state.config.hash_cost,
+    }
 }
 
 /// Every property Switchboard returns for an application, in Graph's order.
@@ -86,13 +90,18 @@ fn application_json(app: &Application, select: Option<&[&str]>) -> Map<String, V
     let web: Vec<&String> = app
         .redirect_uris
         .iter()
-        .filter(|u| !app.spa_redirect_uris.contains(u) && !app.public_client_redirect_uris.contains(u))
+        .filter(|u| {
+            !app.spa_redirect_uris.contains(u) && !app.public_client_redirect_uris.contains(u)
+        })
         .collect();
     let mut m = Map::new();
     m.insert("id".into(), json!(app.object_id));
     m.insert("deletedDateTime".into(), Value::Null);
     m.insert("appId".into(), json!(app.client_id));
-    m.insert("createdDateTime".into(), json!(graph_time::seconds(app.created_ms)));
+    m.insert(
+        "createdDateTime".into(),
+        json!(graph_time::seconds(app.created_ms)),
+    );
     m.insert("description".into(), Value::Null);
     m.insert("displayName".into(), json!(app.display_name));
     m.insert("identifierUris".into(), json!([]));
@@ -103,10 +112,22 @@ fn application_json(app: &Application, select: Option<&[&str]>) -> Map<String, V
     // The roles the application defines for others (none), not the permissions it holds.
     m.insert("appRoles".into(), json!([]));
     m.insert("keyCredentials".into(), json!([]));
-    m.insert("passwordCredentials".into(), Value::Array(app.secrets.iter().map(|s| password_json(s, None)).collect()));
-    m.insert("publicClient".into(), json!({ "redirectUris": app.public_client_redirect_uris }));
-    m.insert("requiredResourceAccess".into(), rra_json(&required_resource_access(app)));
-    m.insert("spa".into(), json!({ "redirectUris": app.spa_redirect_uris }));
+    m.insert(
+        "passwordCredentials".into(),
+        Value::Array(app.secrets.iter().map(|s| password_json(s, None)).collect()),
+    );
+    m.insert(
+        "publicClient".into(),
+        json!({ "redirectUris": app.public_client_redirect_uris }),
+    );
+    m.insert(
+        "requiredResourceAccess".into(),
+        rra_json(&required_resource_access(app)),
+    );
+    m.insert(
+        "spa".into(),
+        json!({ "redirectUris": app.spa_redirect_uris }),
+    );
     m.insert(
         "web".into(),
         json!({
@@ -120,7 +141,9 @@ fn application_json(app: &Application, select: Option<&[&str]>) -> Map<String, V
 }
 
 fn selection(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
-    let Some(paths) = &ctx.query.select else { return Ok(None) };
+    let Some(paths) = &ctx.query.select else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for path in paths {
         if path == "*" {
@@ -142,27 +165,59 @@ fn selection(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
 /// # `GET /applications`
 async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let select = selection(&ctx)?;
-    let page = applications(&state).list(&ctx.principal, &ctx.query, ctx.eventual).await?;
-    let items = page.items.iter().map(|a| Value::Object(application_json(a, select.as_deref()))).collect();
+    let page = applications(&state)
+        .list(&ctx.principal, &ctx.query, ctx.eventual)
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|a| Value::Object(application_json(a, select.as_deref())))
+        .collect();
     let fragment = odata::fragment("applications", select.as_deref());
     Ok(odata::json(
         StatusCode::OK,
-        odata::collection(&ctx, &fragment, items, page.count, page.skiptoken.as_deref()),
+        odata::collection(
+            &ctx,
+            &fragment,
+            items,
+            page.count,
+            page.skiptoken.as_deref(),
+        ),
     ))
 }
 
 /// # `GET /applications/{id}` (also `/applications(appId='{appId}')`)
-async fn read(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let select = selection(&ctx)?;
-    let app = applications(&state).get(&ctx.principal, &AppKey::parse(&id)).await?;
+    let app = applications(&state)
+        .get(&ctx.principal, &AppKey::parse(&id))
+        .await?;
     let fragment = odata::fragment("applications", select.as_deref());
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &fragment, application_json(&app, select.as_deref()))))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, &fragment, application_json(&app, select.as_deref())),
+    ))
 }
 
-fn redirect_uris(r: &mut BodyReader, name: &str, type_name: &'static str) -> Result<Vec<String>, ApiError> {
-    let Some(mut platform) = r.object(name, type_name)? else { return Ok(Vec::new()) };
+fn redirect_uris(
+    r: &mut BodyReader,
+    name: &str,
+    type_name: &'static str,
+) -> Result<Vec<String>, ApiError> {
+    let Some(mut platform) = r.object(name, type_name)? else {
+        return Ok(Vec::new());
+    };
     let uris = platform.strings("redirectUris")?.unwrap_or_default();
-    platform.finish(&["homePageUrl", "logoutUrl", "implicitGrantSettings", "redirectUriSettings"])?;
+    platform.finish(&[
+        "homePageUrl",
+        "logoutUrl",
+        "implicitGrantSettings",
+        "redirectUriSettings",
+    ])?;
     Ok(uris)
 }
 
@@ -174,13 +229,29 @@ fn read_input(body: JsonObject) -> Result<ApplicationInput, ApiError> {
         display_name: r.string("displayName")?.flatten(),
         web_redirect_uris: redirect_uris(&mut r, "web", "microsoft.graph.webApplication")?,
         spa_redirect_uris: redirect_uris(&mut r, "spa", "microsoft.graph.spaApplication")?,
-        public_client_redirect_uris: redirect_uris(&mut r, "publicClient", "microsoft.graph.publicClientApplication")?,
+        public_client_redirect_uris: redirect_uris(
+            &mut r,
+            "publicClient",
+            "microsoft.graph.publicClientApplication",
+        )?,
         ..ApplicationInput::default()
     };
-    for mut resource in r.objects("requiredResourceAccess", "microsoft.graph.requiredResourceAccess")?.unwrap_or_default() {
-        let resource_app_id = resource.string("resourceAppId")?.flatten().unwrap_or_default();
+    for mut resource in r
+        .objects(
+            "requiredResourceAccess",
+            "microsoft.graph.requiredResourceAccess",
+        )?
+        .unwrap_or_default()
+    {
+        let resource_app_id = resource
+            .string("resourceAppId")?
+            .flatten()
+            .unwrap_or_default();
         let mut access = Vec::new();
-        for mut item in resource.objects("resourceAccess", "microsoft.graph.resourceAccess")?.unwrap_or_default() {
+        for mut item in resource
+            .objects("resourceAccess", "microsoft.graph.resourceAccess")?
+            .unwrap_or_default()
+        {
             access.push(ResourceAccess {
                 id: item.string("id")?.flatten().unwrap_or_default(),
                 kind: item.string("type")?.flatten().unwrap_or_default(),
@@ -188,7 +259,10 @@ fn read_input(body: JsonObject) -> Result<ApplicationInput, ApiError> {
             item.finish(&[])?;
         }
         resource.finish(&[])?;
-        input.required_resource_access.push(RequiredResourceAccess { resource_app_id, access });
+        input.required_resource_access.push(RequiredResourceAccess {
+            resource_app_id,
+            access,
+        });
     }
     r.finish(&[
         "id",
@@ -214,16 +288,29 @@ fn read_input(body: JsonObject) -> Result<ApplicationInput, ApiError> {
 }
 
 /// # `POST /applications`
-async fn create(State(state): State<AppState>, ctx: Ctx, body: JsonObject) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let input = read_input(body)?;
     let app = applications(&state).create(&ctx.principal, input).await?;
     let location = ctx.url(&format!("applications/{}", app.object_id));
-    Ok(odata::created(odata::entity(&ctx, "applications", application_json(&app, None)), &location))
+    Ok(odata::created(
+        odata::entity(&ctx, "applications", application_json(&app, None)),
+        &location,
+    ))
 }
 
 /// # `DELETE /applications/{id}`
-async fn remove(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    applications(&state).delete(&ctx.principal, &AppKey::parse(&id)).await?;
+async fn remove(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    applications(&state)
+        .delete(&ctx.principal, &AppKey::parse(&id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -238,7 +325,9 @@ async fn add_password(
     let mut input = PasswordInput::default();
     {
         let mut r = BodyReader::new(body.0, "microsoft.graph.addPassword", Family::Directory);
-        if let Some(mut credential) = r.object("passwordCredential", "microsoft.graph.passwordCredential")? {
+        if let Some(mut credential) =
+            r.object("passwordCredential", "microsoft.graph.passwordCredential")?
+        {
             input.display_name = credential.string("displayName")?.flatten();
             let instant = |c: &mut BodyReader, name: &str| -> Result<Option<i64>, ApiError> {
                 match c.string(name)?.flatten() {
@@ -257,9 +346,14 @@ async fn add_password(
         }
         r.finish(&[])?;
     }
-    let added = applications(&state).add_password(&ctx.principal, &AppKey::parse(&id), input).await?;
+    let added = applications(&state)
+        .add_password(&ctx.principal, &AppKey::parse(&id), input)
+        .await?;
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(ctx.context("microsoft.graph.passwordCredential")));
+    body.insert(
+        "@odata.context".into(),
+        json!(ctx.context("microsoft.graph.passwordCredential")),
+    );
     if let Value::Object(fields) = password_json(&added.credential, Some(&added.secret_text)) {
         body.extend(fields);
     }
@@ -282,6 +376,8 @@ async fn remove_password(
             "Invalid value specified for property 'keyId' of resource 'RemovePassword': a GUID is required.",
         ));
     }
-    applications(&state).remove_password(&ctx.principal, &AppKey::parse(&id), &key_id).await?;
+    applications(&state)
+        .remove_password(&ctx.principal, &AppKey::parse(&id), &key_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn parse(bytes: &[u8]) -> TokenForm {
-    url::form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect::<HashMap<_, _>>()
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect::<HashMap<_, _>>()
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -76,7 +78,13 @@ fn respond(redirect_uri: &str, mode: &str, params: &[(&str, &str)]) -> Response 
     if mode == "form_post" {
         let inputs: String = params
             .iter()
-            .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
+            .map(|(k, v)| {
+                format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                    escape(k),
+                    escape(v)
+                )
+            })
             .collect();
         return page(
             StatusCode::OK,
@@ -90,7 +98,14 @@ fn respond(redirect_uri: &str, mode: &str, params: &[(&str, &str)]) -> Response 
     }
     let mut url = match url::Url::parse(redirect_uri) {
         Ok(u) => u,
-        Err(_) => return error_page(&IdentityError { status: 400, error: "invalid_request", code: 50011, description: "Invalid redirect URI.".into() }),
+        Err(_) => {
+            return error_page(&IdentityError {
+                status: 400,
+                error: "invalid_request",
+                code: 50011,
+                description: "Invalid redirect URI.".into(),
+            });
+        }
     };
     {
         let mut query = url.query_pairs_mut();
@@ -105,33 +120,69 @@ fn respond(redirect_uri: &str, mode: &str, params: &[(&str, &str)]) -> Response 
     response
 }
 
-fn redirect_error(redirect_uri: &str, mode: &str, state: Option<&str>, e: &IdentityError) -> Response {
+fn redirect_error(
+    redirect_uri: &str,
+    mode: &str,
+    state: Option<&str>,
+    e: &IdentityError,
+) -> Response {
     let description = format!("AADSTS{}: {}", e.code, e.description);
-    let mut params = vec![("error", e.error), ("error_description", description.as_str())];
+    let mut params = vec![
+        ("error", e.error),
+        ("error_description", description.as_str()),
+    ];
     if let Some(state) = state {
         params.push(("state", state));
     }
     respond(redirect_uri, mode, &params)
 }
 
-async fn check(state: &AppState, tenant: &str, params: &TokenForm) -> Result<AuthorizeRequest, Response> {
-    let mode = params.get("response_mode").map(String::as_str).unwrap_or("query").to_string();
-    state.token_service.check_authorize(tenant, params).await.map_err(|e| match e {
-        AuthorizeError::Page(e) => error_page(&e),
-        AuthorizeError::Redirect { redirect_uri, state, error } => redirect_error(&redirect_uri, &mode, state.as_deref(), &error),
-    })
+async fn check(
+    state: &AppState,
+    tenant: &str,
+    params: &TokenForm,
+) -> Result<AuthorizeRequest, Response> {
+    let mode = params
+        .get("response_mode")
+        .map(String::as_str)
+        .unwrap_or("query")
+        .to_string();
+    state
+        .token_service
+        .check_authorize(tenant, params)
+        .await
+        .map_err(|e| match e {
+            AuthorizeError::Page(e) => error_page(&e),
+            AuthorizeError::Redirect {
+                redirect_uri,
+                state,
+                error,
+            } => redirect_error(&redirect_uri, &mode, state.as_deref(), &error),
+        })
 }
 
 fn form(request: &AuthorizeRequest, params: &TokenForm, message: Option<&str>) -> Response {
     let hidden: String = params
         .iter()
         .filter(|(k, _)| k.as_str() != "username" && k.as_str() != "password")
-        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
         .collect();
-    let error = message.map(|m| format!("<p class=\"error\">{}</p>", escape(m))).unwrap_or_default();
+    let error = message
+        .map(|m| format!("<p class=\"error\">{}</p>", escape(m)))
+        .unwrap_or_default();
     let hint = request.login_hint.as_deref().unwrap_or("");
     page(
-        if message.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK },
+        if message.is_some() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        },
         "Sign in",
         &format!(
             "<h1>Sign in</h1><p>to <strong>{app}</strong> ({tenant})</p>{error}\
@@ -148,7 +199,11 @@ fn form(request: &AuthorizeRequest, params: &TokenForm, message: Option<&str>) -
 
 /// # `GET /{tenant}/oauth2/v2.0/authorize`
 /// Checks the request and shows the sign-in form.
-async fn show(State(state): State<AppState>, Path(tenant): Path<String>, RawQuery(query): RawQuery) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = parse(query.unwrap_or_default().as_bytes());
     match check(&state, &tenant, &params).await {
         Ok(request) => form(&request, &params, None),
@@ -158,7 +213,12 @@ async fn show(State(state): State<AppState>, Path(tenant): Path<String>, RawQuer
 
 /// # `POST /{tenant}/oauth2/v2.0/authorize`
 /// Verifies the credentials and sends the authorization code to the redirect URI.
-async fn submit(State(state): State<AppState>, Path(tenant): Path<String>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
     // The request's parameters may be in the query (a form posted to the same URL) or the body.
     let mut params = parse(query.unwrap_or_default().as_bytes());
     params.extend(parse(&body));
@@ -168,7 +228,11 @@ async fn submit(State(state): State<AppState>, Path(tenant): Path<String>, RawQu
     };
     let username = params.get("username").map(String::as_str).unwrap_or("");
     let password = params.get("password").map(String::as_str).unwrap_or("");
-    match state.token_service.sign_in(&request, username, password).await {
+    match state
+        .token_service
+        .sign_in(&request, username, password)
+        .await
+    {
         Ok(code) => {
             let mut out = vec![("code", code.as_str())];
             if let Some(s) = &request.state {
@@ -176,8 +240,17 @@ async fn submit(State(state): State<AppState>, Path(tenant): Path<String>, RawQu
             }
             respond(&request.redirect_uri, &request.response_mode, &out)
         }
-        Err(e) if e.error == "invalid_grant" => form(&request, &params, Some("Your account or password is incorrect.")),
-        Err(e) => redirect_error(&request.redirect_uri, &request.response_mode, request.state.as_deref(), &e),
+        Err(e) if e.error == "invalid_grant" => form(
+            &request,
+            &params,
+            Some("Your account or password is incorrect."),
+        ),
+        Err(e) => redirect_error(
+            &request.redirect_uri,
+            &request.response_mode,
+            request.state.as_deref(),
+            &e,
+        ),
     }
 }
 
@@ -185,6 +258,9 @@ async fn submit(State(state): State<AppState>, Path(tenant): Path<String>, RawQu
 mod tests {
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            super::escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
     }
 }

@@ -22,7 +22,13 @@ impl FromRequest<AppState> for JsonObject {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status().as_u16() == 413 {
                 ApiError(Error::new(
@@ -74,13 +80,20 @@ pub type Field<T> = Option<Option<T>>;
 impl BodyReader {
     /// A reader over `map` for the Graph type `type_name` (e.g. `microsoft.graph.user`).
     pub fn new(map: Map<String, Value>, type_name: &'static str, family: Family) -> BodyReader {
-        BodyReader { map, type_name, family }
+        BodyReader {
+            map,
+            type_name,
+            family,
+        }
     }
 
     fn wrong_type(&self, name: &str, expected: &str) -> ApiError {
         ApiError::bad_request(
             self.family,
-            format!("Invalid value for property '{name}' of type '{}': expected {expected}.", self.type_name),
+            format!(
+                "Invalid value for property '{name}' of type '{}': expected {expected}.",
+                self.type_name
+            ),
         )
     }
 
@@ -131,7 +144,11 @@ impl BodyReader {
     }
 
     /// A complex-typed property, as a nested reader.
-    pub fn object(&mut self, name: &str, type_name: &'static str) -> Result<Option<BodyReader>, ApiError> {
+    pub fn object(
+        &mut self,
+        name: &str,
+        type_name: &'static str,
+    ) -> Result<Option<BodyReader>, ApiError> {
         match self.map.remove(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Object(map)) => Ok(Some(BodyReader::new(map, type_name, self.family))),
@@ -140,7 +157,11 @@ impl BodyReader {
     }
 
     /// A collection of complex-typed values, as nested readers (`null` is read as empty).
-    pub fn objects(&mut self, name: &str, type_name: &'static str) -> Result<Option<Vec<BodyReader>>, ApiError> {
+    pub fn objects(
+        &mut self,
+        name: &str,
+        type_name: &'static str,
+    ) -> Result<Option<Vec<BodyReader>>, ApiError> {
         match self.map.remove(name) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(Vec::new())),
@@ -165,7 +186,9 @@ impl BodyReader {
             }
             let message = match self.family {
                 Family::Directory => {
-                    format!("Property '{key}' does not exist as a declared property or extension property.")
+                    format!(
+                        "Property '{key}' does not exist as a declared property or extension property."
+                    )
                 }
                 _ => format!(
                     "The property '{key}' does not exist on type '{}'. Make sure to only use property names that are defined by the type.",

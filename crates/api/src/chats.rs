@@ -11,7 +11,8 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use switchboard_domain::chat_messages::MessageRecord;
 use switchboard_domain::chats::{
-    BEGINNING_OF_TIME_MS, ChatInput, ChatRecord, ChatView, Chats, Created, MemberInput, MemberRecord, Owner, ViewpointChange, urlencode, web_url,
+    BEGINNING_OF_TIME_MS, ChatInput, ChatRecord, ChatView, Chats, Created, MemberInput,
+    MemberRecord, Owner, ViewpointChange, urlencode, web_url,
 };
 use switchboard_domain::graph_time::{self, millis};
 use switchboard_domain::{Error, ErrorKind, Family};
@@ -32,8 +33,17 @@ pub fn routes() -> Router<AppState> {
         .route("/chats/{chat}/markChatReadForUser", post(mark_read))
         .route("/chats/{chat}/markChatUnreadForUser", post(mark_unread))
         .route("/chats/{chat}/members", get(list_members).post(add_member))
-        .route("/chats/{chat}/members/{member}", get(read_member).delete(remove_member))
-        .route("/chats/{chat}/lastMessagePreview", get(preview).post(preview_is_read_only).patch(preview_is_read_only).delete(preview_is_read_only))
+        .route(
+            "/chats/{chat}/members/{member}",
+            get(read_member).delete(remove_member),
+        )
+        .route(
+            "/chats/{chat}/lastMessagePreview",
+            get(preview)
+                .post(preview_is_read_only)
+                .patch(preview_is_read_only)
+                .delete(preview_is_read_only),
+        )
 }
 
 type Params = Path<HashMap<String, String>>;
@@ -54,7 +64,9 @@ fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> &'a str {
 }
 
 fn chats(state: &AppState) -> Chats<'_> {
-    Chats { store: state.store.as_ref() }
+    Chats {
+        store: state.store.as_ref(),
+    }
 }
 
 /// `messageType`, honouring Graph's evolvable-enum rule: members after `unknownFutureValue`
@@ -156,7 +168,10 @@ struct Expand {
 }
 
 fn expand(ctx: &Ctx) -> Result<Expand, ApiError> {
-    let mut out = Expand { members: false, preview: false };
+    let mut out = Expand {
+        members: false,
+        preview: false,
+    };
     for item in &ctx.query.expand {
         match item.path.to_ascii_lowercase().as_str() {
             "members" => out.members = true,
@@ -164,7 +179,9 @@ fn expand(ctx: &Ctx) -> Result<Expand, ApiError> {
             other => {
                 return Err(ApiError::bad_request(
                     Family::Teams,
-                    format!("Expanding '{other}' is not supported on chats; expand 'members' or 'lastMessagePreview'."),
+                    format!(
+                        "Expanding '{other}' is not supported on chats; expand 'members' or 'lastMessagePreview'."
+                    ),
                 ));
             }
         }
@@ -180,14 +197,30 @@ fn context_fragment(e: &Expand) -> String {
     if e.preview {
         parts.push("lastMessagePreview()");
     }
-    if parts.is_empty() { "chats".into() } else { format!("chats({})", parts.join(",")) }
+    if parts.is_empty() {
+        "chats".into()
+    } else {
+        format!("chats({})", parts.join(","))
+    }
 }
 
 /// The chats' JSON with the expansions asked for.
-async fn render(state: &AppState, ctx: &Ctx, views: &[ChatView], e: &Expand, owner: &Owner) -> Result<Vec<Map<String, Value>>, ApiError> {
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    views: &[ChatView],
+    e: &Expand,
+    owner: &Owner,
+) -> Result<Vec<Map<String, Value>>, ApiError> {
     let previews: HashMap<String, MessageRecord> = if e.preview {
         let ids: Vec<String> = views.iter().map(|v| v.chat.id.clone()).collect();
-        state.store.last_messages(&ids).await?.into_iter().map(|m| (m.chat_id.clone(), m)).collect()
+        state
+            .store
+            .last_messages(&ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.chat_id.clone(), m))
+            .collect()
     } else {
         HashMap::new()
     };
@@ -198,20 +231,39 @@ async fn render(state: &AppState, ctx: &Ctx, views: &[ChatView], e: &Expand, own
             let members = state.store.members(&v.chat.id).await?;
             let prefix = match owner {
                 Owner::User(uid) => format!("users('{uid}')/"),
-                Owner::Me => ctx.principal.user_id().map(|u| format!("users('{u}')/")).unwrap_or_default(),
+                Owner::Me => ctx
+                    .principal
+                    .user_id()
+                    .map(|u| format!("users('{u}')/"))
+                    .unwrap_or_default(),
                 Owner::Caller => String::new(),
             };
             json.insert(
                 "members@odata.context".into(),
-                json!(ctx.context(&format!("{prefix}chats('{}')/members", urlencode(&v.chat.id)))),
+                json!(ctx.context(&format!(
+                    "{prefix}chats('{}')/members",
+                    urlencode(&v.chat.id)
+                ))),
             );
             json.insert(
                 "members".into(),
-                Value::Array(members.iter().take(EXPANDED_MEMBERS).map(|m| Value::Object(member_json(m))).collect()),
+                Value::Array(
+                    members
+                        .iter()
+                        .take(EXPANDED_MEMBERS)
+                        .map(|m| Value::Object(member_json(m)))
+                        .collect(),
+                ),
             );
         }
         if e.preview {
-            json.insert("lastMessagePreview".into(), previews.get(&v.chat.id).map(|m| message_info_json(ctx, m)).unwrap_or(Value::Null));
+            json.insert(
+                "lastMessagePreview".into(),
+                previews
+                    .get(&v.chat.id)
+                    .map(|m| message_info_json(ctx, m))
+                    .unwrap_or(Value::Null),
+            );
         }
         out.push(json);
     }
@@ -219,12 +271,31 @@ async fn render(state: &AppState, ctx: &Ctx, views: &[ChatView], e: &Expand, own
 }
 
 /// # `GET /chats` (`/me/chats`, `/users/{id}/chats`)
-async fn list(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let e = expand(&ctx)?;
-    let page = chats(&state).list(&ctx.principal, &owner, &ctx.query).await?;
-    let items = render(&state, &ctx, &page.items, &e, &owner).await?.into_iter().map(Value::Object).collect();
-    Ok(odata::json(StatusCode::OK, odata::collection(&ctx, &context_fragment(&e), items, None, page.skiptoken.as_deref())))
+    let page = chats(&state)
+        .list(&ctx.principal, &owner, &ctx.query)
+        .await?;
+    let items = render(&state, &ctx, &page.items, &e, &owner)
+        .await?
+        .into_iter()
+        .map(Value::Object)
+        .collect();
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::collection(
+            &ctx,
+            &context_fragment(&e),
+            items,
+            None,
+            page.skiptoken.as_deref(),
+        ),
+    ))
 }
 
 /// Reads a create-chat body.
@@ -234,38 +305,86 @@ fn chat_input(body: JsonObject) -> Result<ChatInput, ApiError> {
     let topic = r.string("topic")?.flatten();
     let members = match r.take_array("members")? {
         None => None,
-        Some(items) => Some(items.into_iter().map(member_input).collect::<Result<Vec<_>, _>>()?),
+        Some(items) => Some(
+            items
+                .into_iter()
+                .map(member_input)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
     };
-    r.finish(&["id", "createdDateTime", "lastUpdatedDateTime", "tenantId", "webUrl", "viewpoint", "onlineMeetingInfo", "isHiddenForAllMembers"])?;
-    Ok(ChatInput { chat_type, topic, members })
+    r.finish(&[
+        "id",
+        "createdDateTime",
+        "lastUpdatedDateTime",
+        "tenantId",
+        "webUrl",
+        "viewpoint",
+        "onlineMeetingInfo",
+        "isHiddenForAllMembers",
+    ])?;
+    Ok(ChatInput {
+        chat_type,
+        topic,
+        members,
+    })
 }
 
 /// Reads one `conversationMember` of a request body.
 fn member_input(item: Value) -> Result<MemberInput, ApiError> {
     let Value::Object(map) = item else {
-        return Err(ApiError::bad_request(Family::Teams, "Each member must be an object."));
+        return Err(ApiError::bad_request(
+            Family::Teams,
+            "Each member must be an object.",
+        ));
     };
     if let Some(t) = map.get("@odata.type").and_then(Value::as_str) {
-        if !t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.aadUserConversationMember") {
-            return Err(ApiError::bad_request(Family::Teams, format!("Members of type '{t}' are not supported; use '#microsoft.graph.aadUserConversationMember'.")));
+        if !t
+            .trim_start_matches('#')
+            .eq_ignore_ascii_case("microsoft.graph.aadUserConversationMember")
+        {
+            return Err(ApiError::bad_request(
+                Family::Teams,
+                format!(
+                    "Members of type '{t}' are not supported; use '#microsoft.graph.aadUserConversationMember'."
+                ),
+            ));
         }
     }
-    let user_bind = map.get("user@odata.bind").and_then(Value::as_str).map(str::to_string);
-    let mut r = BodyReader::new(map, "microsoft.graph.aadUserConversationMember", Family::Teams);
+    let user_bind = map
+        .get("user@odata.bind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut r = BodyReader::new(
+        map,
+        "microsoft.graph.aadUserConversationMember",
+        Family::Teams,
+    );
     let roles = r.strings("roles")?;
     let visible = r.string("visibleHistoryStartDateTime")?.flatten();
     let visible_history_ms = match visible {
         None => None,
         Some(text) => Some(graph_time::parse(&text).ok_or_else(|| {
-            ApiError::bad_request(Family::Teams, format!("Invalid value '{text}' for property 'visibleHistoryStartDateTime'."))
+            ApiError::bad_request(
+                Family::Teams,
+                format!("Invalid value '{text}' for property 'visibleHistoryStartDateTime'."),
+            )
         })?),
     };
     r.finish(&["id", "displayName", "userId", "email", "tenantId"])?;
-    Ok(MemberInput { user_bind, roles, visible_history_ms })
+    Ok(MemberInput {
+        user_bind,
+        roles,
+        visible_history_ms,
+    })
 }
 
 /// # `POST /chats` (`/me/chats`, `/users/{id}/chats`)
-async fn create(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let input = chat_input(body)?;
     let chat = match chats(&state).create(&ctx.principal, &owner, input).await? {
@@ -276,49 +395,99 @@ async fn create(State(state): State<AppState>, ctx: Ctx, Path(params): Params, b
         None => None,
     };
     let location = ctx.url(&format!("chats('{}')", urlencode(&chat.id)));
-    Ok(odata::created(odata::entity(&ctx, "chats", chat_json(&chat, me.as_ref())), &location))
+    Ok(odata::created(
+        odata::entity(&ctx, "chats", chat_json(&chat, me.as_ref())),
+        &location,
+    ))
 }
 
 /// # `GET /chats/{chat-id}`
-async fn read(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let e = expand(&ctx)?;
-    let view = chats(&state).get(&ctx.principal, &owner, param(&params, "chat")).await?;
+    let view = chats(&state)
+        .get(&ctx.principal, &owner, param(&params, "chat"))
+        .await?;
     let mut rendered = render(&state, &ctx, std::slice::from_ref(&view), &e, &owner).await?;
     let body = rendered.pop().unwrap_or_default();
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &context_fragment(&e), body)))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, &context_fragment(&e), body),
+    ))
 }
 
 /// # `PATCH /chats/{chat-id}`
-async fn update(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let mut r = BodyReader::new(body.0, "microsoft.graph.chat", Family::Teams);
     let topic = r.string("topic")?;
     if let Some(t) = r.string("chatType")?.flatten() {
-        return Err(ApiError::bad_request(Family::Teams, format!("The chatType of a chat cannot be changed (to '{t}').")));
+        return Err(ApiError::bad_request(
+            Family::Teams,
+            format!("The chatType of a chat cannot be changed (to '{t}')."),
+        ));
     }
-    r.finish(&["id", "createdDateTime", "lastUpdatedDateTime", "tenantId", "webUrl", "viewpoint", "onlineMeetingInfo", "isHiddenForAllMembers"])?;
+    r.finish(&[
+        "id",
+        "createdDateTime",
+        "lastUpdatedDateTime",
+        "tenantId",
+        "webUrl",
+        "viewpoint",
+        "onlineMeetingInfo",
+        "isHiddenForAllMembers",
+    ])?;
     let topic = match topic {
         Some(Some(t)) if !t.is_empty() => Some(t),
-        Some(_) => return Err(ApiError::bad_request(Family::Teams, "The topic cannot be empty.")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                Family::Teams,
+                "The topic cannot be empty.",
+            ));
+        }
         None => None,
     };
-    let view = chats(&state).rename(&ctx.principal, &owner, param(&params, "chat"), topic).await?;
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, "chats", chat_json(&view.chat, view.me.as_ref()))))
+    let view = chats(&state)
+        .rename(&ctx.principal, &owner, param(&params, "chat"), topic)
+        .await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, "chats", chat_json(&view.chat, view.me.as_ref())),
+    ))
 }
 
 /// # `DELETE /chats/{chat-id}`
-async fn remove(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<StatusCode, ApiError> {
-    chats(&state).delete(&ctx.principal, param(&params, "chat")).await?;
+async fn remove(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
+    chats(&state)
+        .delete(&ctx.principal, param(&params, "chat"))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The `user` parameter of the per-user actions: `{"user": {"id": …, "tenantId": …}}`, names
 /// matched case-insensitively as for every action parameter.
 fn action_user(body: &Map<String, Value>) -> Result<String, ApiError> {
-    let user = param_ci(body, "user").and_then(Value::as_object).ok_or_else(|| {
-        ApiError::bad_request(Family::Teams, "The action needs a 'user' parameter: {\"user\": {\"id\": \"…\"}}.")
-    })?;
+    let user = param_ci(body, "user")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                Family::Teams,
+                "The action needs a 'user' parameter: {\"user\": {\"id\": \"…\"}}.",
+            )
+        })?;
     param_ci(user, "id")
         .and_then(Value::as_str)
         .map(str::to_string)
@@ -327,101 +496,261 @@ fn action_user(body: &Map<String, Value>) -> Result<String, ApiError> {
 
 /// An action parameter, matched case-insensitively (the SDKs send PascalCase or camelCase).
 pub fn param_ci<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    body.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
-async fn viewpoint_action(state: &AppState, ctx: &Ctx, params: &HashMap<String, String>, body: &Map<String, Value>, change: ViewpointChange) -> Result<StatusCode, ApiError> {
+async fn viewpoint_action(
+    state: &AppState,
+    ctx: &Ctx,
+    params: &HashMap<String, String>,
+    body: &Map<String, Value>,
+    change: ViewpointChange,
+) -> Result<StatusCode, ApiError> {
     let user = action_user(body)?;
-    chats(state).set_viewpoint(&ctx.principal, &owner(ctx, params), param(params, "chat"), &user, change).await?;
+    chats(state)
+        .set_viewpoint(
+            &ctx.principal,
+            &owner(ctx, params),
+            param(params, "chat"),
+            &user,
+            change,
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// # `POST /chats/{chat-id}/hideForUser`
-async fn hide(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<StatusCode, ApiError> {
-    viewpoint_action(&state, &ctx, &params, &body.0, ViewpointChange::Hidden(true)).await
+async fn hide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<StatusCode, ApiError> {
+    viewpoint_action(
+        &state,
+        &ctx,
+        &params,
+        &body.0,
+        ViewpointChange::Hidden(true),
+    )
+    .await
 }
 
 /// # `POST /chats/{chat-id}/unhideForUser`
-async fn unhide(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<StatusCode, ApiError> {
-    viewpoint_action(&state, &ctx, &params, &body.0, ViewpointChange::Hidden(false)).await
+async fn unhide(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<StatusCode, ApiError> {
+    viewpoint_action(
+        &state,
+        &ctx,
+        &params,
+        &body.0,
+        ViewpointChange::Hidden(false),
+    )
+    .await
 }
 
 /// # `POST /chats/{chat-id}/markChatReadForUser`
 /// The read marker moves to now: every message so far is read.
-async fn mark_read(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<StatusCode, ApiError> {
-    viewpoint_action(&state, &ctx, &params, &body.0, ViewpointChange::LastRead(Some(graph_time::now_ms()))).await
+async fn mark_read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<StatusCode, ApiError> {
+    viewpoint_action(
+        &state,
+        &ctx,
+        &params,
+        &body.0,
+        ViewpointChange::LastRead(Some(graph_time::now_ms())),
+    )
+    .await
 }
 
 /// # `POST /chats/{chat-id}/markChatUnreadForUser`
 /// Without `lastMessageReadDateTime`, only the newest message becomes unread.
-async fn mark_unread(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<StatusCode, ApiError> {
+async fn mark_unread(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<StatusCode, ApiError> {
     let at = match param_ci(&body.0, "lastMessageReadDateTime") {
         None | Some(Value::Null) => {
-            let view = chats(&state).visible(&ctx.principal, &owner(&ctx, &params), param(&params, "chat")).await?;
+            let view = chats(&state)
+                .visible(
+                    &ctx.principal,
+                    &owner(&ctx, &params),
+                    param(&params, "chat"),
+                )
+                .await?;
             view.chat.last_message_ms.map(|t| t - 1)
         }
         Some(Value::String(text)) => Some(graph_time::parse(text).ok_or_else(|| {
-            ApiError::bad_request(Family::Teams, format!("Invalid value '{text}' for parameter 'lastMessageReadDateTime'."))
+            ApiError::bad_request(
+                Family::Teams,
+                format!("Invalid value '{text}' for parameter 'lastMessageReadDateTime'."),
+            )
         })?),
-        Some(_) => return Err(ApiError::bad_request(Family::Teams, "'lastMessageReadDateTime' must be a date-time string.")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                Family::Teams,
+                "'lastMessageReadDateTime' must be a date-time string.",
+            ));
+        }
     };
-    viewpoint_action(&state, &ctx, &params, &body.0, ViewpointChange::LastRead(at)).await
+    viewpoint_action(
+        &state,
+        &ctx,
+        &params,
+        &body.0,
+        ViewpointChange::LastRead(at),
+    )
+    .await
 }
 
 fn members_context(ctx: &Ctx, owner: &Owner, chat_id: &str) -> String {
     match owner {
         Owner::Caller => format!("chats('{}')/members", urlencode(chat_id)),
-        Owner::Me => format!("users('{}')/chats('{}')/members", ctx.principal.user_id().unwrap_or_default(), urlencode(chat_id)),
+        Owner::Me => format!(
+            "users('{}')/chats('{}')/members",
+            ctx.principal.user_id().unwrap_or_default(),
+            urlencode(chat_id)
+        ),
         Owner::User(uid) => format!("users('{uid}')/chats('{}')/members", urlencode(chat_id)),
     }
 }
 
 /// # `GET /chats/{chat-id}/members`
-async fn list_members(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn list_members(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let chat_id = param(&params, "chat");
-    let members = chats(&state).members(&ctx.principal, &owner, chat_id).await?;
+    let members = chats(&state)
+        .members(&ctx.principal, &owner, chat_id)
+        .await?;
     let count = members.len() as u64;
-    let items = members.iter().map(|m| Value::Object(member_json(m))).collect();
-    Ok(odata::json(StatusCode::OK, odata::collection(&ctx, &members_context(&ctx, &owner, chat_id), items, Some(count), None)))
+    let items = members
+        .iter()
+        .map(|m| Value::Object(member_json(m)))
+        .collect();
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::collection(
+            &ctx,
+            &members_context(&ctx, &owner, chat_id),
+            items,
+            Some(count),
+            None,
+        ),
+    ))
 }
 
 /// # `GET /chats/{chat-id}/members/{membership-id}`
-async fn read_member(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn read_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let chat_id = param(&params, "chat");
-    let member = chats(&state).member(&ctx.principal, &owner, chat_id, param(&params, "member")).await?;
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &members_context(&ctx, &owner, chat_id), member_json(&member))))
+    let member = chats(&state)
+        .member(&ctx.principal, &owner, chat_id, param(&params, "member"))
+        .await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(
+            &ctx,
+            &members_context(&ctx, &owner, chat_id),
+            member_json(&member),
+        ),
+    ))
 }
 
 /// # `POST /chats/{chat-id}/members`
 /// 201 with the member and a relative `Location`, as Graph answers.
-async fn add_member(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+async fn add_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let chat_id = param(&params, "chat");
     let input = member_input(Value::Object(body.0))?;
-    let member = chats(&state).add_member(&ctx.principal, &owner, chat_id, input).await?;
+    let member = chats(&state)
+        .add_member(&ctx.principal, &owner, chat_id, input)
+        .await?;
     let location = format!("/chats/{}/members/{}", chat_id, member.membership_id());
-    Ok(odata::created(odata::entity(&ctx, &members_context(&ctx, &owner, chat_id), member_json(&member)), &location))
+    Ok(odata::created(
+        odata::entity(
+            &ctx,
+            &members_context(&ctx, &owner, chat_id),
+            member_json(&member),
+        ),
+        &location,
+    ))
 }
 
 /// # `DELETE /chats/{chat-id}/members/{membership-id}`
-async fn remove_member(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<StatusCode, ApiError> {
+async fn remove_member(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
     let owner = owner(&ctx, &params);
-    chats(&state).remove_member(&ctx.principal, &owner, param(&params, "chat"), param(&params, "member")).await?;
+    chats(&state)
+        .remove_member(
+            &ctx.principal,
+            &owner,
+            param(&params, "chat"),
+            param(&params, "member"),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// # `GET /chats/{chat-id}/lastMessagePreview`
-async fn preview(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn preview(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let chat_id = param(&params, "chat");
-    let view = chats(&state).get(&ctx.principal, &owner(&ctx, &params), chat_id).await?;
-    let last = state.store.last_messages(std::slice::from_ref(&view.chat.id)).await?;
+    let view = chats(&state)
+        .get(&ctx.principal, &owner(&ctx, &params), chat_id)
+        .await?;
+    let last = state
+        .store
+        .last_messages(std::slice::from_ref(&view.chat.id))
+        .await?;
     let Some(m) = last.first() else {
-        return Err(ApiError(Error::new(ErrorKind::NotFound, "NotFound", "The chat has no messages yet, so it has no lastMessagePreview.")));
+        return Err(ApiError(Error::new(
+            ErrorKind::NotFound,
+            "NotFound",
+            "The chat has no messages yet, so it has no lastMessagePreview.",
+        )));
     };
-    let Value::Object(body) = message_info_json(&ctx, m) else { return Err(ApiError(Error::internal("preview is not an object"))) };
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &format!("chats('{}')/lastMessagePreview", urlencode(chat_id)), body)))
+    let Value::Object(body) = message_info_json(&ctx, m) else {
+        return Err(ApiError(Error::internal("preview is not an object")));
+    };
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(
+            &ctx,
+            &format!("chats('{}')/lastMessagePreview", urlencode(chat_id)),
+            body,
+        ),
+    ))
 }
 
 /// # `POST|PATCH|DELETE /chats/{chat-id}/lastMessagePreview`

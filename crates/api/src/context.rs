@@ -51,7 +51,10 @@ pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(public) = &state.config.public_url {
         return public.trim_end_matches('/').to_string();
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
     let scheme = if state.config.tls { "https" } else { "http" };
     format!("{scheme}://{host}")
 }
@@ -72,15 +75,25 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = state.tokens.validate(bearer(&parts.headers)?, state.store.as_ref()).await?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = state
+            .tokens
+            .validate(bearer(&parts.headers)?, state.store.as_ref())
+            .await?;
         let original = parts
             .extensions
             .get::<OriginalUri>()
             .map(|o| o.0.clone())
             .unwrap_or_else(|| parts.uri.clone());
         let path = original.path().to_string();
-        let version = if path.starts_with("/beta") { "beta" } else { "v1.0" };
+        let version = if path.starts_with("/beta") {
+            "beta"
+        } else {
+            "v1.0"
+        };
         let query = QueryOptions::parse(parts.uri.query().unwrap_or(""), &Limits::default())
             .map_err(|e| ApiError(Error::bad_request(Family::Protocol, e.to_string())))?;
         let eventual = parts
@@ -97,6 +110,14 @@ impl FromRequestParts<AppState> for Ctx {
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
             .collect();
-        Ok(Ctx { principal, version, base: base_url(state, &parts.headers), path, query, eventual, prefer })
+        Ok(Ctx {
+            principal,
+            version,
+            base: base_url(state, &parts.headers),
+            path,
+            query,
+            eventual,
+            prefer,
+        })
     }
 }

@@ -21,14 +21,21 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// # `GET /common/discovery/instance`
-async fn instance(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn instance(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let base = base_url(&state, &headers);
     let host = base.split("://").nth(1).unwrap_or(&base).to_string();
     // The tenant comes from the authorization endpoint the client names, as the real service does.
     let tenant = q
         .get("authorization_endpoint")
         .and_then(|a| url::Url::parse(a).ok())
-        .and_then(|u| u.path_segments().and_then(|mut s| s.next().map(str::to_string)))
+        .and_then(|u| {
+            u.path_segments()
+                .and_then(|mut s| s.next().map(str::to_string))
+        })
         .unwrap_or_else(|| "common".into());
     axum::Json(json!({
         "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
@@ -41,7 +48,10 @@ async fn instance(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
 /// # `GET /common/userrealm/{user}`
 /// Every account here is a managed (cloud) account of the tenant that owns its domain.
 async fn user_realm(State(state): State<AppState>, Path(user): Path<String>) -> Response {
-    let domain = user.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+    let domain = user
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
     let known = matches!(state.store.tenant(&domain).await, Ok(Some(_)));
     axum::Json(json!({
         "ver": "1.0",

@@ -24,7 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/{tenant}/discovery/keys", get(keys))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid_configuration))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
 }
 
 fn identity_error(e: IdentityError) -> Response {
@@ -45,16 +48,29 @@ fn identity_error(e: IdentityError) -> Response {
 }
 
 fn bad_request(description: &str) -> Response {
-    identity_error(IdentityError { status: 400, error: "invalid_request", code: 900144, description: description.into() })
+    identity_error(IdentityError {
+        status: 400,
+        error: "invalid_request",
+        code: 900144,
+        description: description.into(),
+    })
 }
 
 /// # `POST /{tenant}/oauth2/v2.0/token`
 /// Issues access tokens (form-encoded request, JSON answer).
-async fn token(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return bad_request("The request body must be application/x-www-form-urlencoded.");
     }
@@ -66,7 +82,10 @@ async fn token(State(state): State<AppState>, Path(tenant): Path<String>, header
     if let Some(basic) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
     {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(basic.trim())
@@ -75,14 +94,27 @@ async fn token(State(state): State<AppState>, Path(tenant): Path<String>, header
         let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
             return bad_request("The Authorization header is not valid HTTP Basic credentials.");
         };
-        let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
-        form.entry("client_id".into()).or_insert_with(|| unescape(id));
+        let unescape = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        form.entry("client_id".into())
+            .or_insert_with(|| unescape(id));
         form.insert("client_secret".into(), unescape(secret));
     }
-    match state.token_service.token(&tenant, &form, &base_url(&state, &headers)).await {
+    match state
+        .token_service
+        .token(&tenant, &form, &base_url(&state, &headers))
+        .await
+    {
         Ok(answer) => {
             let mut response = (StatusCode::OK, axum::Json(answer)).into_response();
-            response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store, no-cache"));
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store, no-cache"),
+            );
             response
         }
         Err(e) => identity_error(e),
@@ -91,7 +123,11 @@ async fn token(State(state): State<AppState>, Path(tenant): Path<String>, header
 
 /// # `GET /{tenant}/discovery/v2.0/keys`
 /// Each key names the issuer of this tenant's discovery document, as the identity platform does.
-async fn keys(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+async fn keys(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let tenant_id = match state.store.tenant(&tenant).await {
         Ok(Some(t)) => t.id,
         _ => tenant,
@@ -101,7 +137,11 @@ async fn keys(State(state): State<AppState>, Path(tenant): Path<String>, headers
 }
 
 /// # `GET /{tenant}/v2.0/.well-known/openid-configuration`
-async fn openid_configuration(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+async fn openid_configuration(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Ok(Some(t)) = state.store.tenant(&tenant).await else {
         return identity_error(IdentityError {
             status: 400,

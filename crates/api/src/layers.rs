@@ -29,18 +29,42 @@ pub type App = tower::util::MapRequest<Router, fn(Request) -> Request>;
 /// Builds the application for `state`.
 pub fn app(state: AppState) -> App {
     let router = crate::routes(state)
-        .layer(CatchPanicLayer::custom(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
+        .layer(CatchPanicLayer::custom(|_| {
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
         .layer(middleware::from_fn(graph_envelope));
     MapRequestLayer::new(normalize as fn(Request) -> Request).layer(router)
 }
 
 /// Segment names Graph treats case-insensitively, in their canonical spelling.
 const CANONICAL_SEGMENTS: &[&str] = &[
-    "users", "me", "organization", "domains", "chats", "messages", "members", "installedApps",
-    "mailFolders", "childFolders", "lastMessagePreview", "appCatalogs", "teamsApps", "sendMail",
-    "$count", "$value", "$ref", "$batch", "$metadata",
-    "getAllMessages", "delta", "softDelete", "undoSoftDelete", "setReaction", "unsetReaction",
-    "appDefinitions", "upgrade",
+    "users",
+    "me",
+    "organization",
+    "domains",
+    "chats",
+    "messages",
+    "members",
+    "installedApps",
+    "mailFolders",
+    "childFolders",
+    "lastMessagePreview",
+    "appCatalogs",
+    "teamsApps",
+    "sendMail",
+    "$count",
+    "$value",
+    "$ref",
+    "$batch",
+    "$metadata",
+    "getAllMessages",
+    "delta",
+    "softDelete",
+    "undoSoftDelete",
+    "setReaction",
+    "unsetReaction",
+    "appDefinitions",
+    "upgrade",
 ];
 
 /// Rewrites OData URL forms to the plain paths the router knows: `/users('id')` → `/users/id`,
@@ -56,7 +80,11 @@ fn normalize(mut request: Request) -> Request {
         let (segment, alternate) = split_alternate_key(segment);
         let (name, key) = match segment.find("('").or_else(|| segment.find("(%27")) {
             Some(open) if segment.ends_with("')") || segment.ends_with("%27)") => {
-                let quote = if segment[open..].starts_with("('") { 2 } else { 4 };
+                let quote = if segment[open..].starts_with("('") {
+                    2
+                } else {
+                    4
+                };
                 let close = if segment.ends_with("')") { 2 } else { 4 };
                 let inner = &segment[open + quote..segment.len() - close];
                 (&segment[..open], Some(inner.replace("''", "'")))
@@ -104,13 +132,21 @@ fn normalize(mut request: Request) -> Request {
 /// segment `applications` followed by the key `appId={appId}`, which the route understands.
 fn split_alternate_key(segment: &str) -> (&str, Option<String>) {
     let lower = segment.to_ascii_lowercase();
-    let Some(open) = lower.find("(appid=") else { return (segment, None) };
+    let Some(open) = lower.find("(appid=") else {
+        return (segment, None);
+    };
     if !segment.ends_with(')') {
         return (segment, None);
     }
     let value = &segment[open + "(appid=".len()..segment.len() - 1];
-    let value = value.strip_prefix('\'').or_else(|| value.strip_prefix("%27")).unwrap_or(value);
-    let value = value.strip_suffix('\'').or_else(|| value.strip_suffix("%27")).unwrap_or(value);
+    let value = value
+        .strip_prefix('\'')
+        .or_else(|| value.strip_prefix("%27"))
+        .unwrap_or(value);
+    let value = value
+        .strip_suffix('\'')
+        .or_else(|| value.strip_suffix("%27"))
+        .unwrap_or(value);
     (&segment[..open], Some(format!("appId={value}")))
 }
 
@@ -127,9 +163,13 @@ async fn graph_envelope(mut request: Request, next: Next) -> Response {
         .filter(|v| !v.is_empty() && v.len() <= 200)
         .map(str::to_string)
         .unwrap_or_else(|| request_id.clone());
-    let ids = RequestIds { request_id, client_request_id };
+    let ids = RequestIds {
+        request_id,
+        client_request_id,
+    };
     request.extensions_mut().insert(ids.clone());
-    let is_identity = !request.uri().path().starts_with("/v1.0") && !request.uri().path().starts_with("/beta");
+    let is_identity =
+        !request.uri().path().starts_with("/v1.0") && !request.uri().path().starts_with("/beta");
 
     let mut response = next.run(request).await;
     let status = response.status();
@@ -137,7 +177,9 @@ async fn graph_envelope(mut request: Request, next: Next) -> Response {
         let error = match response.extensions_mut().remove::<ApiError>() {
             Some(e) => Some(e.0),
             // Answers axum produced itself (405, 413 from a body limit, a caught panic).
-            None if !is_json(&response) && status.as_u16() >= 400 => Some(error::for_status(status)),
+            None if !is_json(&response) && status.as_u16() >= 400 => {
+                Some(error::for_status(status))
+            }
             None => None,
         };
         if let Some(error) = error {
@@ -162,7 +204,10 @@ async fn graph_envelope(mut request: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&ids.client_request_id) {
         headers.insert(CLIENT_REQUEST_ID.clone(), v);
     }
-    headers.insert(HeaderName::from_static("odata-version"), HeaderValue::from_static("4.0"));
+    headers.insert(
+        HeaderName::from_static("odata-version"),
+        HeaderValue::from_static("4.0"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -187,14 +232,35 @@ mod tests {
     #[test]
     fn key_syntax_and_case() {
         assert_eq!(norm("/v1.0/users('abc')"), "/v1.0/users/abc");
-        assert_eq!(norm("/v1.0/Users/x/MailFolders('inbox')/messages?$top=1"), "/v1.0/users/x/mailFolders/inbox/messages?$top=1");
-        assert_eq!(norm("/v1.0/me/messages/1/microsoft.graph.send"), "/v1.0/me/messages/1/send");
+        assert_eq!(
+            norm("/v1.0/Users/x/MailFolders('inbox')/messages?$top=1"),
+            "/v1.0/users/x/mailFolders/inbox/messages?$top=1"
+        );
+        assert_eq!(
+            norm("/v1.0/me/messages/1/microsoft.graph.send"),
+            "/v1.0/me/messages/1/send"
+        );
         assert_eq!(norm("/v1.0/users('it''s')"), "/v1.0/users/it's");
         assert_eq!(norm("/v1.0/users/"), "/v1.0/users");
-        assert_eq!(norm("/v1.0/users/u/chats/getAllMessages()/delta()?$top=5"), "/v1.0/users/u/chats/getAllMessages/delta?$top=5");
-        assert_eq!(norm("/v1.0/chats/c/messages/1/microsoft.graph.SetReaction"), "/v1.0/chats/c/messages/1/setReaction");
-        assert_eq!(norm("/tenant/oauth2/v2.0/token"), "/tenant/oauth2/v2.0/token");
-        assert_eq!(norm("/v1.0/applications(appId='5b0c')"), "/v1.0/applications/appId=5b0c");
-        assert_eq!(norm("/v1.0/applications(appId=%275b0c%27)/addPassword"), "/v1.0/applications/appId=5b0c/addPassword");
+        assert_eq!(
+            norm("/v1.0/users/u/chats/getAllMessages()/delta()?$top=5"),
+            "/v1.0/users/u/chats/getAllMessages/delta?$top=5"
+        );
+        assert_eq!(
+            norm("/v1.0/chats/c/messages/1/microsoft.graph.SetReaction"),
+            "/v1.0/chats/c/messages/1/setReaction"
+        );
+        assert_eq!(
+            norm("/tenant/oauth2/v2.0/token"),
+            "/tenant/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            norm("/v1.0/applications(appId='5b0c')"),
+            "/v1.0/applications/appId=5b0c"
+        );
+        assert_eq!(
+            norm("/v1.0/applications(appId=%275b0c%27)/addPassword"),
+            "/v1.0/applications/appId=5b0c/addPassword"
+        );
     }
 }

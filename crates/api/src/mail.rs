@@ -12,7 +12,10 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use switchboard_domain::chats::Owner;
 use switchboard_domain::graph_time::seconds;
-use switchboard_domain::mail::{FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html, html_to_text};
+use switchboard_domain::mail::{
+    FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html,
+    html_to_text,
+};
 use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
@@ -25,14 +28,32 @@ use crate::odata;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/mailFolders", get(list_folders).post(create_folder))
-        .route("/mailFolders/{folder}", get(get_folder).patch(rename_folder).delete(delete_folder))
-        .route("/mailFolders/{folder}/childFolders", get(list_folders).post(create_folder))
+        .route(
+            "/mailFolders/{folder}",
+            get(get_folder).patch(rename_folder).delete(delete_folder),
+        )
+        .route(
+            "/mailFolders/{folder}/childFolders",
+            get(list_folders).post(create_folder),
+        )
         .route("/mailFolders/{folder}/messages", get(list).post(create))
-        .route("/mailFolders/{folder}/messages/{message}", get(read).patch(update).delete(delete))
-        .route("/mailFolders/{folder}/messages/{message}/$value", get(value))
-        .route("/mailFolders/{folder}/messages/{message}/{action}", post(action))
+        .route(
+            "/mailFolders/{folder}/messages/{message}",
+            get(read).patch(update).delete(delete),
+        )
+        .route(
+            "/mailFolders/{folder}/messages/{message}/$value",
+            get(value),
+        )
+        .route(
+            "/mailFolders/{folder}/messages/{message}/{action}",
+            post(action),
+        )
         .route("/messages", get(list).post(create))
-        .route("/messages/{message}", get(read).patch(update).delete(delete))
+        .route(
+            "/messages/{message}",
+            get(read).patch(update).delete(delete),
+        )
         .route("/messages/{message}/$value", get(value))
         .route("/messages/{message}/{action}", post(action))
         .route("/sendMail", post(send_mail))
@@ -48,7 +69,9 @@ fn owner(params: &HashMap<String, String>) -> Owner {
 }
 
 fn mail(state: &AppState) -> Mail<'_> {
-    Mail { store: state.store.as_ref() }
+    Mail {
+        store: state.store.as_ref(),
+    }
 }
 
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
@@ -75,7 +98,10 @@ fn folder_json(f: &FolderRecord) -> Map<String, Value> {
 fn body_preference(ctx: &Ctx) -> Option<&'static str> {
     ctx.prefer.iter().find_map(|p| {
         let (name, value) = p.split_once('=')?;
-        if !name.trim().eq_ignore_ascii_case("outlook.body-content-type") {
+        if !name
+            .trim()
+            .eq_ignore_ascii_case("outlook.body-content-type")
+        {
             return None;
         }
         let value = value.trim().trim_matches('"');
@@ -101,7 +127,10 @@ fn with_preference(ctx: &Ctx, mut response: Response) -> Response {
 fn body_json(m: &MailRecord, preference: Option<&str>) -> Value {
     let (t, content) = match (preference, m.body_type.as_str()) {
         (Some("text"), "html") => ("text", html_to_text(&m.body)),
-        (Some("html"), "text") => ("html", format!("<html><body>{}</body></html>", escape_html(&m.body))),
+        (Some("html"), "text") => (
+            "html",
+            format!("<html><body>{}</body></html>", escape_html(&m.body)),
+        ),
         _ => (m.body_type.as_str(), m.body.clone()),
     };
     json!({ "contentType": t, "content": content })
@@ -115,17 +144,48 @@ fn web_link(id: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    format!("https://outlook.office365.com/owa/?ItemID={encoded}&exvsurl=1&viewmodel=ReadMessageItem")
+    format!(
+        "https://outlook.office365.com/owa/?ItemID={encoded}&exvsurl=1&viewmodel=ReadMessageItem"
+    )
 }
 
 /// The properties of a message in Graph's order; `uniqueBody` and `internetMessageHeaders` only
 /// when `$select`ed.
 const PROPERTIES: &[&str] = &[
-    "id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime", "sentDateTime", "hasAttachments",
-    "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId", "conversationId", "conversationIndex",
-    "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink", "inferenceClassification",
-    "unsubscribeData", "unsubscribeEnabled", "mentionsPreview", "body", "sender", "from", "toRecipients", "ccRecipients",
-    "bccRecipients", "replyTo", "flag", "uniqueBody", "internetMessageHeaders",
+    "id",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "changeKey",
+    "categories",
+    "receivedDateTime",
+    "sentDateTime",
+    "hasAttachments",
+    "internetMessageId",
+    "subject",
+    "bodyPreview",
+    "importance",
+    "parentFolderId",
+    "conversationId",
+    "conversationIndex",
+    "isDeliveryReceiptRequested",
+    "isReadReceiptRequested",
+    "isRead",
+    "isDraft",
+    "webLink",
+    "inferenceClassification",
+    "unsubscribeData",
+    "unsubscribeEnabled",
+    "mentionsPreview",
+    "body",
+    "sender",
+    "from",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "replyTo",
+    "flag",
+    "uniqueBody",
+    "internetMessageHeaders",
 ];
 
 /// A message as Graph returns it.
@@ -168,7 +228,9 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
         "uniqueBody": body_json(m, preference),
         "internetMessageHeaders": m.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
     });
-    let Value::Object(mut full) = full else { return Map::new() };
+    let Value::Object(mut full) = full else {
+        return Map::new();
+    };
     // Mail.ReadBasic (without Mail.Read or Mail.ReadWrite) does not show bodies.
     if !(ctx.principal.has("Mail.Read") || ctx.principal.has("Mail.ReadWrite")) {
         for k in ["body", "bodyPreview", "uniqueBody"] {
@@ -176,7 +238,10 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
         }
     }
     let mut out = Map::new();
-    out.insert("@odata.etag".into(), json!(format!("W/\"{}\"", m.change_key)));
+    out.insert(
+        "@odata.etag".into(),
+        json!(format!("W/\"{}\"", m.change_key)),
+    );
     match select {
         Some(names) => {
             out.insert("id".into(), json!(m.id));
@@ -187,7 +252,10 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
             }
         }
         None => {
-            for n in PROPERTIES.iter().filter(|n| !matches!(**n, "uniqueBody" | "internetMessageHeaders")) {
+            for n in PROPERTIES
+                .iter()
+                .filter(|n| !matches!(**n, "uniqueBody" | "internetMessageHeaders"))
+            {
                 if let Some(v) = full.remove(*n) {
                     out.insert((*n).to_string(), v);
                 }
@@ -199,7 +267,9 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
 
 /// `$select` names, canonical, checked.
 fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
-    let Some(names) = &ctx.query.select else { return Ok(None) };
+    let Some(names) = &ctx.query.select else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for n in names {
         if n == "*" {
@@ -208,7 +278,14 @@ fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
         let canonical = PROPERTIES
             .iter()
             .find(|p| p.eq_ignore_ascii_case(n.trim()))
-            .ok_or_else(|| ApiError::bad_request(Family::Outlook, format!("Could not find a property named '{n}' on type 'microsoft.graph.message'.")))?;
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    Family::Outlook,
+                    format!(
+                        "Could not find a property named '{n}' on type 'microsoft.graph.message'."
+                    ),
+                )
+            })?;
         if !out.contains(canonical) {
             out.push(*canonical);
         }
@@ -233,7 +310,13 @@ fn folder_select(ctx: &Ctx, f: &FolderRecord) -> Map<String, Value> {
     }
 }
 
-fn collection(ctx: &Ctx, fragment: &str, items: Vec<Value>, page_count: Option<u64>, next_skip: Option<u64>) -> Value {
+fn collection(
+    ctx: &Ctx,
+    fragment: &str,
+    items: Vec<Value>,
+    page_count: Option<u64>,
+    next_skip: Option<u64>,
+) -> Value {
     let mut out = Map::new();
     out.insert("@odata.context".into(), json!(ctx.context(fragment)));
     if let Some(c) = page_count {
@@ -241,7 +324,10 @@ fn collection(ctx: &Ctx, fragment: &str, items: Vec<Value>, page_count: Option<u
     }
     out.insert("value".into(), Value::Array(items));
     if let Some(skip) = next_skip {
-        out.insert("@odata.nextLink".into(), json!(odata::next_link(ctx, "$skip", &skip.to_string())));
+        out.insert(
+            "@odata.nextLink".into(),
+            json!(odata::next_link(ctx, "$skip", &skip.to_string())),
+        );
     }
     Value::Object(out)
 }
@@ -260,90 +346,280 @@ fn if_match(headers: &HeaderMap) -> Option<String> {
 
 // --- folders ---
 
-async fn list_folders(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
-    let (mb, page): (Mailbox, ListPage<FolderRecord>) = mail(&state).list_folders(&ctx.principal, &owner(&params), param(&params, "folder"), &ctx.query).await?;
-    let items = page.items.iter().map(|f| Value::Object(folder_select(&ctx, f))).collect();
+async fn list_folders(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let (mb, page): (Mailbox, ListPage<FolderRecord>) = mail(&state)
+        .list_folders(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            &ctx.query,
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|f| Value::Object(folder_select(&ctx, f)))
+        .collect();
     let fragment = match param(&params, "folder") {
-        Some(_) => format!("{}/mailFolders('{}')/childFolders", user_path(&mb), param(&params, "folder").unwrap_or_default()),
+        Some(_) => format!(
+            "{}/mailFolders('{}')/childFolders",
+            user_path(&mb),
+            param(&params, "folder").unwrap_or_default()
+        ),
         None => format!("{}/mailFolders", user_path(&mb)),
     };
-    Ok(odata::json(StatusCode::OK, collection(&ctx, &fragment, items, page.count, page.next_skip)))
+    Ok(odata::json(
+        StatusCode::OK,
+        collection(&ctx, &fragment, items, page.count, page.next_skip),
+    ))
 }
 
-async fn get_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
-    let (mb, f) = mail(&state).get_folder(&ctx.principal, &owner(&params), param(&params, "folder").unwrap_or_default()).await?;
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &format!("{}/mailFolders", user_path(&mb)), folder_select(&ctx, &f))))
+async fn get_folder(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let (mb, f) = mail(&state)
+        .get_folder(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder").unwrap_or_default(),
+        )
+        .await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(
+            &ctx,
+            &format!("{}/mailFolders", user_path(&mb)),
+            folder_select(&ctx, &f),
+        ),
+    ))
 }
 
-async fn create_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
-    let (mb, f) = mail(&state).create_folder(&ctx.principal, &owner(&params), param(&params, "folder"), &body.0).await?;
+async fn create_folder(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let (mb, f) = mail(&state)
+        .create_folder(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            &body.0,
+        )
+        .await?;
     let location = ctx.url(&format!("{}/mailFolders('{}')", user_path(&mb), f.id));
-    Ok(odata::created(odata::entity(&ctx, &format!("{}/mailFolders", user_path(&mb)), folder_json(&f)), &location))
+    Ok(odata::created(
+        odata::entity(
+            &ctx,
+            &format!("{}/mailFolders", user_path(&mb)),
+            folder_json(&f),
+        ),
+        &location,
+    ))
 }
 
-async fn rename_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
-    let (mb, f) = mail(&state).rename_folder(&ctx.principal, &owner(&params), param(&params, "folder").unwrap_or_default(), &body.0).await?;
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &format!("{}/mailFolders", user_path(&mb)), folder_json(&f))))
+async fn rename_folder(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let (mb, f) = mail(&state)
+        .rename_folder(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder").unwrap_or_default(),
+            &body.0,
+        )
+        .await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(
+            &ctx,
+            &format!("{}/mailFolders", user_path(&mb)),
+            folder_json(&f),
+        ),
+    ))
 }
 
-async fn delete_folder(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<StatusCode, ApiError> {
-    mail(&state).delete_folder(&ctx.principal, &owner(&params), param(&params, "folder").unwrap_or_default()).await?;
+async fn delete_folder(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
+    mail(&state)
+        .delete_folder(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder").unwrap_or_default(),
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 // --- messages ---
 
 fn message_entity(ctx: &Ctx, mb: &Mailbox, m: &MailRecord, select: Option<&[&str]>) -> Value {
-    odata::entity(ctx, &format!("{}/messages", user_path(mb)), message_json(ctx, m, select))
+    odata::entity(
+        ctx,
+        &format!("{}/messages", user_path(mb)),
+        message_json(ctx, m, select),
+    )
 }
 
-async fn create(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
-    let (mb, m) = mail(&state).create_draft(&ctx.principal, &owner(&params), param(&params, "folder"), &body.0).await?;
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let (mb, m) = mail(&state)
+        .create_draft(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            &body.0,
+        )
+        .await?;
     let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-    Ok(with_preference(&ctx, odata::created(message_entity(&ctx, &mb, &m, None), &location)))
+    Ok(with_preference(
+        &ctx,
+        odata::created(message_entity(&ctx, &mb, &m, None), &location),
+    ))
 }
 
-async fn list(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
-    let (mb, page) = mail(&state).list(&ctx.principal, &owner(&params), param(&params, "folder"), &ctx.query).await?;
-    let items = page.items.iter().map(|m| Value::Object(message_json(&ctx, m, select.as_deref()))).collect();
+    let (mb, page) = mail(&state)
+        .list(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            &ctx.query,
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|m| Value::Object(message_json(&ctx, m, select.as_deref())))
+        .collect();
     let set = match param(&params, "folder") {
         Some(f) => format!("{}/mailFolders('{f}')/messages", user_path(&mb)),
         None => format!("{}/messages", user_path(&mb)),
     };
     let fragment = odata::fragment(&set, select.as_deref());
-    Ok(with_preference(&ctx, odata::json(StatusCode::OK, collection(&ctx, &fragment, items, page.count, page.next_skip))))
+    Ok(with_preference(
+        &ctx,
+        odata::json(
+            StatusCode::OK,
+            collection(&ctx, &fragment, items, page.count, page.next_skip),
+        ),
+    ))
 }
 
-async fn read(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
-    let (mb, m) = mail(&state).get(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default()).await?;
-    Ok(with_preference(&ctx, odata::json(StatusCode::OK, message_entity(&ctx, &mb, &m, select.as_deref()))))
+    let (mb, m) = mail(&state)
+        .get(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+        )
+        .await?;
+    Ok(with_preference(
+        &ctx,
+        odata::json(
+            StatusCode::OK,
+            message_entity(&ctx, &mb, &m, select.as_deref()),
+        ),
+    ))
 }
 
-async fn value(State(state): State<AppState>, ctx: Ctx, Path(params): Params) -> Result<Response, ApiError> {
-    let text = mail(&state).mime(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default()).await?;
+async fn value(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let text = mail(&state)
+        .mime(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+        )
+        .await?;
     let mut response = (StatusCode::OK, text).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     Ok(response)
 }
 
-async fn update(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(params): Params, body: JsonObject) -> Result<Response, ApiError> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let (mb, m) = mail(&state)
-        .update(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default(), &body.0, if_match(&headers))
+        .update(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+            &body.0,
+            if_match(&headers),
+        )
         .await?;
-    Ok(with_preference(&ctx, odata::json(StatusCode::OK, message_entity(&ctx, &mb, &m, None))))
+    Ok(with_preference(
+        &ctx,
+        odata::json(StatusCode::OK, message_entity(&ctx, &mb, &m, None)),
+    ))
 }
 
-async fn delete(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(params): Params) -> Result<StatusCode, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
     mail(&state)
-        .delete(&ctx.principal, &owner(&params), param(&params, "folder"), param(&params, "message").unwrap_or_default(), if_match(&headers))
+        .delete(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+            if_match(&headers),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST …/messages/{id}/{action}`: `send`, `move`, `copy`, `permanentDelete`.
-async fn action(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Path(params): Params, body: axum::body::Bytes) -> Result<Response, ApiError> {
+async fn action(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(params): Params,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
     let id = param(&params, "message").unwrap_or_default();
     let folder = param(&params, "folder");
     let owner = owner(&params);
@@ -354,21 +630,40 @@ async fn action(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
         }
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(m)) => Ok(m),
-            _ => Err(ApiError::bad_request(Family::Protocol, "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")),
+            _ => Err(ApiError::bad_request(
+                Family::Protocol,
+                "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.",
+            )),
         }
     };
     match action {
         "send" => {
-            mail(&state).send_draft(&ctx.principal, &owner, id, if_match(&headers)).await?;
+            mail(&state)
+                .send_draft(&ctx.principal, &owner, id, if_match(&headers))
+                .await?;
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "move" | "copy" => {
-            let (mb, m) = mail(&state).move_or_copy(&ctx.principal, &owner, folder, id, &object()?, action == "copy").await?;
+            let (mb, m) = mail(&state)
+                .move_or_copy(
+                    &ctx.principal,
+                    &owner,
+                    folder,
+                    id,
+                    &object()?,
+                    action == "copy",
+                )
+                .await?;
             let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-            Ok(odata::created(message_entity(&ctx, &mb, &m, None), &location))
+            Ok(odata::created(
+                message_entity(&ctx, &mb, &m, None),
+                &location,
+            ))
         }
         "permanentDelete" => {
-            mail(&state).permanent_delete(&ctx.principal, &owner, folder, id).await?;
+            mail(&state)
+                .permanent_delete(&ctx.principal, &owner, folder, id)
+                .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         "reply" | "replyAll" | "forward" | "createReply" | "createReplyAll" | "createForward" => {
@@ -378,20 +673,44 @@ async fn action(State(state): State<AppState>, ctx: Ctx, headers: HeaderMap, Pat
                 _ => ResponseKind::Forward,
             };
             let send_now = !action.starts_with("create");
-            let (mb, draft) = mail(&state).respond(&ctx.principal, &owner, folder, id, kind, &object()?, send_now).await?;
+            let (mb, draft) = mail(&state)
+                .respond(
+                    &ctx.principal,
+                    &owner,
+                    folder,
+                    id,
+                    kind,
+                    &object()?,
+                    send_now,
+                )
+                .await?;
             match draft {
                 Some(m) => {
                     let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-                    Ok(odata::created(message_entity(&ctx, &mb, &m, None), &location))
+                    Ok(odata::created(
+                        message_entity(&ctx, &mb, &m, None),
+                        &location,
+                    ))
                 }
                 None => Ok(StatusCode::ACCEPTED.into_response()),
             }
         }
-        _ => Err(ApiError(Error::new(ErrorKind::NotFound, "NotFound", format!("Resource not found for the segment '{action}'.")))),
+        _ => Err(ApiError(Error::new(
+            ErrorKind::NotFound,
+            "NotFound",
+            format!("Resource not found for the segment '{action}'."),
+        ))),
     }
 }
 
-async fn send_mail(State(state): State<AppState>, ctx: Ctx, Path(params): Params, body: JsonObject) -> Result<StatusCode, ApiError> {
-    mail(&state).send_mail(&ctx.principal, &owner(&params), &body.0).await?;
+async fn send_mail(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<StatusCode, ApiError> {
+    mail(&state)
+        .send_mail(&ctx.principal, &owner(&params), &body.0)
+        .await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -55,20 +55,35 @@ pub fn fragment(set: &str, select: Option<&[&str]>) -> String {
 /// A single entity with its context.
 pub fn entity(ctx: &Ctx, fragment: &str, body: Map<String, Value>) -> Value {
     let mut out = Map::new();
-    out.insert("@odata.context".into(), Value::String(ctx.context(&format!("{fragment}/$entity"))));
+    out.insert(
+        "@odata.context".into(),
+        Value::String(ctx.context(&format!("{fragment}/$entity"))),
+    );
     out.extend(body);
     Value::Object(out)
 }
 
 /// A collection page: context, count, items and the link to the next page.
-pub fn collection(ctx: &Ctx, fragment: &str, items: Vec<Value>, count: Option<u64>, skiptoken: Option<&str>) -> Value {
+pub fn collection(
+    ctx: &Ctx,
+    fragment: &str,
+    items: Vec<Value>,
+    count: Option<u64>,
+    skiptoken: Option<&str>,
+) -> Value {
     let mut out = Map::new();
-    out.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
+    out.insert(
+        "@odata.context".into(),
+        Value::String(ctx.context(fragment)),
+    );
     if let Some(count) = count {
         out.insert("@odata.count".into(), Value::from(count));
     }
     if let Some(token) = skiptoken {
-        out.insert("@odata.nextLink".into(), Value::String(next_link(ctx, "$skiptoken", token)));
+        out.insert(
+            "@odata.nextLink".into(),
+            Value::String(next_link(ctx, "$skiptoken", token)),
+        );
     }
     out.insert("value".into(), Value::Array(items));
     Value::Object(out)
@@ -82,7 +97,9 @@ pub fn next_link(ctx: &Ctx, option: &str, token: &str) -> String {
         .iter()
         .filter(|(name, _)| {
             let bare = name.trim_start_matches('$');
-            !bare.eq_ignore_ascii_case("skiptoken") && !bare.eq_ignore_ascii_case("skip") && !bare.eq_ignore_ascii_case("deltatoken")
+            !bare.eq_ignore_ascii_case("skiptoken")
+                && !bare.eq_ignore_ascii_case("skip")
+                && !bare.eq_ignore_ascii_case("deltatoken")
         })
         .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
         .collect();
@@ -95,9 +112,20 @@ fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'$' | b',' | b'(' | b')' | b'\'' | b':' | b'/' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'~'
+            | b'$'
+            | b','
+            | b'('
+            | b')'
+            | b'\''
+            | b':'
+            | b'/' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

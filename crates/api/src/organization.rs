@@ -28,7 +28,12 @@ async fn tenant(state: &AppState, ctx: &Ctx) -> Result<Tenant, ApiError> {
         .store
         .tenant(&ctx.principal.tenant_id)
         .await?
-        .ok_or_else(|| ApiError(Error::not_found(Family::Directory, &ctx.principal.tenant_id)))
+        .ok_or_else(|| {
+            ApiError(Error::not_found(
+                Family::Directory,
+                &ctx.principal.tenant_id,
+            ))
+        })
 }
 
 fn organization_json(t: &Tenant) -> Map<String, Value> {
@@ -93,17 +98,27 @@ async fn organizations(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
     ctx.principal.require(&permissions::ORGANIZATION_READ)?;
     let t = tenant(&state, &ctx).await?;
     let items = vec![Value::Object(organization_json(&t))];
-    Ok(odata::json(StatusCode::OK, odata::collection(&ctx, "organization", items, None, None)))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::collection(&ctx, "organization", items, None, None),
+    ))
 }
 
 /// # `GET /organization/{id}`
-async fn organization(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn organization(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.principal.require(&permissions::ORGANIZATION_READ)?;
     let t = tenant(&state, &ctx).await?;
     if !t.id.eq_ignore_ascii_case(&id) {
         return Err(ApiError(Error::not_found(Family::Directory, &id)));
     }
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, "organization", organization_json(&t))))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, "organization", organization_json(&t)),
+    ))
 }
 
 /// # `GET /domains`
@@ -111,15 +126,25 @@ async fn domains(State(state): State<AppState>, ctx: Ctx) -> Result<Response, Ap
     ctx.principal.require(&permissions::DOMAINS_READ)?;
     let t = tenant(&state, &ctx).await?;
     let items = vec![Value::Object(domain_json(&t))];
-    Ok(odata::json(StatusCode::OK, odata::collection(&ctx, "domains", items, None, None)))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::collection(&ctx, "domains", items, None, None),
+    ))
 }
 
 /// # `GET /domains/{id}`
-async fn domain(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn domain(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     ctx.principal.require(&permissions::DOMAINS_READ)?;
     let t = tenant(&state, &ctx).await?;
     if !t.domain.eq_ignore_ascii_case(&id) {
         return Err(ApiError(Error::not_found(Family::Directory, &id)));
     }
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, "domains", domain_json(&t))))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, "domains", domain_json(&t)),
+    ))
 }

@@ -7,7 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 use switchboard_domain::graph_time;
-use switchboard_domain::users::{DEFAULT_PROPERTIES, Directory, DirectoryQueryMode, USER_SCHEMA, UserInput, UserRecord};
+use switchboard_domain::users::{
+    DEFAULT_PROPERTIES, Directory, DirectoryQueryMode, USER_SCHEMA, UserInput, UserRecord,
+};
 use switchboard_domain::{Error, Family};
 
 use crate::AppState;
@@ -26,7 +28,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn directory(state: &AppState) -> Directory<'_> {
-    Directory { store: state.store.as_ref(), hash_cost: state.config.hash_cost }
+    Directory {
+        store: state.store.as_ref(),
+        hash_cost: state.config.hash_cost,
+    }
 }
 
 /// Every property of a user, in Graph's order.
@@ -45,7 +50,10 @@ fn full_json(u: &UserRecord) -> Map<String, Value> {
     m.insert("id".into(), json!(u.id));
     m.insert("accountEnabled".into(), json!(u.account_enabled));
     m.insert("mailNickname".into(), json!(u.mail_nickname));
-    m.insert("createdDateTime".into(), json!(graph_time::seconds(u.created_ms)));
+    m.insert(
+        "createdDateTime".into(),
+        json!(graph_time::seconds(u.created_ms)),
+    );
     m.insert("deletedDateTime".into(), Value::Null);
     // Graph never returns the password; the profile reads as null.
     m.insert("passwordProfile".into(), Value::Null);
@@ -68,14 +76,18 @@ fn selection(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
 }
 
 fn mode(ctx: &Ctx) -> DirectoryQueryMode {
-    DirectoryQueryMode { eventual: ctx.eventual }
+    DirectoryQueryMode {
+        eventual: ctx.eventual,
+    }
 }
 
 /// # `GET /users`
 /// Lists the tenant's users, one page at a time.
 async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiError> {
     let select = selection(&ctx)?;
-    let page = directory(&state).list(&ctx.principal, &ctx.query, mode(&ctx)).await?;
+    let page = directory(&state)
+        .list(&ctx.principal, &ctx.query, mode(&ctx))
+        .await?;
     let items = page
         .items
         .iter()
@@ -84,7 +96,13 @@ async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiEr
     let fragment = odata::fragment("users", select.as_deref());
     Ok(odata::json(
         StatusCode::OK,
-        odata::collection(&ctx, &fragment, items, page.count, page.skiptoken.as_deref()),
+        odata::collection(
+            &ctx,
+            &fragment,
+            items,
+            page.count,
+            page.skiptoken.as_deref(),
+        ),
     ))
 }
 
@@ -100,20 +118,30 @@ async fn count(State(state): State<AppState>, mut ctx: Ctx) -> Result<Response, 
     }
     ctx.query.count = Some(true);
     ctx.query.top = Some(1);
-    let page = directory(&state).list(&ctx.principal, &ctx.query, mode(&ctx)).await?;
+    let page = directory(&state)
+        .list(&ctx.principal, &ctx.query, mode(&ctx))
+        .await?;
     let mut response = page.count.unwrap_or(0).to_string().into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain;charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=utf-8"),
+    );
     Ok(response)
 }
 
 /// # `GET /users/{id | userPrincipalName}`
-async fn read(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let select = selection(&ctx)?;
     let user = directory(&state).get(&ctx.principal, &id).await?;
     let fragment = odata::fragment("users", select.as_deref());
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &fragment, user_json(&user, select.as_deref()))))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, &fragment, user_json(&user, select.as_deref())),
+    ))
 }
 
 /// # `GET /me`
@@ -128,7 +156,10 @@ async fn me(State(state): State<AppState>, ctx: Ctx) -> Result<Response, ApiErro
     let select = selection(&ctx)?;
     let user = directory(&state).me(&ctx.principal).await?;
     let fragment = odata::fragment("users", select.as_deref());
-    Ok(odata::json(StatusCode::OK, odata::entity(&ctx, &fragment, user_json(&user, select.as_deref()))))
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, &fragment, user_json(&user, select.as_deref())),
+    ))
 }
 
 /// Reads the writable user properties from a body; `ignored` are the server-owned ones.
@@ -161,11 +192,18 @@ fn read_input(body: JsonObject) -> Result<UserInput, ApiError> {
 }
 
 /// # `POST /users`
-async fn create(State(state): State<AppState>, ctx: Ctx, body: JsonObject) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
     let input = read_input(body)?;
     let user = directory(&state).create(&ctx.principal, input).await?;
     let location = ctx.url(&format!("users/{}", user.id));
-    Ok(odata::created(odata::entity(&ctx, "users", user_json(&user, None)), &location))
+    Ok(odata::created(
+        odata::entity(&ctx, "users", user_json(&user, None)),
+        &location,
+    ))
 }
 
 /// # `PATCH /users/{id}`
@@ -182,7 +220,11 @@ async fn update(
 }
 
 /// # `DELETE /users/{id}`
-async fn remove(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     directory(&state).delete(&ctx.principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,16 +31,29 @@ pub struct IdentityError {
 
 impl IdentityError {
     fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
-        IdentityError { status, error, code, description: description.into() }
+        IdentityError {
+            status,
+            error,
+            code,
+            description: description.into(),
+        }
     }
 
     fn server(e: Error) -> Self {
-        IdentityError::new(500, "temporarily_unavailable", 50000, format!("There was an error issuing a token: {}", e.message))
+        IdentityError::new(
+            500,
+            "temporarily_unavailable",
+            50000,
+            format!("There was an error issuing a token: {}", e.message),
+        )
     }
 }
 
 /// The resource whose scopes Switchboard issues tokens for.
-const GRAPH_RESOURCES: [&str; 2] = ["https://graph.microsoft.com/", "00000003-0000-0000-c000-000000000000/"];
+const GRAPH_RESOURCES: [&str; 2] = [
+    "https://graph.microsoft.com/",
+    "00000003-0000-0000-c000-000000000000/",
+];
 
 /// How long a verified client secret is remembered, so that repeated token requests do not pay
 /// for Argon2 each time. Milliseconds.
@@ -63,13 +76,27 @@ pub type TokenForm = HashMap<String, String>;
 impl TokenService {
     /// A token service over `store`, signing with `issuer`, whose authorization codes live
     /// `code_lifetime_secs`.
-    pub fn new(store: Arc<dyn Store>, issuer: Arc<TokenIssuer>, code_lifetime_secs: i64) -> TokenService {
-        TokenService { store, issuer, verified: Mutex::new(HashMap::new()), code_lifetime_ms: code_lifetime_secs.max(1) * 1000 }
+    pub fn new(
+        store: Arc<dyn Store>,
+        issuer: Arc<TokenIssuer>,
+        code_lifetime_secs: i64,
+    ) -> TokenService {
+        TokenService {
+            store,
+            issuer,
+            verified: Mutex::new(HashMap::new()),
+            code_lifetime_ms: code_lifetime_secs.max(1) * 1000,
+        }
     }
 
     /// Answers one token request for the tenant named in the URL. `base_url` is this server's
     /// external URL, the issuer of id tokens.
-    pub async fn token(&self, tenant_key: &str, form: &TokenForm, base_url: &str) -> Result<Value, IdentityError> {
+    pub async fn token(
+        &self,
+        tenant_key: &str,
+        form: &TokenForm,
+        base_url: &str,
+    ) -> Result<Value, IdentityError> {
         let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
         let grant = field("grant_type").ok_or_else(|| missing("grant_type"))?;
         let tenant = self.tenant(tenant_key).await?;
@@ -78,20 +105,28 @@ impl TokenService {
         let client_info = field("client_info") == Some("1");
         match grant {
             "client_credentials" => {
-                self.check_secret(&tenant, &app, field("client_secret"), true).await?;
+                self.check_secret(&tenant, &app, field("client_secret"), true)
+                    .await?;
                 let scope = field("scope").ok_or_else(|| missing("scope"))?;
                 let scopes: Vec<&str> = scope.split_whitespace().collect();
                 let is_default = scopes.len() == 1
-                    && GRAPH_RESOURCES.iter().any(|r| scopes[0].eq_ignore_ascii_case(&format!("{r}.default")));
+                    && GRAPH_RESOURCES
+                        .iter()
+                        .any(|r| scopes[0].eq_ignore_ascii_case(&format!("{r}.default")));
                 if !is_default {
                     return Err(IdentityError::new(
                         400,
                         "invalid_scope",
                         1002012,
-                        format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+                        format!(
+                            "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+                        ),
                     ));
                 }
-                let token = self.issuer.issue_app(&tenant, &app).map_err(IdentityError::server)?;
+                let token = self
+                    .issuer
+                    .issue_app(&tenant, &app)
+                    .map_err(IdentityError::server)?;
                 Ok(json!({
                     "token_type": "Bearer",
                     "expires_in": self.issuer.lifetime_secs,
@@ -101,29 +136,50 @@ impl TokenService {
             }
             "password" => {
                 // A confidential client proves itself; a public client sends no secret.
-                self.check_secret(&tenant, &app, field("client_secret"), false).await?;
+                self.check_secret(&tenant, &app, field("client_secret"), false)
+                    .await?;
                 let username = field("username").ok_or_else(|| missing("username"))?;
                 let password = field("password").unwrap_or_default();
                 let user = self.check_password(&tenant, username, password).await?;
                 let scopes = requested_scopes(&app, field("scope").unwrap_or(""))?;
-                let session = Session { tenant: &tenant, app: &app, user: &user, base_url, client_info };
+                let session = Session {
+                    tenant: &tenant,
+                    app: &app,
+                    user: &user,
+                    base_url,
+                    client_info,
+                };
                 self.user_tokens(&session, &scopes, None, None).await
             }
             "authorization_code" => {
-                self.check_secret(&tenant, &app, field("client_secret"), false).await?;
+                self.check_secret(&tenant, &app, field("client_secret"), false)
+                    .await?;
                 let code = field("code").ok_or_else(|| missing("code"))?;
                 let grant = self.redeem(GrantKind::Code, code, &app).await?;
                 if field("redirect_uri") != grant.redirect_uri.as_deref() {
-                    return Err(IdentityError::new(400, "invalid_grant", 70000, "The redirect_uri does not match the one the authorization code was issued for."));
+                    return Err(IdentityError::new(
+                        400,
+                        "invalid_grant",
+                        70000,
+                        "The redirect_uri does not match the one the authorization code was issued for.",
+                    ));
                 }
                 check_pkce(&grant, field("code_verifier"))?;
                 let user = self.grant_user(&tenant, &grant).await?;
                 let scopes = Scopes::parse_granted(&grant.scopes);
-                let session = Session { tenant: &tenant, app: &app, user: &user, base_url, client_info };
-                self.user_tokens(&session, &scopes, grant.nonce.as_deref(), None).await
+                let session = Session {
+                    tenant: &tenant,
+                    app: &app,
+                    user: &user,
+                    base_url,
+                    client_info,
+                };
+                self.user_tokens(&session, &scopes, grant.nonce.as_deref(), None)
+                    .await
             }
             "refresh_token" => {
-                self.check_secret(&tenant, &app, field("client_secret"), false).await?;
+                self.check_secret(&tenant, &app, field("client_secret"), false)
+                    .await?;
                 let token = field("refresh_token").ok_or_else(|| missing("refresh_token"))?;
                 let grant = self.redeem(GrantKind::Refresh, token, &app).await?;
                 let user = self.grant_user(&tenant, &grant).await?;
@@ -132,14 +188,26 @@ impl TokenService {
                 if let Some(asked) = field("scope") {
                     let narrowed = requested_scopes(&app, asked)?;
                     if let Some(extra) = narrowed.graph.iter().find(|s| !scopes.graph.contains(s)) {
-                        return Err(IdentityError::new(400, "invalid_scope", 65001, format!("The scope '{extra}' was not granted to this refresh token.")));
+                        return Err(IdentityError::new(
+                            400,
+                            "invalid_scope",
+                            65001,
+                            format!("The scope '{extra}' was not granted to this refresh token."),
+                        ));
                     }
                     scopes.graph = narrowed.graph;
                     scopes.openid &= narrowed.openid;
                 }
                 scopes.offline_access = true;
-                let session = Session { tenant: &tenant, app: &app, user: &user, base_url, client_info };
-                self.user_tokens(&session, &scopes, None, Some(grant.family)).await
+                let session = Session {
+                    tenant: &tenant,
+                    app: &app,
+                    user: &user,
+                    base_url,
+                    client_info,
+                };
+                self.user_tokens(&session, &scopes, None, Some(grant.family))
+                    .await
             }
             other => Err(IdentityError::new(
                 400,
@@ -159,7 +227,10 @@ impl TokenService {
         nonce: Option<&str>,
         family: Option<String>,
     ) -> Result<Value, IdentityError> {
-        let access = self.issuer.issue_user(s.tenant, s.app, s.user, &scopes.graph).map_err(IdentityError::server)?;
+        let access = self
+            .issuer
+            .issue_user(s.tenant, s.app, s.user, &scopes.graph)
+            .map_err(IdentityError::server)?;
         let mut answer = json!({
             "token_type": "Bearer",
             "scope": scopes.answer(),
@@ -185,7 +256,10 @@ impl TokenService {
                 created_ms: now,
                 expires_ms: now + REFRESH_TOKEN_LIFETIME_MS,
             };
-            self.store.insert_grant(&grant).await.map_err(|e| IdentityError::server(e.into()))?;
+            self.store
+                .insert_grant(&grant)
+                .await
+                .map_err(|e| IdentityError::server(e.into()))?;
             answer["refresh_token"] = json!(refresh);
         }
         if scopes.openid {
@@ -217,26 +291,52 @@ impl TokenService {
             })
     }
 
-    async fn check_password(&self, tenant: &Tenant, username: &str, password: &str) -> Result<UserRecord, IdentityError> {
-        let bad_credentials =
-            || IdentityError::new(400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.");
+    async fn check_password(
+        &self,
+        tenant: &Tenant,
+        username: &str,
+        password: &str,
+    ) -> Result<UserRecord, IdentityError> {
+        let bad_credentials = || {
+            IdentityError::new(
+                400,
+                "invalid_grant",
+                50126,
+                "Error validating credentials due to invalid username or password.",
+            )
+        };
         let user = self
             .store
             .user(&tenant.id, &UserKey::Upn(username.to_string()))
             .await
             .map_err(|e| IdentityError::server(e.into()))?;
         // Hash even for unknown users, so response time does not reveal which usernames exist.
-        let hash = user.as_ref().and_then(|u| u.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.to_string());
         let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || credentials::verify(&password, &hash)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || credentials::verify(&password, &hash))
+            .await
+            .unwrap_or(false);
         let user = user.filter(|_| ok).ok_or_else(bad_credentials)?;
         if !user.account_enabled {
-            return Err(IdentityError::new(400, "invalid_grant", 50057, "The user account is disabled."));
+            return Err(IdentityError::new(
+                400,
+                "invalid_grant",
+                50057,
+                "The user account is disabled.",
+            ));
         }
         Ok(user)
     }
 
-    async fn redeem(&self, kind: GrantKind, value: &str, app: &Application) -> Result<Grant, IdentityError> {
+    async fn redeem(
+        &self,
+        kind: GrantKind,
+        value: &str,
+        app: &Application,
+    ) -> Result<Grant, IdentityError> {
         let redeemed = self
             .store
             .redeem_grant(kind, &hash_token(value), now_ms())
@@ -245,36 +345,83 @@ impl TokenService {
         let grant = match (redeemed, kind) {
             (Redeemed::Granted(g), _) => g,
             (Redeemed::Unknown, GrantKind::Code) => {
-                return Err(IdentityError::new(400, "invalid_grant", 9002313, "Invalid request. The authorization code is malformed or invalid."));
+                return Err(IdentityError::new(
+                    400,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. The authorization code is malformed or invalid.",
+                ));
             }
             (Redeemed::Unknown, GrantKind::Refresh) => {
-                return Err(IdentityError::new(400, "invalid_grant", 9002313, "Invalid request. The refresh token is malformed or invalid."));
+                return Err(IdentityError::new(
+                    400,
+                    "invalid_grant",
+                    9002313,
+                    "Invalid request. The refresh token is malformed or invalid.",
+                ));
             }
             (Redeemed::Expired, _) => {
-                return Err(IdentityError::new(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity."));
+                return Err(IdentityError::new(
+                    400,
+                    "invalid_grant",
+                    70008,
+                    "The provided authorization code or refresh token has expired due to inactivity.",
+                ));
             }
             (Redeemed::Reused, GrantKind::Code) => {
-                return Err(IdentityError::new(400, "invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token."));
+                return Err(IdentityError::new(
+                    400,
+                    "invalid_grant",
+                    54005,
+                    "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+                ));
             }
             (Redeemed::Reused, GrantKind::Refresh) => {
-                return Err(IdentityError::new(400, "invalid_grant", 50173, "The provided grant has been revoked: it was already used, so every token issued from it was revoked."));
+                return Err(IdentityError::new(
+                    400,
+                    "invalid_grant",
+                    50173,
+                    "The provided grant has been revoked: it was already used, so every token issued from it was revoked.",
+                ));
             }
         };
-        if !grant.client_id.eq_ignore_ascii_case(&app.client_id) || grant.tenant_id != app.tenant_id {
-            return Err(IdentityError::new(400, "invalid_grant", 70000, "The grant was issued to another application."));
+        if !grant.client_id.eq_ignore_ascii_case(&app.client_id) || grant.tenant_id != app.tenant_id
+        {
+            return Err(IdentityError::new(
+                400,
+                "invalid_grant",
+                70000,
+                "The grant was issued to another application.",
+            ));
         }
         Ok(grant)
     }
 
-    async fn grant_user(&self, tenant: &Tenant, grant: &Grant) -> Result<UserRecord, IdentityError> {
+    async fn grant_user(
+        &self,
+        tenant: &Tenant,
+        grant: &Grant,
+    ) -> Result<UserRecord, IdentityError> {
         let user = self
             .store
             .user(&tenant.id, &UserKey::Id(grant.user_id.clone()))
             .await
             .map_err(|e| IdentityError::server(e.into()))?
-            .ok_or_else(|| IdentityError::new(400, "invalid_grant", 50034, "The user account does not exist in the directory."))?;
+            .ok_or_else(|| {
+                IdentityError::new(
+                    400,
+                    "invalid_grant",
+                    50034,
+                    "The user account does not exist in the directory.",
+                )
+            })?;
         if !user.account_enabled {
-            return Err(IdentityError::new(400, "invalid_grant", 50057, "The user account is disabled."));
+            return Err(IdentityError::new(
+                400,
+                "invalid_grant",
+                50057,
+                "The user account is disabled.",
+            ));
         }
         Ok(user)
     }
@@ -282,27 +429,61 @@ impl TokenService {
     /// Checks an authorization request (`GET /{tenant}/oauth2/v2.0/authorize`) before the
     /// sign-in page is shown. Errors before the redirect URI is known to be safe must not be
     /// redirected, so they come back as [`AuthorizeError::Page`].
-    pub async fn check_authorize(&self, tenant_key: &str, params: &TokenForm) -> Result<AuthorizeRequest, AuthorizeError> {
-        let field = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
-        let tenant = self.tenant(tenant_key).await.map_err(AuthorizeError::Page)?;
-        let client_id = field("client_id").ok_or_else(|| AuthorizeError::Page(missing("client_id")))?;
-        let app = self.app(&tenant, client_id).await.map_err(AuthorizeError::Page)?;
-        let redirect_uri = field("redirect_uri").ok_or_else(|| AuthorizeError::Page(missing("redirect_uri")))?;
+    pub async fn check_authorize(
+        &self,
+        tenant_key: &str,
+        params: &TokenForm,
+    ) -> Result<AuthorizeRequest, AuthorizeError> {
+        let field = |name: &str| {
+            params
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        let tenant = self
+            .tenant(tenant_key)
+            .await
+            .map_err(AuthorizeError::Page)?;
+        let client_id =
+            field("client_id").ok_or_else(|| AuthorizeError::Page(missing("client_id")))?;
+        let app = self
+            .app(&tenant, client_id)
+            .await
+            .map_err(AuthorizeError::Page)?;
+        let redirect_uri =
+            field("redirect_uri").ok_or_else(|| AuthorizeError::Page(missing("redirect_uri")))?;
         if !redirect_allowed(&app, redirect_uri) {
             return Err(AuthorizeError::Page(IdentityError::new(
                 400,
                 "invalid_request",
                 50011,
-                format!("The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'.", app.client_id),
+                format!(
+                    "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{}'.",
+                    app.client_id
+                ),
             )));
         }
-        let redirect = |e: IdentityError| AuthorizeError::Redirect { redirect_uri: redirect_uri.to_string(), state: field("state").map(str::to_string), error: e };
+        let redirect = |e: IdentityError| AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.to_string(),
+            state: field("state").map(str::to_string),
+            error: e,
+        };
         if field("response_type") != Some("code") {
-            return Err(redirect(IdentityError::new(400, "unsupported_response_type", 700054, "Only response_type=code is supported.")));
+            return Err(redirect(IdentityError::new(
+                400,
+                "unsupported_response_type",
+                700054,
+                "Only response_type=code is supported.",
+            )));
         }
         let method = field("code_challenge_method").unwrap_or("plain");
         if field("code_challenge").is_some() && method != "S256" && method != "plain" {
-            return Err(redirect(IdentityError::new(400, "invalid_request", 501491, "Invalid code_challenge_method: use S256 or plain.")));
+            return Err(redirect(IdentityError::new(
+                400,
+                "invalid_request",
+                501491,
+                "Invalid code_challenge_method: use S256 or plain.",
+            )));
         }
         let scopes = requested_scopes(&app, field("scope").unwrap_or("")).map_err(redirect)?;
         Ok(AuthorizeRequest {
@@ -320,8 +501,15 @@ impl TokenService {
     }
 
     /// Signs the user in for an authorization request; returns the authorization code.
-    pub async fn sign_in(&self, request: &AuthorizeRequest, username: &str, password: &str) -> Result<String, IdentityError> {
-        let user = self.check_password(&request.tenant, username, password).await?;
+    pub async fn sign_in(
+        &self,
+        request: &AuthorizeRequest,
+        username: &str,
+        password: &str,
+    ) -> Result<String, IdentityError> {
+        let user = self
+            .check_password(&request.tenant, username, password)
+            .await?;
         let code = random_token();
         let now = now_ms();
         let grant = Grant {
@@ -339,7 +527,10 @@ impl TokenService {
             created_ms: now,
             expires_ms: now + self.code_lifetime_ms,
         };
-        self.store.insert_grant(&grant).await.map_err(|e| IdentityError::server(e.into()))?;
+        self.store
+            .insert_grant(&grant)
+            .await
+            .map_err(|e| IdentityError::server(e.into()))?;
         Ok(code)
     }
 
@@ -376,11 +567,24 @@ impl TokenService {
             }
             return Ok(());
         };
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes()).as_ref().to_vec();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes())
+            .as_ref()
+            .to_vec();
         let now = now_ms();
-        let known = |hash: &str| (tenant.id.clone(), app.client_id.clone(), digest.clone(), hash.to_string());
+        let known = |hash: &str| {
+            (
+                tenant.id.clone(),
+                app.client_id.clone(),
+                digest.clone(),
+                hash.to_string(),
+            )
+        };
         // A secret past its `endDateTime` no longer authenticates.
-        let live = || app.secrets.iter().filter(|s| s.end_ms.is_none_or(|end| end > now));
+        let live = || {
+            app.secrets
+                .iter()
+                .filter(|s| s.end_ms.is_none_or(|end| end > now))
+        };
         if let Ok(cache) = self.verified.lock() {
             if live().any(|s| cache.get(&known(&s.hash)).is_some_and(|until| *until > now)) {
                 return Ok(());
@@ -388,10 +592,12 @@ impl TokenService {
         }
         let hashes: Vec<String> = live().map(|s| s.hash.clone()).collect();
         let secret = secret.to_string();
-        let matched = tokio::task::spawn_blocking(move || hashes.into_iter().find(|h| credentials::verify(&secret, h)))
-            .await
-            .ok()
-            .flatten();
+        let matched = tokio::task::spawn_blocking(move || {
+            hashes.into_iter().find(|h| credentials::verify(&secret, h))
+        })
+        .await
+        .ok()
+        .flatten();
         match matched {
             Some(hash) => {
                 if let Ok(mut cache) = self.verified.lock() {
@@ -404,7 +610,10 @@ impl TokenService {
                 401,
                 "invalid_client",
                 7000215,
-                format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.", app.client_id),
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.client_id
+                ),
             )),
         }
     }
@@ -428,8 +637,16 @@ pub struct Scopes {
 impl Scopes {
     /// The `scope` of the token answer: Graph scopes as full URIs, then the OpenID ones.
     fn answer(&self) -> String {
-        let mut out: Vec<String> = self.graph.iter().map(|s| format!("{}{s}", GRAPH_RESOURCES[0])).collect();
-        for (on, name) in [(self.openid, "openid"), (self.profile, "profile"), (self.email, "email")] {
+        let mut out: Vec<String> = self
+            .graph
+            .iter()
+            .map(|s| format!("{}{s}", GRAPH_RESOURCES[0]))
+            .collect();
+        for (on, name) in [
+            (self.openid, "openid"),
+            (self.profile, "profile"),
+            (self.email, "email"),
+        ] {
             if on {
                 out.push(name.to_string());
             }
@@ -440,7 +657,12 @@ impl Scopes {
     /// How a grant stores them.
     fn stored(&self) -> String {
         let mut out = self.graph.clone();
-        for (on, name) in [(self.openid, "openid"), (self.profile, "profile"), (self.email, "email"), (self.offline_access, "offline_access")] {
+        for (on, name) in [
+            (self.openid, "openid"),
+            (self.profile, "profile"),
+            (self.email, "email"),
+            (self.offline_access, "offline_access"),
+        ] {
             if on {
                 out.push(name.to_string());
             }
@@ -490,20 +712,31 @@ fn requested_scopes(app: &Application, requested: &str) -> Result<Scopes, Identi
         }
         let short = GRAPH_RESOURCES
             .iter()
-            .find_map(|r| raw.get(..r.len()).filter(|p| p.eq_ignore_ascii_case(r)).map(|_| &raw[r.len()..]))
+            .find_map(|r| {
+                raw.get(..r.len())
+                    .filter(|p| p.eq_ignore_ascii_case(r))
+                    .map(|_| &raw[r.len()..])
+            })
             .unwrap_or(raw);
         if short.eq_ignore_ascii_case(".default") {
             scopes.graph.extend(app.delegated_scopes.iter().cloned());
             continue;
         }
-        match app.delegated_scopes.iter().find(|s| s.eq_ignore_ascii_case(short)) {
+        match app
+            .delegated_scopes
+            .iter()
+            .find(|s| s.eq_ignore_ascii_case(short))
+        {
             Some(s) => scopes.graph.push(s.clone()),
             None => {
                 return Err(IdentityError::new(
                     400,
                     "invalid_scope",
                     65001,
-                    format!("The user or administrator has not consented to use the application with ID '{}' for the scope '{short}'.", app.client_id),
+                    format!(
+                        "The user or administrator has not consented to use the application with ID '{}' for the scope '{short}'.",
+                        app.client_id
+                    ),
                 ));
             }
         }
@@ -522,24 +755,49 @@ fn redirect_allowed(app: &Application, uri: &str) -> bool {
     if app.redirect_uris.iter().any(|r| r == uri) {
         return true;
     }
-    let Ok(url) = url::Url::parse(uri) else { return false };
-    url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) && url.fragment().is_none()
+    let Ok(url) = url::Url::parse(uri) else {
+        return false;
+    };
+    url.scheme() == "http"
+        && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        && url.fragment().is_none()
 }
 
 /// RFC 7636: the verifier must hash (S256) or equal (plain) the challenge of the code.
 fn check_pkce(grant: &Grant, verifier: Option<&str>) -> Result<(), IdentityError> {
-    let Some(challenge) = &grant.code_challenge else { return Ok(()) };
-    let mismatch = || IdentityError::new(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+    let Some(challenge) = &grant.code_challenge else {
+        return Ok(());
+    };
+    let mismatch = || {
+        IdentityError::new(
+            400,
+            "invalid_grant",
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+        )
+    };
     let verifier = verifier.ok_or_else(mismatch)?;
     let computed = match grant.code_challenge_method.as_deref() {
-        Some("S256") => URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes())),
+        Some("S256") => URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            verifier.as_bytes(),
+        )),
         _ => verifier.to_string(),
     };
-    if computed == *challenge { Ok(()) } else { Err(mismatch()) }
+    if computed == *challenge {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
 }
 
 fn missing(name: &str) -> IdentityError {
-    IdentityError::new(400, "invalid_request", 900144, format!("The request body must contain the following parameter: '{name}'."))
+    IdentityError::new(
+        400,
+        "invalid_request",
+        900144,
+        format!("The request body must contain the following parameter: '{name}'."),
+    )
 }
 
 /// A new opaque code or refresh token: 48 random bytes, URL-safe.

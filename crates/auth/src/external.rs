@@ -84,7 +84,11 @@ struct KeyCache {
 impl KeyCache {
     fn key(&self, kid: Option<&str>) -> Option<DecodingKey> {
         match kid {
-            Some(kid) => self.keys.iter().find(|(k, _)| k.as_deref() == Some(kid)).map(|(_, d)| d.clone()),
+            Some(kid) => self
+                .keys
+                .iter()
+                .find(|(k, _)| k.as_deref() == Some(kid))
+                .map(|(_, d)| d.clone()),
             // A token without `kid` is accepted only when the issuer publishes a single key.
             None if self.keys.len() == 1 => Some(self.keys[0].1.clone()),
             None => None,
@@ -118,7 +122,9 @@ pub struct TrustedIssuers {
 
 /// Keys must come over HTTPS, except from this machine (development and tests).
 fn check_url(what: &str, text: &str) -> Result<url::Url, Error> {
-    let url = url::Url::parse(text).map_err(|e| Error::internal(format!("trusted issuer {what} '{text}' is not a URL: {e}")))?;
+    let url = url::Url::parse(text).map_err(|e| {
+        Error::internal(format!("trusted issuer {what} '{text}' is not a URL: {e}"))
+    })?;
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => Ok(url),
@@ -135,10 +141,19 @@ impl TrustedIssuers {
         let mut issuers = Vec::new();
         for c in configs {
             if c.audience.is_empty() || c.tenant.is_empty() || c.user_claim.is_empty() {
-                return Err(Error::internal(format!("trusted issuer '{}' needs audience, tenant and user_claim", c.issuer)));
+                return Err(Error::internal(format!(
+                    "trusted issuer '{}' needs audience, tenant and user_claim",
+                    c.issuer
+                )));
             }
-            if issuers.iter().any(|i: &IssuerState| i.config.issuer == c.issuer) {
-                return Err(Error::internal(format!("trusted issuer '{}' is configured twice", c.issuer)));
+            if issuers
+                .iter()
+                .any(|i: &IssuerState| i.config.issuer == c.issuer)
+            {
+                return Err(Error::internal(format!(
+                    "trusted issuer '{}' is configured twice",
+                    c.issuer
+                )));
             }
             match &c.jwks_uri {
                 Some(uri) => {
@@ -149,7 +164,10 @@ impl TrustedIssuers {
                 }
             }
             issuers.push(IssuerState {
-                cache: std::sync::RwLock::new(KeyCache { jwks_uri: c.jwks_uri.clone(), ..KeyCache::default() }),
+                cache: std::sync::RwLock::new(KeyCache {
+                    jwks_uri: c.jwks_uri.clone(),
+                    ..KeyCache::default()
+                }),
                 config: c.clone(),
                 fetching: tokio::sync::Mutex::new(()),
             });
@@ -159,7 +177,11 @@ impl TrustedIssuers {
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::internal(format!("cannot build the HTTP client for trusted issuers: {e}")))?;
+            .map_err(|e| {
+                Error::internal(format!(
+                    "cannot build the HTTP client for trusted issuers: {e}"
+                ))
+            })?;
         Ok(TrustedIssuers { client, issuers })
     }
 
@@ -175,13 +197,23 @@ impl TrustedIssuers {
 
     /// Validates a token whose (unverified) `iss` names a trusted issuer; returns the principal
     /// of the local user (or application) it stands for, or Graph's 401.
-    pub async fn validate(&self, token: &str, header: &Header, iss: &str, store: &dyn Store) -> Result<Principal, Error> {
+    pub async fn validate(
+        &self,
+        token: &str,
+        header: &Header,
+        iss: &str,
+        store: &dyn Store,
+    ) -> Result<Principal, Error> {
         let Some(issuer) = self.issuers.iter().find(|i| i.config.issuer == iss) else {
-            return Err(Error::unauthenticated("Access token validation failure. Invalid issuer."));
+            return Err(Error::unauthenticated(
+                "Access token validation failure. Invalid issuer.",
+            ));
         };
         // Never trust the header's algorithm: these issuers are pinned to RS256.
         if header.alg != Algorithm::RS256 {
-            return Err(Error::unauthenticated("Access token validation failure. Invalid signing algorithm."));
+            return Err(Error::unauthenticated(
+                "Access token validation failure. Invalid signing algorithm.",
+            ));
         }
         let key = self.key(issuer, header.kid.as_deref()).await?;
         let c = &issuer.config;
@@ -198,9 +230,15 @@ impl TrustedIssuers {
                     K::ExpiredSignature | K::ImmatureSignature => {
                         Error::unauthenticated("Access token has expired or is not yet valid.")
                     }
-                    K::InvalidAudience => Error::unauthenticated("Access token validation failure. Invalid audience."),
-                    K::InvalidIssuer => Error::unauthenticated("Access token validation failure. Invalid issuer."),
-                    K::InvalidSignature => Error::unauthenticated("Access token validation failure. Invalid signature."),
+                    K::InvalidAudience => {
+                        Error::unauthenticated("Access token validation failure. Invalid audience.")
+                    }
+                    K::InvalidIssuer => {
+                        Error::unauthenticated("Access token validation failure. Invalid issuer.")
+                    }
+                    K::InvalidSignature => Error::unauthenticated(
+                        "Access token validation failure. Invalid signature.",
+                    ),
                     _ => Error::unauthenticated("Access token validation failure."),
                 }
             })?
@@ -209,11 +247,18 @@ impl TrustedIssuers {
     }
 
     /// The local principal for validated claims.
-    async fn principal(&self, c: &TrustedIssuer, claims: &Map<String, Value>, store: &dyn Store) -> Result<Principal, Error> {
-        let tenant = store
-            .tenant(&c.tenant)
-            .await?
-            .ok_or_else(|| Error::unauthenticated(format!("Access token validation failure. The tenant '{}' of issuer '{}' does not exist.", c.tenant, c.issuer)))?;
+    async fn principal(
+        &self,
+        c: &TrustedIssuer,
+        claims: &Map<String, Value>,
+        store: &dyn Store,
+    ) -> Result<Principal, Error> {
+        let tenant = store.tenant(&c.tenant).await?.ok_or_else(|| {
+            Error::unauthenticated(format!(
+                "Access token validation failure. The tenant '{}' of issuer '{}' does not exist.",
+                c.tenant, c.issuer
+            ))
+        })?;
         let client_id = ["appid", "azp", "client_id"]
             .iter()
             .find_map(|name| claims.get(*name).and_then(Value::as_str))
@@ -221,16 +266,29 @@ impl TrustedIssuers {
             .to_string();
         let scopes = words(claims.get(&c.scopes_claim));
         let roles = words(claims.get(&c.roles_claim));
-        let user = claims.get(&c.user_claim).and_then(Value::as_str).filter(|u| !u.is_empty());
+        let user = claims
+            .get(&c.user_claim)
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty());
         let delegated = match claims.get("idtyp").and_then(Value::as_str) {
             Some("app") => false,
             Some("user") => true,
             _ => scopes.is_some() || (roles.is_none() && user.is_some()),
         };
         if !delegated {
-            return Ok(Principal { tenant_id: tenant.id, client_id, kind: PrincipalKind::App { roles: roles.unwrap_or_default() } });
+            return Ok(Principal {
+                tenant_id: tenant.id,
+                client_id,
+                kind: PrincipalKind::App {
+                    roles: roles.unwrap_or_default(),
+                },
+            });
         }
-        let unknown = || Error::unauthenticated("Access token validation failure. The user the token names does not exist in this directory.");
+        let unknown = || {
+            Error::unauthenticated(
+                "Access token validation failure. The user the token names does not exist in this directory.",
+            )
+        };
         let name = user.ok_or_else(unknown)?;
         let key = if c.user_claim == "oid" {
             UserKey::Id(name.to_ascii_lowercase())
@@ -239,25 +297,34 @@ impl TrustedIssuers {
         };
         let local = store.user(&tenant.id, &key).await?.ok_or_else(unknown)?;
         if !local.account_enabled {
-            return Err(Error::unauthenticated("Access token validation failure. The user account is disabled."));
+            return Err(Error::unauthenticated(
+                "Access token validation failure. The user account is disabled.",
+            ));
         }
         Ok(Principal {
             tenant_id: tenant.id,
             client_id,
-            kind: PrincipalKind::User { user_id: local.id, scopes: scopes.unwrap_or_default() },
+            kind: PrincipalKind::User {
+                user_id: local.id,
+                scopes: scopes.unwrap_or_default(),
+            },
         })
     }
 
     /// The key for `kid`, from the cache or a (single-flight, rate-limited) fetch.
     async fn key(&self, issuer: &IssuerState, kid: Option<&str>) -> Result<DecodingKey, Error> {
-        let unknown = || Error::unauthenticated("Access token validation failure. Unknown signing key.");
+        let unknown =
+            || Error::unauthenticated("Access token validation failure. Unknown signing key.");
         let due = |cache: &KeyCache| {
             let now = Instant::now();
             let fresh = cache.fresh_until.is_some_and(|t| now < t);
             fetch_due(fresh, cache.key(kid).is_some(), cache.last_attempt, now)
         };
         {
-            let cache = issuer.cache.read().map_err(|_| Error::internal("key cache poisoned"))?;
+            let cache = issuer
+                .cache
+                .read()
+                .map_err(|_| Error::internal("key cache poisoned"))?;
             if !due(&cache) {
                 return cache.key(kid).ok_or_else(unknown);
             }
@@ -265,7 +332,10 @@ impl TrustedIssuers {
         let _one_at_a_time = issuer.fetching.lock().await;
         // Another request may have fetched while this one waited.
         {
-            let mut cache = issuer.cache.write().map_err(|_| Error::internal("key cache poisoned"))?;
+            let mut cache = issuer
+                .cache
+                .write()
+                .map_err(|_| Error::internal("key cache poisoned"))?;
             if !due(&cache) {
                 return cache.key(kid).ok_or_else(unknown);
             }
@@ -274,7 +344,10 @@ impl TrustedIssuers {
         let jwks_uri = issuer.cache.read().ok().and_then(|c| c.jwks_uri.clone());
         match self.fetch(&issuer.config, jwks_uri).await {
             Ok((jwks_uri, keys, lifetime)) => {
-                let mut cache = issuer.cache.write().map_err(|_| Error::internal("key cache poisoned"))?;
+                let mut cache = issuer
+                    .cache
+                    .write()
+                    .map_err(|_| Error::internal("key cache poisoned"))?;
                 cache.keys = keys;
                 cache.jwks_uri = Some(jwks_uri);
                 cache.fresh_until = Some(Instant::now() + lifetime);
@@ -282,7 +355,10 @@ impl TrustedIssuers {
             }
             Err(e) => {
                 tracing::warn!(issuer = %issuer.config.issuer, "cannot fetch the signing keys of a trusted issuer: {e}");
-                let mut cache = issuer.cache.write().map_err(|_| Error::internal("key cache poisoned"))?;
+                let mut cache = issuer
+                    .cache
+                    .write()
+                    .map_err(|_| Error::internal("key cache poisoned"))?;
                 if issuer.config.jwks_uri.is_none() {
                     // Discover again next time: the document may have moved the keys.
                     cache.jwks_uri = None;
@@ -300,17 +376,31 @@ impl TrustedIssuers {
 
     /// Fetches the key set (discovering its URL first when needed): the URL, the usable keys,
     /// and how long to cache them.
-    async fn fetch(&self, c: &TrustedIssuer, jwks_uri: Option<String>) -> Result<(String, Vec<(Option<String>, DecodingKey)>, Duration), String> {
+    async fn fetch(
+        &self,
+        c: &TrustedIssuer,
+        jwks_uri: Option<String>,
+    ) -> Result<(String, Vec<(Option<String>, DecodingKey)>, Duration), String> {
         let jwks_uri = match jwks_uri {
             Some(uri) => uri,
             None => {
-                let url = format!("{}/.well-known/openid-configuration", c.issuer.trim_end_matches('/'));
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    c.issuer.trim_end_matches('/')
+                );
                 let (doc, _) = self.get_json(&url).await?;
                 // OpenID Connect Discovery §4.3: the document must name the issuer it was asked for.
                 if doc.get("issuer").and_then(Value::as_str) != Some(c.issuer.as_str()) {
-                    return Err(format!("{url} names issuer {:?}, not {}", doc.get("issuer"), c.issuer));
+                    return Err(format!(
+                        "{url} names issuer {:?}, not {}",
+                        doc.get("issuer"),
+                        c.issuer
+                    ));
                 }
-                let uri = doc.get("jwks_uri").and_then(Value::as_str).ok_or_else(|| format!("{url} has no jwks_uri"))?;
+                let uri = doc
+                    .get("jwks_uri")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| format!("{url} has no jwks_uri"))?;
                 check_url("jwks_uri", uri).map_err(|e| e.message)?;
                 uri.to_string()
             }
@@ -326,7 +416,13 @@ impl TrustedIssuers {
 
     /// GETs a JSON document (bounded in size); returns it with the response's `max-age`.
     async fn get_json(&self, url: &str) -> Result<(Value, Option<Duration>), String> {
-        let mut response = self.client.get(url).header("accept", "application/json").send().await.map_err(|e| format!("{url}: {e}"))?;
+        let mut response = self
+            .client
+            .get(url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
         if !response.status().is_success() {
             return Err(format!("{url} answered {}", response.status()));
         }
@@ -351,22 +447,42 @@ impl TrustedIssuers {
 fn max_age(header: &str) -> Option<Duration> {
     header.split(',').find_map(|d| {
         let (name, value) = d.trim().split_once('=')?;
-        name.trim().eq_ignore_ascii_case("max-age").then(|| value.trim().trim_matches('"').parse().ok().map(Duration::from_secs))?
+        name.trim().eq_ignore_ascii_case("max-age").then(|| {
+            value
+                .trim()
+                .trim_matches('"')
+                .parse()
+                .ok()
+                .map(Duration::from_secs)
+        })?
     })
 }
 
 /// The RS256 signing keys of a JWKS (other key types and uses are skipped).
 fn parse_jwks(jwks: &Value) -> Vec<(Option<String>, DecodingKey)> {
-    let Some(keys) = jwks.get("keys").and_then(Value::as_array) else { return Vec::new() };
+    let Some(keys) = jwks.get("keys").and_then(Value::as_array) else {
+        return Vec::new();
+    };
     keys.iter()
         .filter(|k| k.get("kty").and_then(Value::as_str) == Some("RSA"))
-        .filter(|k| k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
-        .filter(|k| k.get("alg").and_then(Value::as_str).is_none_or(|a| a == "RS256"))
+        .filter(|k| {
+            k.get("use")
+                .and_then(Value::as_str)
+                .is_none_or(|u| u == "sig")
+        })
+        .filter(|k| {
+            k.get("alg")
+                .and_then(Value::as_str)
+                .is_none_or(|a| a == "RS256")
+        })
         .filter_map(|k| {
             let n = k.get("n")?.as_str()?;
             let e = k.get("e")?.as_str()?;
             let key = DecodingKey::from_rsa_components(n, e).ok()?;
-            Some((k.get("kid").and_then(Value::as_str).map(str::to_string), key))
+            Some((
+                k.get("kid").and_then(Value::as_str).map(str::to_string),
+                key,
+            ))
         })
         .collect()
 }
@@ -375,7 +491,13 @@ fn parse_jwks(jwks: &Value) -> Vec<(Option<String>, DecodingKey)> {
 fn words(claim: Option<&Value>) -> Option<Vec<String>> {
     match claim? {
         Value::String(s) => Some(s.split_whitespace().map(str::to_string).collect()),
-        Value::Array(items) => Some(items.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -384,7 +506,9 @@ fn words(claim: Option<&Value>) -> Option<Vec<String>> {
 pub fn unverified_issuer(token: &str) -> Option<String> {
     use base64::Engine;
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
     #[derive(Deserialize)]
     struct Iss {
         iss: Option<String>,
@@ -400,20 +524,41 @@ mod tests {
     fn refetches_are_rate_limited() {
         let now = Instant::now();
         assert!(fetch_due(false, false, None, now), "first use fetches");
-        assert!(!fetch_due(true, true, Some(now), now), "fresh and known: no fetch");
+        assert!(
+            !fetch_due(true, true, Some(now), now),
+            "fresh and known: no fetch"
+        );
         let recent = now - Duration::from_secs(5);
-        assert!(!fetch_due(true, false, Some(recent), now), "unknown kid, but fetched 5 s ago");
-        assert!(!fetch_due(false, true, Some(recent), now), "stale, but a fetch was tried 5 s ago");
+        assert!(
+            !fetch_due(true, false, Some(recent), now),
+            "unknown kid, but fetched 5 s ago"
+        );
+        assert!(
+            !fetch_due(false, true, Some(recent), now),
+            "stale, but a fetch was tried 5 s ago"
+        );
         let old = now - REFETCH_INTERVAL;
-        assert!(fetch_due(true, false, Some(old), now), "unknown kid, 30 s later");
+        assert!(
+            fetch_due(true, false, Some(old), now),
+            "unknown kid, 30 s later"
+        );
     }
 
     #[test]
     fn cache_control_and_claims() {
-        assert_eq!(max_age("public, max-age=86400"), Some(Duration::from_secs(86400)));
+        assert_eq!(
+            max_age("public, max-age=86400"),
+            Some(Duration::from_secs(86400))
+        );
         assert_eq!(max_age("no-cache"), None);
-        assert_eq!(words(Some(&serde_json::json!("User.Read  Mail.Send"))), Some(vec!["User.Read".into(), "Mail.Send".into()]));
-        assert_eq!(words(Some(&serde_json::json!(["A", "B"]))), Some(vec!["A".into(), "B".into()]));
+        assert_eq!(
+            words(Some(&serde_json::json!("User.Read  Mail.Send"))),
+            Some(vec!["User.Read".into(), "Mail.Send".into()])
+        );
+        assert_eq!(
+            words(Some(&serde_json::json!(["A", "B"]))),
+            Some(vec!["A".into(), "B".into()])
+        );
         assert_eq!(words(None), None);
     }
 

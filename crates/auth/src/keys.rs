@@ -40,16 +40,26 @@ struct LoadedKey {
 
 impl LoadedKey {
     fn load(record: &SigningKey) -> Result<LoadedKey, Error> {
-        let pair = KeyPair::from_pkcs8(&record.private_pkcs8)
-            .map_err(|e| Error::internal(format!("signing key {} is unreadable: {e}", record.kid)))?;
+        let pair = KeyPair::from_pkcs8(&record.private_pkcs8).map_err(|e| {
+            Error::internal(format!("signing key {} is unreadable: {e}", record.kid))
+        })?;
         let public = pair.public_key();
         let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
-        let decoding = DecodingKey::from_rsa_components(&n, &e)
-            .map_err(|e| Error::internal(format!("signing key {} has no usable public key: {e}", record.kid)))?;
+        let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|e| {
+            Error::internal(format!(
+                "signing key {} has no usable public key: {e}",
+                record.kid
+            ))
+        })?;
         Ok(LoadedKey {
             kid: record.kid.clone(),
-            material: Arc::new(Material { pair, n, e, decoding }),
+            material: Arc::new(Material {
+                pair,
+                n,
+                e,
+                decoding,
+            }),
             activate_ms: record.activate_ms,
             retire_ms: record.retire_ms,
         })
@@ -97,7 +107,9 @@ impl KeyState {
 /// The state of each key of `records` (in the store's order, oldest first) at `now`.
 pub fn key_states(records: &[SigningKey], now: i64) -> Vec<KeyState> {
     let published = |k: &SigningKey| k.retire_ms.is_none_or(|r| r > now);
-    let active = records.iter().rposition(|k| k.activate_ms <= now && published(k));
+    let active = records
+        .iter()
+        .rposition(|k| k.activate_ms <= now && published(k));
     records
         .iter()
         .enumerate()
@@ -125,8 +137,11 @@ pub fn generate_key() -> Result<SigningKey, Error> {
 
 /// A new 2048-bit RSA key record that signs from `activate_ms` on (published before).
 pub fn generate_key_activating(activate_ms: i64) -> Result<SigningKey, Error> {
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| Error::internal("RSA key generation failed"))?;
-    let der = pair.as_der().map_err(|_| Error::internal("RSA key encoding failed"))?;
+    let pair = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| Error::internal("RSA key generation failed"))?;
+    let der = pair
+        .as_der()
+        .map_err(|_| Error::internal("RSA key encoding failed"))?;
     let mut kid = [0u8; 20];
     aws_lc_rs::rand::fill(&mut kid).map_err(|_| Error::internal("no randomness"))?;
     let now = now_ms();
@@ -150,8 +165,15 @@ impl KeyRing {
             store.insert_signing_key(&key).await?;
             records = store.signing_keys().await?;
         }
-        let keys = records.iter().map(LoadedKey::load).collect::<Result<Vec<_>, _>>()?;
-        Ok(KeyRing { keys: RwLock::new(keys), last_unknown_kid_reload: Mutex::new(None), reloading: tokio::sync::Mutex::new(()) })
+        let keys = records
+            .iter()
+            .map(LoadedKey::load)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(KeyRing {
+            keys: RwLock::new(keys),
+            last_unknown_kid_reload: Mutex::new(None),
+            reloading: tokio::sync::Mutex::new(()),
+        })
     }
 
     /// Re-reads the keys from the store: new keys are loaded, activation and retirement
@@ -164,8 +186,13 @@ impl KeyRing {
     async fn reload_locked(&self, store: &dyn Store) -> Result<bool, Error> {
         let records = store.signing_keys().await?;
         let known: HashMap<String, Arc<Material>> = {
-            let keys = self.keys.read().map_err(|_| Error::internal("key ring poisoned"))?;
-            keys.iter().map(|k| (k.kid.clone(), k.material.clone())).collect()
+            let keys = self
+                .keys
+                .read()
+                .map_err(|_| Error::internal("key ring poisoned"))?;
+            keys.iter()
+                .map(|k| (k.kid.clone(), k.material.clone()))
+                .collect()
         };
         let mut loaded = Vec::with_capacity(records.len());
         for record in &records {
@@ -183,9 +210,14 @@ impl KeyRing {
             // A store without keys is not a reason to stop validating the tokens already issued.
             return Ok(false);
         }
-        let mut keys = self.keys.write().map_err(|_| Error::internal("key ring poisoned"))?;
+        let mut keys = self
+            .keys
+            .write()
+            .map_err(|_| Error::internal("key ring poisoned"))?;
         let changed = keys.len() != loaded.len()
-            || keys.iter().zip(&loaded).any(|(a, b)| a.kid != b.kid || a.activate_ms != b.activate_ms || a.retire_ms != b.retire_ms);
+            || keys.iter().zip(&loaded).any(|(a, b)| {
+                a.kid != b.kid || a.activate_ms != b.activate_ms || a.retire_ms != b.retire_ms
+            });
         *keys = loaded;
         Ok(changed)
     }
@@ -196,7 +228,9 @@ impl KeyRing {
     pub async fn reload_for_unknown_kid(&self, store: &dyn Store) -> bool {
         let _one_at_a_time = self.reloading.lock().await;
         {
-            let Ok(mut last) = self.last_unknown_kid_reload.lock() else { return false };
+            let Ok(mut last) = self.last_unknown_kid_reload.lock() else {
+                return false;
+            };
             if last.is_some_and(|t| t.elapsed() < UNKNOWN_KID_RELOAD) {
                 return false;
             }
@@ -207,7 +241,10 @@ impl KeyRing {
 
     /// Signs `header.payload` with the newest active key; returns the compact JWT.
     pub fn sign(&self, claims: &Value) -> Result<String, Error> {
-        let keys = self.keys.read().map_err(|_| Error::internal("key ring poisoned"))?;
+        let keys = self
+            .keys
+            .read()
+            .map_err(|_| Error::internal("key ring poisoned"))?;
         let now = now_ms();
         let key = keys
             .iter()
@@ -223,16 +260,26 @@ impl KeyRing {
         let mut signature = vec![0u8; key.material.pair.public_modulus_len()];
         key.material
             .pair
-            .sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), signing_input.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| Error::internal("signing failed"))?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        ))
     }
 
     /// The public key that verifies tokens with this `kid`, if it is published.
     pub fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
         let keys = self.keys.read().ok()?;
         let now = now_ms();
-        keys.iter().find(|k| k.kid == kid && k.published(now)).map(|k| k.material.decoding.clone())
+        keys.iter()
+            .find(|k| k.kid == kid && k.published(now))
+            .map(|k| k.material.decoding.clone())
     }
 
     /// The published keys as a JWKS document.

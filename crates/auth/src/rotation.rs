@@ -34,8 +34,13 @@ pub struct RotationPolicy {
 impl RotationPolicy {
     /// From the configuration's units: days (fractions allowed; `0` turns automatic rotation
     /// off) and seconds.
-    pub fn new(rotation_days: f64, publish_lead_secs: i64, token_lifetime_secs: i64) -> RotationPolicy {
-        let rotate_after_ms = (rotation_days > 0.0).then(|| ((rotation_days * 86_400_000.0) as i64).max(1));
+    pub fn new(
+        rotation_days: f64,
+        publish_lead_secs: i64,
+        token_lifetime_secs: i64,
+    ) -> RotationPolicy {
+        let rotate_after_ms =
+            (rotation_days > 0.0).then(|| ((rotation_days * 86_400_000.0) as i64).max(1));
         RotationPolicy {
             rotate_after_ms,
             publish_lead_ms: publish_lead_secs.max(0) * 1000,
@@ -47,7 +52,14 @@ impl RotationPolicy {
     /// short (tests), never more than four times a second.
     pub fn check_every(&self) -> Duration {
         let mut ms: i64 = 5 * 60 * 1000;
-        for period in [Some(self.publish_lead_ms), Some(self.token_lifetime_ms), self.rotate_after_ms].into_iter().flatten() {
+        for period in [
+            Some(self.publish_lead_ms),
+            Some(self.token_lifetime_ms),
+            self.rotate_after_ms,
+        ]
+        .into_iter()
+        .flatten()
+        {
             if period > 0 {
                 ms = ms.min(period / 4);
             }
@@ -88,7 +100,8 @@ fn published(k: &SigningKey, now: i64) -> bool {
 
 /// Whether `newer` replaces `older`: it activates later (or, at the same instant, was made later).
 fn replaces(newer: &SigningKey, older: &SigningKey) -> bool {
-    (newer.activate_ms, newer.created_ms, &newer.kid) > (older.activate_ms, older.created_ms, &older.kid)
+    (newer.activate_ms, newer.created_ms, &newer.kid)
+        > (older.activate_ms, older.created_ms, &older.kid)
 }
 
 /// The keys to retire at `now`: those replaced by a published key that has been signing for
@@ -111,11 +124,19 @@ pub fn due_for_retirement(keys: &[SigningKey], policy: &RotationPolicy, now: i64
 /// Whether a new key is due at `now`: rotation is on, the newest key is older than the rotation
 /// period, and no key is already waiting to activate.
 pub fn rotation_due(keys: &[SigningKey], policy: &RotationPolicy, now: i64) -> bool {
-    let Some(period) = policy.rotate_after_ms else { return false };
-    if keys.iter().any(|k| k.activate_ms > now && published(k, now)) {
+    let Some(period) = policy.rotate_after_ms else {
+        return false;
+    };
+    if keys
+        .iter()
+        .any(|k| k.activate_ms > now && published(k, now))
+    {
         return false;
     }
-    keys.iter().map(|k| k.created_ms).max().is_none_or(|newest| now.saturating_sub(newest) >= period)
+    keys.iter()
+        .map(|k| k.created_ms)
+        .max()
+        .is_none_or(|newest| now.saturating_sub(newest) >= period)
 }
 
 /// Makes a new key that signs after the publication lead and stores it; returns its `kid`.
@@ -129,7 +150,11 @@ pub async fn publish_new_key(store: &dyn Store, publish_lead_ms: i64) -> Result<
 }
 
 /// One pass of the rotation policy over the store at `now`.
-pub async fn maintain(store: &dyn Store, policy: &RotationPolicy, now: i64) -> Result<Maintenance, Error> {
+pub async fn maintain(
+    store: &dyn Store,
+    policy: &RotationPolicy,
+    now: i64,
+) -> Result<Maintenance, Error> {
     let keys = store.signing_keys().await?;
     let mut done = Maintenance::default();
     if rotation_due(&keys, policy, now) {
@@ -152,7 +177,11 @@ pub struct KeyMaintenance {
 impl KeyMaintenance {
     /// Starts the task: a pass of [`maintain`] now and every [`RotationPolicy::check_every`], a
     /// ring reload every [`RotationPolicy::reload_every`] and after every change.
-    pub fn start(store: Arc<dyn Store>, ring: Arc<KeyRing>, policy: RotationPolicy) -> KeyMaintenance {
+    pub fn start(
+        store: Arc<dyn Store>,
+        ring: Arc<KeyRing>,
+        policy: RotationPolicy,
+    ) -> KeyMaintenance {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let check_every = policy.check_every();
@@ -161,10 +190,19 @@ impl KeyMaintenance {
             loop {
                 if tokio::time::Instant::now() >= next_check {
                     next_check = tokio::time::Instant::now() + check_every;
-                    match maintain(store.as_ref(), &policy, switchboard_domain::graph_time::now_ms()).await {
+                    match maintain(
+                        store.as_ref(),
+                        &policy,
+                        switchboard_domain::graph_time::now_ms(),
+                    )
+                    .await
+                    {
                         Ok(done) => {
                             if let Some(kid) = &done.created {
-                                tracing::info!(kid, "published a new signing key; it signs after the publication lead");
+                                tracing::info!(
+                                    kid,
+                                    "published a new signing key; it signs after the publication lead"
+                                );
                             }
                             for kid in &done.retired {
                                 tracing::info!(kid, "retired a signing key");
@@ -198,10 +236,20 @@ mod tests {
     use super::*;
 
     fn key(kid: &str, created: i64, activate: i64, retire: Option<i64>) -> SigningKey {
-        SigningKey { kid: kid.into(), private_pkcs8: Vec::new(), created_ms: created, activate_ms: activate, retire_ms: retire }
+        SigningKey {
+            kid: kid.into(),
+            private_pkcs8: Vec::new(),
+            created_ms: created,
+            activate_ms: activate,
+            retire_ms: retire,
+        }
     }
 
-    const POLICY: RotationPolicy = RotationPolicy { rotate_after_ms: Some(1000), publish_lead_ms: 100, token_lifetime_ms: 500 };
+    const POLICY: RotationPolicy = RotationPolicy {
+        rotate_after_ms: Some(1000),
+        publish_lead_ms: 100,
+        token_lifetime_ms: 500,
+    };
 
     #[test]
     fn rotates_when_the_newest_key_is_old_and_none_waits() {
@@ -210,16 +258,28 @@ mod tests {
         assert!(rotation_due(&keys, &POLICY, 1000));
         let waiting = [key("a", 0, 0, None), key("b", 1000, 1100, None)];
         assert!(!rotation_due(&waiting, &POLICY, 1050));
-        assert!(!rotation_due(&waiting, &POLICY, 1999), "b is the newest now");
-        let off = RotationPolicy { rotate_after_ms: None, ..POLICY };
+        assert!(
+            !rotation_due(&waiting, &POLICY, 1999),
+            "b is the newest now"
+        );
+        let off = RotationPolicy {
+            rotate_after_ms: None,
+            ..POLICY
+        };
         assert!(!rotation_due(&keys, &off, 1_000_000));
     }
 
     #[test]
     fn retires_once_the_next_key_has_signed_for_a_token_lifetime() {
         let keys = [key("a", 0, 0, None), key("b", 1000, 1100, None)];
-        assert!(due_for_retirement(&keys, &POLICY, 1100).is_empty(), "b just started signing");
-        assert!(due_for_retirement(&keys, &POLICY, 1599).is_empty(), "a's last tokens are still valid");
+        assert!(
+            due_for_retirement(&keys, &POLICY, 1100).is_empty(),
+            "b just started signing"
+        );
+        assert!(
+            due_for_retirement(&keys, &POLICY, 1599).is_empty(),
+            "a's last tokens are still valid"
+        );
         assert_eq!(due_for_retirement(&keys, &POLICY, 1600), ["a"]);
         // The signing key itself is never retired, and a retired key replaces nothing.
         let b_retired = [key("a", 0, 0, None), key("b", 1000, 1100, Some(1200))];
@@ -228,9 +288,18 @@ mod tests {
 
     #[test]
     fn intervals_follow_short_periods() {
-        assert_eq!(RotationPolicy::new(30.0, 3600, 3599).check_every(), Duration::from_secs(300));
-        assert_eq!(RotationPolicy::new(30.0, 3600, 3599).reload_every(), Duration::from_secs(60));
-        assert_eq!(RotationPolicy::new(30.0, 2, 4).reload_every(), Duration::from_millis(500));
+        assert_eq!(
+            RotationPolicy::new(30.0, 3600, 3599).check_every(),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            RotationPolicy::new(30.0, 3600, 3599).reload_every(),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            RotationPolicy::new(30.0, 2, 4).reload_every(),
+            Duration::from_millis(500)
+        );
         assert_eq!(RotationPolicy::new(0.0, 3600, 3599).rotate_after_ms, None);
     }
 }

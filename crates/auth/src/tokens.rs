@@ -15,7 +15,10 @@ use crate::external::{TrustedIssuers, unverified_issuer};
 use crate::keys::KeyRing;
 
 /// The audiences Graph tokens carry (`aud`): the resource URI or Graph's application id.
-pub const GRAPH_AUDIENCES: [&str; 2] = ["https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000"];
+pub const GRAPH_AUDIENCES: [&str; 2] = [
+    "https://graph.microsoft.com",
+    "00000003-0000-0000-c000-000000000000",
+];
 
 /// The issuer Graph's v1.0 access tokens name for a tenant.
 pub fn issuer(tenant_id: &str) -> String {
@@ -53,7 +56,11 @@ fn now_secs() -> i64 {
 impl TokenIssuer {
     /// An issuer signing with `ring`.
     pub fn new(ring: Arc<KeyRing>, lifetime_secs: i64) -> TokenIssuer {
-        TokenIssuer { ring, lifetime_secs, trusted: None }
+        TokenIssuer {
+            ring,
+            lifetime_secs,
+            trusted: None,
+        }
     }
 
     /// Also accepts tokens from these external issuers.
@@ -67,7 +74,12 @@ impl TokenIssuer {
         &self.ring
     }
 
-    fn base_claims(&self, tenant: &Tenant, app: &Application, idtyp: &str) -> serde_json::Map<String, Value> {
+    fn base_claims(
+        &self,
+        tenant: &Tenant,
+        app: &Application,
+        idtyp: &str,
+    ) -> serde_json::Map<String, Value> {
         let now = now_secs();
         let mut claims = serde_json::Map::new();
         for (k, v) in [
@@ -100,7 +112,13 @@ impl TokenIssuer {
     }
 
     /// A delegated token for `user` signed in to `app`, with the granted scopes.
-    pub fn issue_user(&self, tenant: &Tenant, app: &Application, user: &UserRecord, scopes: &[String]) -> Result<String, Error> {
+    pub fn issue_user(
+        &self,
+        tenant: &Tenant,
+        app: &Application,
+        user: &UserRecord,
+        scopes: &[String],
+    ) -> Result<String, Error> {
         let mut claims = self.base_claims(tenant, app, "user");
         claims.insert("oid".into(), json!(user.id));
         claims.insert("sub".into(), json!(user.id));
@@ -157,11 +175,14 @@ impl TokenIssuer {
         if token.is_empty() {
             return Err(Error::unauthenticated("Access token is empty."));
         }
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| Error::unauthenticated("CompactToken parsing failed with error code: 80049217"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| {
+            Error::unauthenticated("CompactToken parsing failed with error code: 80049217")
+        })?;
         // Never trust the header's algorithm: only RS256 is issued, so only RS256 is accepted.
         if header.alg != Algorithm::RS256 {
-            return Err(Error::unauthenticated("Access token validation failure. Invalid signing algorithm."));
+            return Err(Error::unauthenticated(
+                "Access token validation failure. Invalid signing algorithm.",
+            ));
         }
         if let Some(trusted) = &self.trusted {
             // The unverified issuer only chooses the validator; that validator checks it again.
@@ -169,7 +190,8 @@ impl TokenIssuer {
                 return trusted.validate(token, &header, &iss, store).await;
             }
         }
-        let unknown = || Error::unauthenticated("Access token validation failure. Unknown signing key.");
+        let unknown =
+            || Error::unauthenticated("Access token validation failure. Unknown signing key.");
         let kid = header.kid.as_deref().ok_or_else(unknown)?;
         let key = match self.ring.decoding_key(kid) {
             Some(key) => key,
@@ -190,23 +212,41 @@ impl TokenIssuer {
                 K::ExpiredSignature | K::ImmatureSignature => {
                     Error::unauthenticated("Access token has expired or is not yet valid.")
                 }
-                K::InvalidAudience => Error::unauthenticated("Access token validation failure. Invalid audience."),
-                K::InvalidSignature => Error::unauthenticated("Access token validation failure. Invalid signature."),
+                K::InvalidAudience => {
+                    Error::unauthenticated("Access token validation failure. Invalid audience.")
+                }
+                K::InvalidSignature => {
+                    Error::unauthenticated("Access token validation failure. Invalid signature.")
+                }
                 _ => Error::unauthenticated("Access token validation failure."),
             }
         })?;
         let c = data.claims;
         if c.iss != issuer(&c.tid) {
-            return Err(Error::unauthenticated("Access token validation failure. Invalid issuer."));
+            return Err(Error::unauthenticated(
+                "Access token validation failure. Invalid issuer.",
+            ));
         }
         let kind = match (c.idtyp.as_deref(), c.scp, c.oid) {
-            (Some("user"), Some(scp), Some(oid)) | (None, Some(scp), Some(oid)) => PrincipalKind::User {
-                user_id: oid,
-                scopes: scp.split_whitespace().map(str::to_string).collect(),
+            (Some("user"), Some(scp), Some(oid)) | (None, Some(scp), Some(oid)) => {
+                PrincipalKind::User {
+                    user_id: oid,
+                    scopes: scp.split_whitespace().map(str::to_string).collect(),
+                }
+            }
+            (Some("app") | None, None, _) => PrincipalKind::App {
+                roles: c.roles.unwrap_or_default(),
             },
-            (Some("app") | None, None, _) => PrincipalKind::App { roles: c.roles.unwrap_or_default() },
-            _ => return Err(Error::unauthenticated("Access token validation failure. Inconsistent claims.")),
+            _ => {
+                return Err(Error::unauthenticated(
+                    "Access token validation failure. Inconsistent claims.",
+                ));
+            }
         };
-        Ok(Principal { tenant_id: c.tid, client_id: c.appid, kind })
+        Ok(Principal {
+            tenant_id: c.tid,
+            client_id: c.appid,
+            kind,
+        })
     }
 }

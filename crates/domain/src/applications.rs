@@ -48,54 +48,242 @@ impl AccessKind {
 /// so that registrations written for Graph work unchanged. Only ids checked against Graph's
 /// published permission reference are listed; any known permission may also be named.
 pub const GRAPH_PERMISSION_IDS: &[(&str, AccessKind, &str)] = &[
-    ("e1fe6dd8-ba31-4d61-89e7-88639da4683d", AccessKind::Scope, "User.Read"),
-    ("b4e74841-8e56-480b-be8b-910348b18b4c", AccessKind::Scope, "User.ReadWrite"),
-    ("b340eb25-3456-403f-be2f-af7a0d370277", AccessKind::Scope, "User.ReadBasic.All"),
-    ("a154be20-db9c-4678-8ab7-66f6cc099a59", AccessKind::Scope, "User.Read.All"),
-    ("df021288-bdef-4463-88db-98f22de89214", AccessKind::Role, "User.Read.All"),
-    ("204e0828-b5ca-4ad8-b9f3-f32a958e7cc4", AccessKind::Scope, "User.ReadWrite.All"),
-    ("741f803b-c850-494e-b5df-cde7c675a1ca", AccessKind::Role, "User.ReadWrite.All"),
-    ("06da0dbc-49e2-44d2-8312-53f166ab848a", AccessKind::Scope, "Directory.Read.All"),
-    ("7ab1d382-f21e-4acd-a863-ba3e13f7da61", AccessKind::Role, "Directory.Read.All"),
-    ("c5366453-9fb0-48a5-a156-24f0c49a4b84", AccessKind::Scope, "Directory.ReadWrite.All"),
-    ("19dbc75e-c2e2-444c-a770-ec69d8559fc7", AccessKind::Role, "Directory.ReadWrite.All"),
-    ("498476ce-e0fe-48b0-b801-37ba7e2685c6", AccessKind::Role, "Organization.Read.All"),
-    ("4908d5b9-3fb2-4b1e-9336-1888b7937185", AccessKind::Scope, "Organization.Read.All"),
-    ("2f9ee017-59c1-4f1d-9472-bd5529a7b311", AccessKind::Scope, "Domain.Read.All"),
-    ("dbb9058a-0e50-45d7-ae91-66909b5d4664", AccessKind::Role, "Domain.Read.All"),
-    ("c79f8feb-a9db-4090-85f9-90d820caa0eb", AccessKind::Scope, "Application.Read.All"),
-    ("9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", AccessKind::Role, "Application.Read.All"),
-    ("bdfbf15f-ee85-4955-8675-146e8e5296b5", AccessKind::Scope, "Application.ReadWrite.All"),
-    ("1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", AccessKind::Role, "Application.ReadWrite.All"),
-    ("38826093-1258-4dea-98f0-00003be2b8d0", AccessKind::Scope, "Chat.Create"),
-    ("d9c48af6-9ad9-47ad-82c3-63757137b9af", AccessKind::Role, "Chat.Create"),
-    ("9547fcb5-d03f-419d-9948-5928bbf71b0f", AccessKind::Scope, "Chat.ReadBasic"),
-    ("b2e060da-3baf-4687-9611-f4ebc0f0cbde", AccessKind::Role, "Chat.ReadBasic.All"),
-    ("f501c180-9344-439a-bca0-6cbf209fd270", AccessKind::Scope, "Chat.Read"),
-    ("6b7d71aa-70aa-4810-a8d9-5d9fb2830017", AccessKind::Role, "Chat.Read.All"),
-    ("9ff7295e-131b-4d94-90e1-69fde507ac11", AccessKind::Scope, "Chat.ReadWrite"),
-    ("294ce7c9-31ba-490a-ad7d-97a7d075e4ed", AccessKind::Role, "Chat.ReadWrite.All"),
-    ("c5a9e2b1-faf6-41d4-8875-d381aa549b24", AccessKind::Scope, "ChatMember.Read"),
-    ("a3410be2-8e48-4f32-8454-c29a7465209d", AccessKind::Role, "ChatMember.Read.All"),
-    ("dea13482-7ea6-488f-8b98-eb5bbecf033d", AccessKind::Scope, "ChatMember.ReadWrite"),
-    ("57257249-34ce-4810-a8a2-a03adf0c5693", AccessKind::Role, "ChatMember.ReadWrite.All"),
-    ("cdcdac3a-fd45-410d-83ef-554db620e5c7", AccessKind::Scope, "ChatMessage.Read"),
-    ("116b7235-7cc6-461e-b163-8e55691d839e", AccessKind::Scope, "ChatMessage.Send"),
-    ("1ca167d5-1655-44a1-8adf-1414072e1ef9", AccessKind::Scope, "AppCatalog.ReadWrite.All"),
-    ("dc149144-f292-421e-b185-5953f2e98d7f", AccessKind::Role, "AppCatalog.ReadWrite.All"),
-    ("a4b8392a-d8d1-4954-a029-8e668a39a170", AccessKind::Scope, "Mail.ReadBasic"),
-    ("693c5e45-0940-467d-9b8a-1022fb9d42ef", AccessKind::Role, "Mail.ReadBasic.All"),
-    ("570282fd-fa5c-430d-a7fd-fc8dc98a9dca", AccessKind::Scope, "Mail.Read"),
-    ("810c84a8-4a9e-49e6-bf7d-12d183f40d01", AccessKind::Role, "Mail.Read"),
-    ("024d486e-b451-40bb-833d-3e66d98c5c73", AccessKind::Scope, "Mail.ReadWrite"),
-    ("e2a3a72e-5f79-4c64-b1b1-878b674786c9", AccessKind::Role, "Mail.ReadWrite"),
-    ("e383f46e-2787-4529-855e-0e479a3ffac0", AccessKind::Scope, "Mail.Send"),
-    ("b633e1c5-b582-4048-a93e-9f11b44c7e96", AccessKind::Role, "Mail.Send"),
+    (
+        "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+        AccessKind::Scope,
+        "User.Read",
+    ),
+    (
+        "b4e74841-8e56-480b-be8b-910348b18b4c",
+        AccessKind::Scope,
+        "User.ReadWrite",
+    ),
+    (
+        "b340eb25-3456-403f-be2f-af7a0d370277",
+        AccessKind::Scope,
+        "User.ReadBasic.All",
+    ),
+    (
+        "a154be20-db9c-4678-8ab7-66f6cc099a59",
+        AccessKind::Scope,
+        "User.Read.All",
+    ),
+    (
+        "df021288-bdef-4463-88db-98f22de89214",
+        AccessKind::Role,
+        "User.Read.All",
+    ),
+    (
+        "204e0828-b5ca-4ad8-b9f3-f32a958e7cc4",
+        AccessKind::Scope,
+        "User.ReadWrite.All",
+    ),
+    (
+        "741f803b-c850-494e-b5df-cde7c675a1ca",
+        AccessKind::Role,
+        "User.ReadWrite.All",
+    ),
+    (
+        "06da0dbc-49e2-44d2-8312-53f166ab848a",
+        AccessKind::Scope,
+        "Directory.Read.All",
+    ),
+    (
+        "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
+        AccessKind::Role,
+        "Directory.Read.All",
+    ),
+    (
+        "c5366453-9fb0-48a5-a156-24f0c49a4b84",
+        AccessKind::Scope,
+        "Directory.ReadWrite.All",
+    ),
+    (
+        "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+        AccessKind::Role,
+        "Directory.ReadWrite.All",
+    ),
+    (
+        "498476ce-e0fe-48b0-b801-37ba7e2685c6",
+        AccessKind::Role,
+        "Organization.Read.All",
+    ),
+    (
+        "4908d5b9-3fb2-4b1e-9336-1888b7937185",
+        AccessKind::Scope,
+        "Organization.Read.All",
+    ),
+    (
+        "2f9ee017-59c1-4f1d-9472-bd5529a7b311",
+        AccessKind::Scope,
+        "Domain.Read.All",
+    ),
+    (
+        "dbb9058a-0e50-45d7-ae91-66909b5d4664",
+        AccessKind::Role,
+        "Domain.Read.All",
+    ),
+    (
+        "c79f8feb-a9db-4090-85f9-90d820caa0eb",
+        AccessKind::Scope,
+        "Application.Read.All",
+    ),
+    (
+        "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+        AccessKind::Role,
+        "Application.Read.All",
+    ),
+    (
+        "bdfbf15f-ee85-4955-8675-146e8e5296b5",
+        AccessKind::Scope,
+        "Application.ReadWrite.All",
+    ),
+    (
+        "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+        AccessKind::Role,
+        "Application.ReadWrite.All",
+    ),
+    (
+        "38826093-1258-4dea-98f0-00003be2b8d0",
+        AccessKind::Scope,
+        "Chat.Create",
+    ),
+    (
+        "d9c48af6-9ad9-47ad-82c3-63757137b9af",
+        AccessKind::Role,
+        "Chat.Create",
+    ),
+    (
+        "9547fcb5-d03f-419d-9948-5928bbf71b0f",
+        AccessKind::Scope,
+        "Chat.ReadBasic",
+    ),
+    (
+        "b2e060da-3baf-4687-9611-f4ebc0f0cbde",
+        AccessKind::Role,
+        "Chat.ReadBasic.All",
+    ),
+    (
+        "f501c180-9344-439a-bca0-6cbf209fd270",
+        AccessKind::Scope,
+        "Chat.Read",
+    ),
+    (
+        "6b7d71aa-70aa-4810-a8d9-5d9fb2830017",
+        AccessKind::Role,
+        "Chat.Read.All",
+    ),
+    (
+        "9ff7295e-131b-4d94-90e1-69fde507ac11",
+        AccessKind::Scope,
+        "Chat.ReadWrite",
+    ),
+    (
+        "294ce7c9-31ba-490a-ad7d-97a7d075e4ed",
+        AccessKind::Role,
+        "Chat.ReadWrite.All",
+    ),
+    (
+        "c5a9e2b1-faf6-41d4-8875-d381aa549b24",
+        AccessKind::Scope,
+        "ChatMember.Read",
+    ),
+    (
+        "a3410be2-8e48-4f32-8454-c29a7465209d",
+        AccessKind::Role,
+        "ChatMember.Read.All",
+    ),
+    (
+        "dea13482-7ea6-488f-8b98-eb5bbecf033d",
+        AccessKind::Scope,
+        "ChatMember.ReadWrite",
+    ),
+    (
+        "57257249-34ce-4810-a8a2-a03adf0c5693",
+        AccessKind::Role,
+        "ChatMember.ReadWrite.All",
+    ),
+    (
+        "cdcdac3a-fd45-410d-83ef-554db620e5c7",
+        AccessKind::Scope,
+        "ChatMessage.Read",
+    ),
+    (
+        "116b7235-7cc6-461e-b163-8e55691d839e",
+        AccessKind::Scope,
+        "ChatMessage.Send",
+    ),
+    (
+        "1ca167d5-1655-44a1-8adf-1414072e1ef9",
+        AccessKind::Scope,
+        "AppCatalog.ReadWrite.All",
+    ),
+    (
+        "dc149144-f292-421e-b185-5953f2e98d7f",
+        AccessKind::Role,
+        "AppCatalog.ReadWrite.All",
+    ),
+    (
+        "a4b8392a-d8d1-4954-a029-8e668a39a170",
+        AccessKind::Scope,
+        "Mail.ReadBasic",
+    ),
+    (
+        "693c5e45-0940-467d-9b8a-1022fb9d42ef",
+        AccessKind::Role,
+        "Mail.ReadBasic.All",
+    ),
+    (
+        "570282fd-fa5c-430d-a7fd-fc8dc98a9dca",
+        AccessKind::Scope,
+        "Mail.Read",
+    ),
+    (
+        "810c84a8-4a9e-49e6-bf7d-12d183f40d01",
+        AccessKind::Role,
+        "Mail.Read",
+    ),
+    (
+        "024d486e-b451-40bb-833d-3e66d98c5c73",
+        AccessKind::Scope,
+        "Mail.ReadWrite",
+    ),
+    (
+        "e2a3a72e-5f79-4c64-b1b1-878b674786c9",
+        AccessKind::Role,
+        "Mail.ReadWrite",
+    ),
+    (
+        "e383f46e-2787-4529-855e-0e479a3ffac0",
+        AccessKind::Scope,
+        "Mail.Send",
+    ),
+    (
+        "b633e1c5-b582-4048-a93e-9f11b44c7e96",
+        AccessKind::Role,
+        "Mail.Send",
+    ),
     // OpenID Connect scopes: always available to every application, so accepted and not stored.
-    ("37f7f235-527c-4136-accd-4a02d197296e", AccessKind::Scope, "openid"),
-    ("14dad69e-099b-42c9-810b-d002981feec1", AccessKind::Scope, "profile"),
-    ("64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", AccessKind::Scope, "email"),
-    ("7427e0e9-2fba-42fe-b0c0-848c9e6a8182", AccessKind::Scope, "offline_access"),
+    (
+        "37f7f235-527c-4136-accd-4a02d197296e",
+        AccessKind::Scope,
+        "openid",
+    ),
+    (
+        "14dad69e-099b-42c9-810b-d002981feec1",
+        AccessKind::Scope,
+        "profile",
+    ),
+    (
+        "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0",
+        AccessKind::Scope,
+        "email",
+    ),
+    (
+        "7427e0e9-2fba-42fe-b0c0-848c9e6a8182",
+        AccessKind::Scope,
+        "offline_access",
+    ),
 ];
 
 /// The OpenID Connect scopes, which need no grant.
@@ -195,17 +383,35 @@ pub static APPLICATION_SCHEMA: EntitySchema = EntitySchema {
             name: "createdDateTime",
             column: "created_ms",
             ty: PropertyType::DateTime,
-            caps: Caps { filter: true, orderby: true, select: true, search: false, case_insensitive: true },
+            caps: Caps {
+                filter: true,
+                orderby: true,
+                select: true,
+                search: false,
+                case_insensitive: true,
+            },
         },
     ],
 };
 
-const fn prop(name: &'static str, column: &'static str, filter: bool, orderby: bool, search: bool) -> Property {
+const fn prop(
+    name: &'static str,
+    column: &'static str,
+    filter: bool,
+    orderby: bool,
+    search: bool,
+) -> Property {
     Property {
         name,
         column,
         ty: PropertyType::String,
-        caps: Caps { filter, orderby, select: true, search, case_insensitive: true },
+        caps: Caps {
+            filter,
+            orderby,
+            select: true,
+            search,
+            case_insensitive: true,
+        },
     }
 }
 
@@ -222,18 +428,29 @@ pub fn required_resource_access(app: &Application) -> Vec<RequiredResourceAccess
     let mut access: Vec<ResourceAccess> = app
         .delegated_scopes
         .iter()
-        .map(|s| ResourceAccess { id: id_of(s, AccessKind::Scope), kind: "Scope".into() })
+        .map(|s| ResourceAccess {
+            id: id_of(s, AccessKind::Scope),
+            kind: "Scope".into(),
+        })
         .collect();
-    access.extend(app.app_roles.iter().map(|r| ResourceAccess { id: id_of(r, AccessKind::Role), kind: "Role".into() }));
+    access.extend(app.app_roles.iter().map(|r| ResourceAccess {
+        id: id_of(r, AccessKind::Role),
+        kind: "Role".into(),
+    }));
     if access.is_empty() {
         return Vec::new();
     }
-    vec![RequiredResourceAccess { resource_app_id: GRAPH_APP_ID.into(), access }]
+    vec![RequiredResourceAccess {
+        resource_app_id: GRAPH_APP_ID.into(),
+        access,
+    }]
 }
 
 /// Resolves `requiredResourceAccess` to the application roles and delegated scopes to grant,
 /// canonically spelt, or the 400 Graph gives for a permission it does not know.
-pub fn resolve_permissions(required: &[RequiredResourceAccess]) -> Result<(Vec<String>, Vec<String>), Error> {
+pub fn resolve_permissions(
+    required: &[RequiredResourceAccess],
+) -> Result<(Vec<String>, Vec<String>), Error> {
     let (mut roles, mut scopes) = (Vec::new(), Vec::new());
     for resource in required {
         if !resource.resource_app_id.eq_ignore_ascii_case(GRAPH_APP_ID) {
@@ -252,7 +469,9 @@ pub fn resolve_permissions(required: &[RequiredResourceAccess]) -> Result<(Vec<S
                 other => {
                     return Err(Error::bad_request(
                         Family::Directory,
-                        format!("Invalid value specified for property 'type' of resource 'ResourceAccess': '{other}' (use 'Role' or 'Scope')."),
+                        format!(
+                            "Invalid value specified for property 'type' of resource 'ResourceAccess': '{other}' (use 'Role' or 'Scope')."
+                        ),
                     ));
                 }
             };
@@ -264,7 +483,13 @@ pub fn resolve_permissions(required: &[RequiredResourceAccess]) -> Result<(Vec<S
                 .iter()
                 .find(|(id, k, _)| *k == kind && id.eq_ignore_ascii_case(&item.id))
                 .map(|(_, _, name)| *name);
-            let name = by_id.or_else(|| known.iter().chain(OPENID_SCOPES.iter()).find(|n| n.eq_ignore_ascii_case(&item.id)).copied());
+            let name = by_id.or_else(|| {
+                known
+                    .iter()
+                    .chain(OPENID_SCOPES.iter())
+                    .find(|n| n.eq_ignore_ascii_case(&item.id))
+                    .copied()
+            });
             let name = match name {
                 Some(n) if kind == AccessKind::Scope && OPENID_SCOPES.contains(&n) => continue,
                 Some(n) if known.contains(&n) => n,
@@ -273,13 +498,21 @@ pub fn resolve_permissions(required: &[RequiredResourceAccess]) -> Result<(Vec<S
                         Family::Directory,
                         format!(
                             "Unknown {} permission '{}' for Microsoft Graph: name a permission Switchboard knows (see docs/permissions.md) or its Graph id.",
-                            if kind == AccessKind::Role { "application" } else { "delegated" },
+                            if kind == AccessKind::Role {
+                                "application"
+                            } else {
+                                "delegated"
+                            },
                             item.id
                         ),
                     ));
                 }
             };
-            let list = if kind == AccessKind::Role { &mut roles } else { &mut scopes };
+            let list = if kind == AccessKind::Role {
+                &mut roles
+            } else {
+                &mut scopes
+            };
             if !list.iter().any(|n: &String| n == name) {
                 list.push(name.to_string());
             }
@@ -295,7 +528,9 @@ fn check_redirect_uri(uri: &str) -> Result<(), Error> {
     } else {
         Err(Error::bad_request(
             Family::Directory,
-            format!("Invalid value specified for property 'redirectUris' of resource 'Application': '{uri}' is not an absolute URI."),
+            format!(
+                "Invalid value specified for property 'redirectUris' of resource 'Application': '{uri}' is not an absolute URI."
+            ),
         ))
     }
 }
@@ -306,8 +541,13 @@ fn url_like(uri: &str) -> bool {
     match uri.split_once(':') {
         Some((scheme, rest)) => {
             !rest.is_empty()
-                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
                 && !uri.chars().any(char::is_whitespace)
         }
         None => false,
@@ -330,7 +570,12 @@ pub struct Applications<'a> {
 
 impl Applications<'_> {
     /// `GET /applications`.
-    pub async fn list(&self, caller: &Principal, q: &QueryOptions, eventual: bool) -> Result<ApplicationPage, Error> {
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        q: &QueryOptions,
+        eventual: bool,
+    ) -> Result<ApplicationPage, Error> {
         caller.require(&permissions::APPLICATIONS_READ)?;
         let prepared = directory::prepare(q, &APPLICATION_SCHEMA, "application", eventual)?;
         let page = self
@@ -350,7 +595,9 @@ impl Applications<'_> {
     /// Looks an application up in the caller's tenant (no permission check).
     async fn find(&self, caller: &Principal, key: &AppKey) -> Result<Application, Error> {
         let found = match key {
-            AppKey::AppId(client_id) => self.store.application(&caller.tenant_id, client_id).await?,
+            AppKey::AppId(client_id) => {
+                self.store.application(&caller.tenant_id, client_id).await?
+            }
             AppKey::ObjectId(id) => self
                 .store
                 .applications(&caller.tenant_id)
@@ -362,7 +609,11 @@ impl Applications<'_> {
     }
 
     /// `POST /applications`: registers the application and grants what it requires at once.
-    pub async fn create(&self, caller: &Principal, input: ApplicationInput) -> Result<Application, Error> {
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        input: ApplicationInput,
+    ) -> Result<Application, Error> {
         caller.require(&permissions::APPLICATIONS_WRITE)?;
         let display_name = match input.display_name.as_deref().map(str::trim) {
             Some(n) if !n.is_empty() => n.to_string(),
@@ -375,7 +626,12 @@ impl Applications<'_> {
         };
         let (app_roles, delegated_scopes) = resolve_permissions(&input.required_resource_access)?;
         let mut redirect_uris: Vec<String> = Vec::new();
-        for uri in input.web_redirect_uris.iter().chain(&input.spa_redirect_uris).chain(&input.public_client_redirect_uris) {
+        for uri in input
+            .web_redirect_uris
+            .iter()
+            .chain(&input.spa_redirect_uris)
+            .chain(&input.public_client_redirect_uris)
+        {
             check_redirect_uri(uri)?;
             if !redirect_uris.contains(uri) {
                 redirect_uris.push(uri.clone());
@@ -402,7 +658,11 @@ impl Applications<'_> {
     pub async fn delete(&self, caller: &Principal, key: &AppKey) -> Result<(), Error> {
         caller.require(&permissions::APPLICATIONS_WRITE)?;
         let app = self.find(caller, key).await?;
-        if self.store.delete_application(&caller.tenant_id, &app.client_id).await? {
+        if self
+            .store
+            .delete_application(&caller.tenant_id, &app.client_id)
+            .await?
+        {
             Ok(())
         } else {
             Err(Error::not_found(Family::Directory, key.text()))
@@ -410,12 +670,19 @@ impl Applications<'_> {
     }
 
     /// `POST /applications/{id}/addPassword`: a new client secret, returned in clear once.
-    pub async fn add_password(&self, caller: &Principal, key: &AppKey, input: PasswordInput) -> Result<NewPassword, Error> {
+    pub async fn add_password(
+        &self,
+        caller: &Principal,
+        key: &AppKey,
+        input: PasswordInput,
+    ) -> Result<NewPassword, Error> {
         caller.require(&permissions::APPLICATIONS_WRITE)?;
         let mut app = self.find(caller, key).await?;
         let now = graph_time::now_ms();
         let start_ms = input.start_ms.unwrap_or(now);
-        let end_ms = input.end_ms.unwrap_or(start_ms + DEFAULT_SECRET_LIFETIME_MS);
+        let end_ms = input
+            .end_ms
+            .unwrap_or(start_ms + DEFAULT_SECRET_LIFETIME_MS);
         if end_ms <= start_ms {
             return Err(Error::bad_request(
                 Family::Directory,
@@ -439,15 +706,25 @@ impl Applications<'_> {
         };
         app.secrets.push(credential.clone());
         self.store.update_application(&app).await?;
-        Ok(NewPassword { credential, secret_text, start_ms })
+        Ok(NewPassword {
+            credential,
+            secret_text,
+            start_ms,
+        })
     }
 
     /// `POST /applications/{id}/removePassword`.
-    pub async fn remove_password(&self, caller: &Principal, key: &AppKey, key_id: &str) -> Result<(), Error> {
+    pub async fn remove_password(
+        &self,
+        caller: &Principal,
+        key: &AppKey,
+        key_id: &str,
+    ) -> Result<(), Error> {
         caller.require(&permissions::APPLICATIONS_WRITE)?;
         let mut app = self.find(caller, key).await?;
         let before = app.secrets.len();
-        app.secrets.retain(|s| !s.key_id.eq_ignore_ascii_case(key_id));
+        app.secrets
+            .retain(|s| !s.key_id.eq_ignore_ascii_case(key_id));
         if app.secrets.len() == before {
             return Err(Error::bad_request(
                 Family::Directory,
@@ -466,7 +743,13 @@ mod tests {
     fn graph(items: &[(&str, &str)]) -> Vec<RequiredResourceAccess> {
         vec![RequiredResourceAccess {
             resource_app_id: GRAPH_APP_ID.into(),
-            access: items.iter().map(|(id, kind)| ResourceAccess { id: id.to_string(), kind: kind.to_string() }).collect(),
+            access: items
+                .iter()
+                .map(|(id, kind)| ResourceAccess {
+                    id: id.to_string(),
+                    kind: kind.to_string(),
+                })
+                .collect(),
         }]
     }
 
@@ -482,7 +765,10 @@ mod tests {
         assert_eq!(roles, ["User.Read.All", "Application.ReadWrite.All"]);
         assert_eq!(scopes, ["User.Read"]);
         // A delegated permission's GUID is not an application permission.
-        assert!(resolve_permissions(&graph(&[("e1fe6dd8-ba31-4d61-89e7-88639da4683d", "Role")])).is_err());
+        assert!(
+            resolve_permissions(&graph(&[("e1fe6dd8-ba31-4d61-89e7-88639da4683d", "Role")]))
+                .is_err()
+        );
         assert!(resolve_permissions(&graph(&[("Everything.All", "Role")])).is_err());
         assert!(resolve_permissions(&graph(&[("User.Read", "Magic")])).is_err());
     }
@@ -495,7 +781,10 @@ mod tests {
                 AccessKind::Role => ALL_APPLICATION_ROLES,
                 AccessKind::Scope => ALL_DELEGATED_SCOPES,
             };
-            assert!(known.contains(name) || OPENID_SCOPES.contains(name), "{name}");
+            assert!(
+                known.contains(name) || OPENID_SCOPES.contains(name),
+                "{name}"
+            );
         }
     }
 

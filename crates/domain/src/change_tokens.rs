@@ -67,28 +67,52 @@ pub enum TokenError {
 }
 
 fn mac(secret: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    let mut m =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
     m.update(payload);
     m.finalize().into_bytes().to_vec()
 }
 
 /// Signs a token.
 pub fn sign(secret: &[u8], token: &ChangeToken) -> String {
-    let payload = format!("v1|{}|{}|{}|{}|{}", token.kind.tag(), token.tenant_id, token.user_id, token.seq, token.issued_ms);
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(payload.as_bytes()), URL_SAFE_NO_PAD.encode(mac(secret, payload.as_bytes())))
+    let payload = format!(
+        "v1|{}|{}|{}|{}|{}",
+        token.kind.tag(),
+        token.tenant_id,
+        token.user_id,
+        token.seq,
+        token.issued_ms
+    );
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(payload.as_bytes()),
+        URL_SAFE_NO_PAD.encode(mac(secret, payload.as_bytes()))
+    )
 }
 
 /// Checks a token's signature, kind and age.
-pub fn verify(secret: &[u8], text: &str, kind: TokenKind, now_ms: i64) -> Result<ChangeToken, TokenError> {
+pub fn verify(
+    secret: &[u8],
+    text: &str,
+    kind: TokenKind,
+    now_ms: i64,
+) -> Result<ChangeToken, TokenError> {
     let (payload, signature) = text.split_once('.').ok_or(TokenError::Invalid)?;
-    let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Invalid)?;
-    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Invalid)?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenError::Invalid)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| TokenError::Invalid)?;
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).map_err(|_| TokenError::Invalid)?;
     m.update(&payload);
-    m.verify_slice(&signature).map_err(|_| TokenError::Invalid)?;
+    m.verify_slice(&signature)
+        .map_err(|_| TokenError::Invalid)?;
     let payload = String::from_utf8(payload).map_err(|_| TokenError::Invalid)?;
     let parts: Vec<&str> = payload.split('|').collect();
-    let ["v1", tag, tenant, user, seq, issued] = parts.as_slice() else { return Err(TokenError::Invalid) };
+    let ["v1", tag, tenant, user, seq, issued] = parts.as_slice() else {
+        return Err(TokenError::Invalid);
+    };
     if *tag != kind.tag() {
         return Err(TokenError::Invalid);
     }
@@ -110,24 +134,61 @@ mod tests {
     use super::*;
 
     fn token(kind: TokenKind) -> ChangeToken {
-        ChangeToken { kind, tenant_id: "t".into(), user_id: "u".into(), seq: 42, issued_ms: 1_000 }
+        ChangeToken {
+            kind,
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            seq: 42,
+            issued_ms: 1_000,
+        }
     }
 
     #[test]
     fn round_trip_and_refusals() {
         let secret = b"0123456789abcdef0123456789abcdef";
         let text = sign(secret, &token(TokenKind::Delta));
-        assert_eq!(verify(secret, &text, TokenKind::Delta, 2_000), Ok(token(TokenKind::Delta)));
+        assert_eq!(
+            verify(secret, &text, TokenKind::Delta, 2_000),
+            Ok(token(TokenKind::Delta))
+        );
         // The wrong kind, another secret, an altered payload, garbage.
-        assert_eq!(verify(secret, &text, TokenKind::Page, 2_000), Err(TokenError::Invalid));
-        assert_eq!(verify(b"another secret", &text, TokenKind::Delta, 2_000), Err(TokenError::Invalid));
+        assert_eq!(
+            verify(secret, &text, TokenKind::Page, 2_000),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify(b"another secret", &text, TokenKind::Delta, 2_000),
+            Err(TokenError::Invalid)
+        );
         let (_, sig) = text.split_once('.').unwrap();
         let forged = format!("{}.{sig}", URL_SAFE_NO_PAD.encode("v1|d|t|u|1|1000"));
-        assert_eq!(verify(secret, &forged, TokenKind::Delta, 2_000), Err(TokenError::Invalid));
-        assert_eq!(verify(secret, "garbage", TokenKind::Delta, 2_000), Err(TokenError::Invalid));
+        assert_eq!(
+            verify(secret, &forged, TokenKind::Delta, 2_000),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify(secret, "garbage", TokenKind::Delta, 2_000),
+            Err(TokenError::Invalid)
+        );
         // Too old.
-        assert_eq!(verify(secret, &text, TokenKind::Delta, 1_000 + DELTA_TOKEN_TTL_MS + 1), Err(TokenError::Expired));
+        assert_eq!(
+            verify(
+                secret,
+                &text,
+                TokenKind::Delta,
+                1_000 + DELTA_TOKEN_TTL_MS + 1
+            ),
+            Err(TokenError::Expired)
+        );
         let page = sign(secret, &token(TokenKind::Page));
-        assert_eq!(verify(secret, &page, TokenKind::Page, 1_000 + PAGE_TOKEN_TTL_MS + 1), Err(TokenError::Expired));
+        assert_eq!(
+            verify(
+                secret,
+                &page,
+                TokenKind::Page,
+                1_000 + PAGE_TOKEN_TTL_MS + 1
+            ),
+            Err(TokenError::Expired)
+        );
     }
 }

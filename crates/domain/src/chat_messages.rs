@@ -135,7 +135,13 @@ use crate::principal::{Principal, PrincipalKind};
 use crate::store::{ListQuery, Store};
 use crate::users::UserRecord;
 
-const DATE_CAPS: Caps = Caps { filter: true, orderby: true, select: false, search: false, case_insensitive: false };
+const DATE_CAPS: Caps = Caps {
+    filter: true,
+    orderby: true,
+    select: false,
+    search: false,
+    case_insensitive: false,
+};
 
 /// The messages of one chat: what `$filter` and `$orderby` may name (Graph allows only these
 /// two instants). The key is the message id (unique within the chat). A message's id *is* its
@@ -144,8 +150,18 @@ pub static MESSAGE_SCHEMA: EntitySchema = EntitySchema {
     type_name: "microsoft.graph.chatMessage",
     key_column: "id",
     properties: &[
-        Property { name: "lastModifiedDateTime", column: "modified_ms", ty: PropertyType::DateTime, caps: DATE_CAPS },
-        Property { name: "createdDateTime", column: "id", ty: PropertyType::DateTime, caps: DATE_CAPS },
+        Property {
+            name: "lastModifiedDateTime",
+            column: "modified_ms",
+            ty: PropertyType::DateTime,
+            caps: DATE_CAPS,
+        },
+        Property {
+            name: "createdDateTime",
+            column: "id",
+            ty: PropertyType::DateTime,
+            caps: DATE_CAPS,
+        },
     ],
 };
 
@@ -154,7 +170,12 @@ pub static MESSAGE_SCHEMA: EntitySchema = EntitySchema {
 pub static ALL_MESSAGES_SCHEMA: EntitySchema = EntitySchema {
     type_name: "microsoft.graph.chatMessage",
     key_column: "seq",
-    properties: &[Property { name: "lastModifiedDateTime", column: "modified_ms", ty: PropertyType::DateTime, caps: DATE_CAPS }],
+    properties: &[Property {
+        name: "lastModifiedDateTime",
+        column: "modified_ms",
+        ty: PropertyType::DateTime,
+        caps: DATE_CAPS,
+    }],
 };
 
 /// The largest body Teams takes (about 28 KB); larger ones get 413.
@@ -311,7 +332,8 @@ pub fn parse_id(text: &str) -> Option<i64> {
 /// The first instant a member may read (`visibleHistoryStartDateTime`; no history shared means
 /// from when they were added); an application (no membership) reads everything.
 pub fn history_start(me: Option<&MemberRecord>) -> i64 {
-    me.map(|m| m.visible_history_ms.unwrap_or(m.added_ms)).unwrap_or(i64::MIN)
+    me.map(|m| m.visible_history_ms.unwrap_or(m.added_ms))
+        .unwrap_or(i64::MIN)
 }
 
 /// `importance`, canonical.
@@ -329,17 +351,30 @@ fn body(input: BodyInput) -> Result<(String, String), Error> {
         None => "text".to_string(),
         Some(t) if t.eq_ignore_ascii_case("text") => "text".to_string(),
         Some(t) if t.eq_ignore_ascii_case("html") => "html".to_string(),
-        Some(t) => return Err(bad(format!("Invalid value '{t}' for property 'body.contentType': expected 'text' or 'html'."))),
+        Some(t) => {
+            return Err(bad(format!(
+                "Invalid value '{t}' for property 'body.contentType': expected 'text' or 'html'."
+            )));
+        }
     };
-    let content = input.content.ok_or_else(|| bad("The message body needs 'content'."))?;
+    let content = input
+        .content
+        .ok_or_else(|| bad("The message body needs 'content'."))?;
     if content.len() > MAX_BODY_BYTES {
         return Err(Error::new(
             ErrorKind::PayloadTooLarge,
             "RequestEntityTooLarge",
-            format!("Request Entity too large: the message body is {} bytes; the limit is {MAX_BODY_BYTES}.", content.len()),
+            format!(
+                "Request Entity too large: the message body is {} bytes; the limit is {MAX_BODY_BYTES}.",
+                content.len()
+            ),
         ));
     }
-    let content = if content_type == "html" { message_body::sanitize(&content) } else { content };
+    let content = if content_type == "html" {
+        message_body::sanitize(&content)
+    } else {
+        content
+    };
     if content.trim().is_empty() {
         return Err(bad("The message body cannot be empty."));
     }
@@ -356,7 +391,11 @@ struct Mention {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Mentioned {
-    User { id: String, display_name: Option<String>, identity_type: String },
+    User {
+        id: String,
+        display_name: Option<String>,
+        identity_type: String,
+    },
     /// `application`, `conversation` or `tag`: the slot and its identity, normalised.
     Other(&'static str, Value),
 }
@@ -365,32 +404,53 @@ fn str_field(o: &Map<String, Value>, name: &str, what: &str) -> Result<Option<St
     match o.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(bad(format!("Invalid value for '{name}' of {what}: expected a string."))),
+        Some(_) => Err(bad(format!(
+            "Invalid value for '{name}' of {what}: expected a string."
+        ))),
     }
 }
 
 fn only_known(o: &Map<String, Value>, known: &[&str], what: &str) -> Result<(), Error> {
-    match o.keys().find(|k| !k.contains('@') && !known.contains(&k.as_str())) {
-        Some(k) => Err(bad(format!("The property '{k}' does not exist on type '{what}'."))),
+    match o
+        .keys()
+        .find(|k| !k.contains('@') && !known.contains(&k.as_str()))
+    {
+        Some(k) => Err(bad(format!(
+            "The property '{k}' does not exist on type '{what}'."
+        ))),
         None => Ok(()),
     }
 }
 
 fn mention(v: Value) -> Result<Mention, Error> {
-    let Value::Object(o) = v else { return Err(bad("Each mention must be an object.")) };
-    only_known(&o, &["id", "mentionText", "mentioned"], "microsoft.graph.chatMessageMention")?;
+    let Value::Object(o) = v else {
+        return Err(bad("Each mention must be an object."));
+    };
+    only_known(
+        &o,
+        &["id", "mentionText", "mentioned"],
+        "microsoft.graph.chatMessageMention",
+    )?;
     let id = match o.get("id") {
         Some(Value::Number(n)) => n.as_i64(),
         Some(Value::String(s)) => s.parse().ok(),
         _ => None,
     }
     .filter(|id| (0..=i64::from(i32::MAX)).contains(id))
-    .ok_or_else(|| bad("Each mention needs an 'id': the number of its <at id=\"…\"> element in the body."))?;
+    .ok_or_else(|| {
+        bad("Each mention needs an 'id': the number of its <at id=\"…\"> element in the body.")
+    })?;
     let text = str_field(&o, "mentionText", "a mention")?;
     let Some(Value::Object(who)) = o.get("mentioned") else {
-        return Err(bad(format!("Mention {id} needs 'mentioned': the user, application, conversation or tag it names.")));
+        return Err(bad(format!(
+            "Mention {id} needs 'mentioned': the user, application, conversation or tag it names."
+        )));
     };
-    only_known(who, &["user", "application", "conversation", "tag", "device"], "microsoft.graph.chatMessageMentionedIdentitySet")?;
+    only_known(
+        who,
+        &["user", "application", "conversation", "tag", "device"],
+        "microsoft.graph.chatMessageMentionedIdentitySet",
+    )?;
     let slots: Vec<(&str, &Map<String, Value>)> = ["user", "application", "conversation", "tag"]
         .into_iter()
         .filter_map(|slot| match who.get(slot) {
@@ -399,16 +459,20 @@ fn mention(v: Value) -> Result<Mention, Error> {
         })
         .collect();
     let [(slot, identity)] = slots.as_slice() else {
-        return Err(bad(format!("Mention {id} must name exactly one of 'user', 'application', 'conversation' or 'tag'.")));
+        return Err(bad(format!(
+            "Mention {id} must name exactly one of 'user', 'application', 'conversation' or 'tag'."
+        )));
     };
     let ident_id = str_field(identity, "id", "a mentioned identity")?.filter(|s| !s.is_empty());
-    let ident_id = ident_id.ok_or_else(|| bad(format!("The identity mention {id} names needs an 'id'.")))?;
+    let ident_id =
+        ident_id.ok_or_else(|| bad(format!("The identity mention {id} names needs an 'id'.")))?;
     let display_name = str_field(identity, "displayName", "a mentioned identity")?;
     let mentioned = match *slot {
         "user" => Mentioned::User {
             id: ident_id.to_ascii_lowercase(),
             display_name,
-            identity_type: str_field(identity, "userIdentityType", "a mentioned user")?.unwrap_or_else(|| "aadUser".into()),
+            identity_type: str_field(identity, "userIdentityType", "a mentioned user")?
+                .unwrap_or_else(|| "aadUser".into()),
         },
         "application" => Mentioned::Other(
             "application",
@@ -428,9 +492,16 @@ fn mention(v: Value) -> Result<Mention, Error> {
                 "conversationIdentityType": str_field(identity, "conversationIdentityType", "a mentioned conversation")?.unwrap_or_else(|| "chat".into()),
             }),
         ),
-        _ => Mentioned::Other("tag", json!({ "@odata.type": "#microsoft.graph.teamworkTagIdentity", "id": ident_id, "displayName": display_name })),
+        _ => Mentioned::Other(
+            "tag",
+            json!({ "@odata.type": "#microsoft.graph.teamworkTagIdentity", "id": ident_id, "displayName": display_name }),
+        ),
     };
-    Ok(Mention { id, text, mentioned })
+    Ok(Mention {
+        id,
+        text,
+        mentioned,
+    })
 }
 
 fn mentions(items: Vec<Value>) -> Result<Vec<Mention>, Error> {
@@ -448,22 +519,45 @@ fn mentions(items: Vec<Value>) -> Result<Vec<Mention>, Error> {
 fn attachments(items: Vec<Value>) -> Result<Value, Error> {
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
     for item in items {
-        let Value::Object(o) = item else { return Err(bad("Each attachment must be an object.")) };
-        only_known(&o, &["id", "contentType", "contentUrl", "content", "name", "thumbnailUrl", "teamsAppId"], "microsoft.graph.chatMessageAttachment")?;
+        let Value::Object(o) = item else {
+            return Err(bad("Each attachment must be an object."));
+        };
+        only_known(
+            &o,
+            &[
+                "id",
+                "contentType",
+                "contentUrl",
+                "content",
+                "name",
+                "thumbnailUrl",
+                "teamsAppId",
+            ],
+            "microsoft.graph.chatMessageAttachment",
+        )?;
         let what = "an attachment";
         let id = str_field(&o, "id", what)?.filter(|s| !s.is_empty()).ok_or_else(|| bad("Each attachment needs an 'id' (the id of its <attachment> element in the body)."))?;
-        let content_type = str_field(&o, "contentType", what)?.ok_or_else(|| bad(format!("Attachment '{id}' needs a 'contentType'.")))?;
+        let content_type = str_field(&o, "contentType", what)?
+            .ok_or_else(|| bad(format!("Attachment '{id}' needs a 'contentType'.")))?;
         let url = str_field(&o, "contentUrl", what)?;
         let content = str_field(&o, "content", what)?;
         let lower = content_type.to_ascii_lowercase();
         if lower == "reference" {
-            let ok = url.as_deref().is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
+            let ok = url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"));
             if !ok {
-                return Err(bad(format!("The reference attachment '{id}' needs an http(s) 'contentUrl' (the file it links to).")));
+                return Err(bad(format!(
+                    "The reference attachment '{id}' needs an http(s) 'contentUrl' (the file it links to)."
+                )));
             }
-        } else if lower.starts_with("application/vnd.microsoft.card.") || lower.starts_with("application/vnd.microsoft.com.card.") {
+        } else if lower.starts_with("application/vnd.microsoft.card.")
+            || lower.starts_with("application/vnd.microsoft.com.card.")
+        {
             if content.is_none() {
-                return Err(bad(format!("The card attachment '{id}' needs its card JSON, as a string, in 'content'.")));
+                return Err(bad(format!(
+                    "The card attachment '{id}' needs its card JSON, as a string, in 'content'."
+                )));
             }
         } else {
             return Err(bad(format!(
@@ -505,7 +599,12 @@ fn ids(list: &Value) -> BTreeSet<String> {
 /// Graph's rule tying a body to its mentions and attachments: every `<at id="n">` has mention
 /// `n` and every mention its `<at>`; every `<attachment id="x">` has attachment `x` and every
 /// attachment its element. Both need an HTML body.
-pub fn check_markers(body_type: &str, body: &str, mention_ids: &BTreeSet<String>, attachment_ids: &BTreeSet<String>) -> Result<(), String> {
+pub fn check_markers(
+    body_type: &str,
+    body: &str,
+    mention_ids: &BTreeSet<String>,
+    attachment_ids: &BTreeSet<String>,
+) -> Result<(), String> {
     if body_type != "html" {
         if !mention_ids.is_empty() {
             return Err("Mentions need an HTML body: set body.contentType to 'html' and place each mention with <at id=\"…\">…</at>.".into());
@@ -520,16 +619,24 @@ pub fn check_markers(body_type: &str, body: &str, mention_ids: &BTreeSet<String>
         return Err("Every <at> and <attachment> element in the body needs an id.".into());
     }
     if let Some(id) = found.mentions.difference(mention_ids).next() {
-        return Err(format!("The body has <at id=\"{id}\"> but 'mentions' has no mention with id {id}."));
+        return Err(format!(
+            "The body has <at id=\"{id}\"> but 'mentions' has no mention with id {id}."
+        ));
     }
     if let Some(id) = mention_ids.difference(&found.mentions).next() {
-        return Err(format!("Mention {id} is not in the body: place it with <at id=\"{id}\">…</at>."));
+        return Err(format!(
+            "Mention {id} is not in the body: place it with <at id=\"{id}\">…</at>."
+        ));
     }
     if let Some(id) = found.attachments.difference(attachment_ids).next() {
-        return Err(format!("The body has <attachment id=\"{id}\"> but 'attachments' has no attachment with id '{id}'."));
+        return Err(format!(
+            "The body has <attachment id=\"{id}\"> but 'attachments' has no attachment with id '{id}'."
+        ));
     }
     if let Some(id) = attachment_ids.difference(&found.attachments).next() {
-        return Err(format!("Attachment '{id}' is not in the body: place it with <attachment id=\"{id}\"></attachment>."));
+        return Err(format!(
+            "Attachment '{id}' is not in the body: place it with <attachment id=\"{id}\"></attachment>."
+        ));
     }
     Ok(())
 }
@@ -554,16 +661,27 @@ fn prepare(input: MessageInput) -> Result<Prepared, Error> {
 }
 
 /// Reactions Teams names (legacy names, still accepted) and what they display as.
-const NAMED_REACTIONS: &[(&str, &str)] =
-    &[("like", "Like"), ("angry", "Angry"), ("sad", "Sad"), ("laugh", "Laugh"), ("heart", "Heart"), ("surprised", "Surprised")];
+const NAMED_REACTIONS: &[(&str, &str)] = &[
+    ("like", "Like"),
+    ("angry", "Angry"),
+    ("sad", "Sad"),
+    ("laugh", "Laugh"),
+    ("heart", "Heart"),
+    ("surprised", "Surprised"),
+];
 
 /// `reactionType`: a Unicode emoji (any), or one of the legacy names; its display name when known.
 pub fn reaction_type(text: &str) -> Result<(String, Option<String>), Error> {
     let text = text.trim();
-    if let Some((name, display)) = NAMED_REACTIONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(text)) {
+    if let Some((name, display)) = NAMED_REACTIONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(text))
+    {
         return Ok((name.to_string(), Some(display.to_string())));
     }
-    let emoji_like = !text.is_empty() && text.chars().count() <= 16 && text.chars().all(|c| !c.is_ascii() && !c.is_whitespace());
+    let emoji_like = !text.is_empty()
+        && text.chars().count() <= 16
+        && text.chars().all(|c| !c.is_ascii() && !c.is_whitespace());
     if !emoji_like {
         return Err(bad(format!(
             "Invalid reactionType '{text}': send a Unicode emoji (e.g. \"💘\") or one of like, angry, sad, laugh, heart, surprised."
@@ -572,7 +690,13 @@ pub fn reaction_type(text: &str) -> Result<(String, Option<String>), Error> {
     Ok((text.to_string(), None))
 }
 
-fn reaction_json(kind: &str, display: Option<&str>, user_id: &str, tenant_id: &str, at: i64) -> Value {
+fn reaction_json(
+    kind: &str,
+    display: Option<&str>,
+    user_id: &str,
+    tenant_id: &str,
+    at: i64,
+) -> Value {
     json!({
         "reactionType": kind,
         "displayName": display,
@@ -611,7 +735,9 @@ impl MessageChange {
     }
 
     fn is_sender(&self, m: &MessageRecord) -> bool {
-        m.from_user_id.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(&self.actor_id))
+        m.from_user_id
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case(&self.actor_id))
     }
 
     /// Applies the change to `m`; `Ok(true)` when something changed (and must be written).
@@ -625,7 +751,9 @@ impl MessageChange {
                     return Err(Refusal::NotSender);
                 }
                 if m.deleted_ms.is_some() {
-                    return Err(Refusal::Invalid("A deleted message cannot be edited; undo the deletion first.".into()));
+                    return Err(Refusal::Invalid(
+                        "A deleted message cannot be edited; undo the deletion first.".into(),
+                    ));
                 }
                 let mut next = m.clone();
                 if let Some((kind, content)) = &edit.body {
@@ -644,7 +772,13 @@ impl MessageChange {
                 if let Some(attachments) = &edit.attachments {
                     next.attachments = attachments.clone();
                 }
-                check_markers(&next.body_type, &next.body, &ids(&next.mentions), &ids(&next.attachments)).map_err(Refusal::Invalid)?;
+                check_markers(
+                    &next.body_type,
+                    &next.body,
+                    &ids(&next.mentions),
+                    &ids(&next.attachments),
+                )
+                .map_err(Refusal::Invalid)?;
                 if next == *m {
                     return Ok(false);
                 }
@@ -669,23 +803,35 @@ impl MessageChange {
             }
             ChangeKind::SetReaction(kind, display) => {
                 if m.from_user_id.is_none() {
-                    return Err(Refusal::Invalid("System event messages cannot be reacted to.".into()));
+                    return Err(Refusal::Invalid(
+                        "System event messages cannot be reacted to.".into(),
+                    ));
                 }
                 if m.deleted_ms.is_some() {
-                    return Err(Refusal::Invalid("A deleted message cannot be reacted to.".into()));
+                    return Err(Refusal::Invalid(
+                        "A deleted message cannot be reacted to.".into(),
+                    ));
                 }
                 if self.find_reaction(m, kind).is_some() {
                     return Ok(false);
                 }
                 let at = self.stamp(m);
-                let reaction = reaction_json(kind, display.as_deref(), &self.actor_id, &self.actor_tenant, at);
+                let reaction = reaction_json(
+                    kind,
+                    display.as_deref(),
+                    &self.actor_id,
+                    &self.actor_tenant,
+                    at,
+                );
                 push(&mut m.reactions, reaction.clone());
                 push(&mut m.history, history_item("reactionAdded", at, reaction));
                 m.modified_ms = at;
                 Ok(true)
             }
             ChangeKind::UnsetReaction(kind) => {
-                let Some(index) = self.find_reaction(m, kind) else { return Ok(false) };
+                let Some(index) = self.find_reaction(m, kind) else {
+                    return Ok(false);
+                };
                 let at = self.stamp(m);
                 let removed = match &mut m.reactions {
                     Value::Array(items) => items.remove(index),
@@ -701,7 +847,10 @@ impl MessageChange {
     /// The index of the actor's reaction of this type.
     fn find_reaction(&self, m: &MessageRecord, kind: &str) -> Option<usize> {
         m.reactions.as_array()?.iter().position(|r| {
-            r["reactionType"] == kind && r["user"]["user"]["id"].as_str().is_some_and(|u| u.eq_ignore_ascii_case(&self.actor_id))
+            r["reactionType"] == kind
+                && r["user"]["user"]["id"]
+                    .as_str()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&self.actor_id))
         })
     }
 }
@@ -710,19 +859,41 @@ impl MessageChange {
 /// `allowed` properties with instants) and keeps only the comparisons on `ordered`: Graph
 /// honours the filter only when `$orderby` names the same property and silently ignores it
 /// otherwise.
-fn date_filter(expr: &Expr, allowed: &[(&'static str, &[CompareOp])], ordered: &str) -> Result<Option<Expr>, Error> {
+fn date_filter(
+    expr: &Expr,
+    allowed: &[(&'static str, &[CompareOp])],
+    ordered: &str,
+) -> Result<Option<Expr>, Error> {
     let mut kept = Vec::new();
     collect_bounds(expr, allowed, ordered, &mut kept)?;
-    Ok(kept.into_iter().reduce(|a, b| Expr::new(ExprKind::And(Box::new(a), Box::new(b)))))
+    Ok(kept
+        .into_iter()
+        .reduce(|a, b| Expr::new(ExprKind::And(Box::new(a), Box::new(b)))))
 }
 
-fn collect_bounds(expr: &Expr, allowed: &[(&'static str, &[CompareOp])], ordered: &str, out: &mut Vec<Expr>) -> Result<(), Error> {
+fn collect_bounds(
+    expr: &Expr,
+    allowed: &[(&'static str, &[CompareOp])],
+    ordered: &str,
+    out: &mut Vec<Expr>,
+) -> Result<(), Error> {
     let rule = || {
         let list: Vec<String> = allowed
             .iter()
-            .map(|(p, ops)| format!("{p} {}", ops.iter().map(|o| o.keyword()).collect::<Vec<_>>().join("/")))
+            .map(|(p, ops)| {
+                format!(
+                    "{p} {}",
+                    ops.iter()
+                        .map(|o| o.keyword())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                )
+            })
             .collect();
-        bad(format!("This $filter is not supported here: only {}, compared with a date-time and joined with 'and'.", list.join(", ")))
+        bad(format!(
+            "This $filter is not supported here: only {}, compared with a date-time and joined with 'and'.",
+            list.join(", ")
+        ))
     };
     match &expr.kind {
         ExprKind::And(a, b) => {
@@ -738,8 +909,15 @@ fn collect_bounds(expr: &Expr, allowed: &[(&'static str, &[CompareOp])], ordered
             if !matches!(literal, Literal::DateTimeOffset(_) | Literal::Date(_)) {
                 return Err(rule());
             }
-            let [segment] = path.segments.as_slice() else { return Err(rule()) };
-            let Some((name, ops)) = allowed.iter().find(|(name, _)| name.eq_ignore_ascii_case(segment)) else { return Err(rule()) };
+            let [segment] = path.segments.as_slice() else {
+                return Err(rule());
+            };
+            let Some((name, ops)) = allowed
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(segment))
+            else {
+                return Err(rule());
+            };
             if !ops.contains(&op) {
                 return Err(rule());
             }
@@ -758,7 +936,8 @@ fn collect_bounds(expr: &Expr, allowed: &[(&'static str, &[CompareOp])], ordered
 
 /// `property op instant`, built in code.
 fn bound(property: &str, op: CompareOp, at_ms: i64) -> Expr {
-    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     Expr::new(ExprKind::Compare {
         op,
         left: Box::new(Expr::new(ExprKind::Member(MemberPath::new([property])))),
@@ -770,7 +949,9 @@ fn page_size(q: &QueryOptions) -> Result<usize, Error> {
     match q.top {
         None => Ok(DEFAULT_PAGE),
         Some(0) => Err(bad("$top must be at least 1.")),
-        Some(n) if n > MAX_PAGE => Err(bad(format!("Invalid page size requested: {n}. The maximum allowed page size ($top) is {MAX_PAGE}."))),
+        Some(n) if n > MAX_PAGE => Err(bad(format!(
+            "Invalid page size requested: {n}. The maximum allowed page size ($top) is {MAX_PAGE}."
+        ))),
         Some(n) => Ok(n as usize),
     }
 }
@@ -790,16 +971,31 @@ impl ChatMessages<'_> {
     }
 
     /// The chat as the caller sees it, with the caller's membership (delegated callers only).
-    async fn as_member(&self, caller: &Principal, owner: &Owner, chat_id: &str) -> Result<MemberRecord, Error> {
+    async fn as_member(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+    ) -> Result<MemberRecord, Error> {
         let view = self.chats().visible(caller, owner, chat_id).await?;
-        view.me.ok_or_else(|| forbidden("Only a signed-in member of the chat can do this."))
+        view.me
+            .ok_or_else(|| forbidden("Only a signed-in member of the chat can do this."))
     }
 
     /// Resolves mentioned users against the chat's members (one read, only when a user is
     /// mentioned) and writes the mentions as Graph returns them.
-    async fn resolve_mentions(&self, chat_id: &str, mentions: Option<Vec<Mention>>) -> Result<Option<Value>, Error> {
-        let Some(mentions) = mentions else { return Ok(None) };
-        let members = if mentions.iter().any(|m| matches!(m.mentioned, Mentioned::User { .. })) {
+    async fn resolve_mentions(
+        &self,
+        chat_id: &str,
+        mentions: Option<Vec<Mention>>,
+    ) -> Result<Option<Value>, Error> {
+        let Some(mentions) = mentions else {
+            return Ok(None);
+        };
+        let members = if mentions
+            .iter()
+            .any(|m| matches!(m.mentioned, Mentioned::User { .. }))
+        {
             self.store.members(chat_id).await?
         } else {
             Vec::new()
@@ -808,11 +1004,20 @@ impl ChatMessages<'_> {
         for m in mentions {
             let mut who = json!({ "application": null, "device": null, "conversation": null, "tag": null, "user": null });
             match m.mentioned {
-                Mentioned::User { id, display_name, identity_type } => {
+                Mentioned::User {
+                    id,
+                    display_name,
+                    identity_type,
+                } => {
                     let member = members
                         .iter()
                         .find(|x| x.user_id.eq_ignore_ascii_case(&id))
-                        .ok_or_else(|| bad(format!("Mention {}: the user '{id}' is not a member of this chat.", m.id)))?;
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "Mention {}: the user '{id}' is not a member of this chat.",
+                                m.id
+                            ))
+                        })?;
                     who["user"] = json!({
                         "@odata.type": "#microsoft.graph.teamworkUserIdentity",
                         "id": member.user_id,
@@ -823,7 +1028,10 @@ impl ChatMessages<'_> {
                 }
                 Mentioned::Other(slot, identity) => {
                     if slot == "conversation" && identity["id"] != chat_id {
-                        return Err(bad(format!("Mention {}: a conversation mention can only name this chat.", m.id)));
+                        return Err(bad(format!(
+                            "Mention {}: a conversation mention can only name this chat.",
+                            m.id
+                        )));
                     }
                     who[slot] = identity;
                 }
@@ -834,7 +1042,13 @@ impl ChatMessages<'_> {
     }
 
     /// `POST /chats/{id}/messages` (and the `/me`, `/users/{id}` forms): a member sends.
-    pub async fn send(&self, caller: &Principal, owner: &Owner, chat_id: &str, input: MessageInput) -> Result<MessageRecord, Error> {
+    pub async fn send(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        input: MessageInput,
+    ) -> Result<MessageRecord, Error> {
         if matches!(caller.kind, PrincipalKind::App { .. }) && caller.has("Teamwork.Migrate.All") {
             return Err(forbidden(
                 "Teamwork.Migrate.All only allows importing messages into chats in migration mode, which Switchboard does not offer; applications cannot send chat messages.",
@@ -842,12 +1056,22 @@ impl ChatMessages<'_> {
         }
         caller.require(&permissions::CHAT_MESSAGE_SEND)?;
         let prepared = prepare(input)?;
-        let (body_type, body) = prepared.body.ok_or_else(|| bad("The message needs a body: {\"body\": {\"content\": \"…\"}}."))?;
-        let mention_ids: BTreeSet<String> = prepared.mentions.iter().flatten().map(|m| m.id.to_string()).collect();
+        let (body_type, body) = prepared
+            .body
+            .ok_or_else(|| bad("The message needs a body: {\"body\": {\"content\": \"…\"}}."))?;
+        let mention_ids: BTreeSet<String> = prepared
+            .mentions
+            .iter()
+            .flatten()
+            .map(|m| m.id.to_string())
+            .collect();
         let attachments = prepared.attachments.unwrap_or_else(|| json!([]));
         check_markers(&body_type, &body, &mention_ids, &ids(&attachments)).map_err(bad)?;
         let me = self.as_member(caller, owner, chat_id).await?;
-        let mentions = self.resolve_mentions(chat_id, prepared.mentions).await?.unwrap_or_else(|| json!([]));
+        let mentions = self
+            .resolve_mentions(chat_id, prepared.mentions)
+            .await?
+            .unwrap_or_else(|| json!([]));
         let now = now_ms();
         let record = MessageRecord {
             chat_id: me.chat_id.clone(),
@@ -874,31 +1098,68 @@ impl ChatMessages<'_> {
     }
 
     /// `GET /chats/{id}/messages`: newest first, Graph's query rules.
-    pub async fn list(&self, caller: &Principal, owner: &Owner, chat_id: &str, q: &QueryOptions) -> Result<MessagePage, Error> {
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        q: &QueryOptions,
+    ) -> Result<MessagePage, Error> {
         caller.require(&permissions::CHAT_MESSAGES_READ)?;
-        if q.select.is_some() || !q.expand.is_empty() || q.skip.is_some() || q.search.is_some() || q.deltatoken.is_some() {
-            return Err(bad("Chat messages support only $top, $orderby, $filter and $count."));
+        if q.select.is_some()
+            || !q.expand.is_empty()
+            || q.skip.is_some()
+            || q.search.is_some()
+            || q.deltatoken.is_some()
+        {
+            return Err(bad(
+                "Chat messages support only $top, $orderby, $filter and $count.",
+            ));
         }
         let limit = page_size(q)?;
         let ordered = match q.orderby.as_slice() {
             [] => LAST_MODIFIED,
-            [item] if item.descending && item.path.eq_ignore_ascii_case(LAST_MODIFIED) => LAST_MODIFIED,
+            [item] if item.descending && item.path.eq_ignore_ascii_case(LAST_MODIFIED) => {
+                LAST_MODIFIED
+            }
             [item] if item.descending && item.path.eq_ignore_ascii_case(CREATED) => CREATED,
-            _ => return Err(bad("Chat messages can only be ordered by 'lastModifiedDateTime desc' (the default) or 'createdDateTime desc'.")),
+            _ => {
+                return Err(bad(
+                    "Chat messages can only be ordered by 'lastModifiedDateTime desc' (the default) or 'createdDateTime desc'.",
+                ));
+            }
         };
         // Honoured only when `$orderby` itself names the filtered property (not by default).
         let named = if q.orderby.is_empty() { "" } else { ordered };
         let filter = match &q.filter {
-            Some(f) => date_filter(f, &[(LAST_MODIFIED, &[CompareOp::Gt, CompareOp::Lt]), (CREATED, &[CompareOp::Lt])], named)?,
+            Some(f) => date_filter(
+                f,
+                &[
+                    (LAST_MODIFIED, &[CompareOp::Gt, CompareOp::Lt]),
+                    (CREATED, &[CompareOp::Lt]),
+                ],
+                named,
+            )?,
             None => None,
         };
         let view = self.chats().visible(caller, owner, chat_id).await?;
-        let column = MESSAGE_SCHEMA.property(ordered).map(|p| p.column).unwrap_or("modified_ms");
-        let order = vec![SortKey { column, descending: true }];
+        let column = MESSAGE_SCHEMA
+            .property(ordered)
+            .map(|p| p.column)
+            .unwrap_or("modified_ms");
+        let order = vec![SortKey {
+            column,
+            descending: true,
+        }];
         let mut full = order.clone();
-        full.push(SortKey { column: MESSAGE_SCHEMA.key_column, descending: false });
+        full.push(SortKey {
+            column: MESSAGE_SCHEMA.key_column,
+            descending: false,
+        });
         let after = match &q.skiptoken {
-            Some(t) => Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?),
+            Some(t) => {
+                Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?)
+            }
             None => None,
         };
         // The keyset condition is an OR the index cannot seek on; an equivalent bound on the
@@ -911,17 +1172,34 @@ impl ChatMessages<'_> {
             (Some(f), Some(s)) => Some(Expr::new(ExprKind::And(Box::new(f), Box::new(s)))),
             (f, s) => f.or(s),
         };
-        let query = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count: q.count == Some(true) };
+        let query = ListQuery {
+            filter: filter.as_ref(),
+            search: None,
+            order,
+            after,
+            limit,
+            count: q.count == Some(true),
+        };
         let page = self
             .store
             .list_messages(&view.chat.id, history_start(view.me.as_ref()), &query)
             .await
             .map_err(|e| Error::from(e).in_family(TEAMS))?;
-        Ok(MessagePage { skiptoken: page.next.map(|c| paging::encode(&full, &c)), items: page.items, count: page.count })
+        Ok(MessagePage {
+            skiptoken: page.next.map(|c| paging::encode(&full, &c)),
+            items: page.items,
+            count: page.count,
+        })
     }
 
     /// `GET /chats/{id}/messages/{message-id}`.
-    pub async fn get(&self, caller: &Principal, owner: &Owner, chat_id: &str, message_id: &str) -> Result<MessageRecord, Error> {
+    pub async fn get(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        message_id: &str,
+    ) -> Result<MessageRecord, Error> {
         caller.require(&permissions::CHAT_MESSAGES_READ)?;
         let view = self.chats().visible(caller, owner, chat_id).await?;
         let id = parse_id(message_id).ok_or_else(|| Error::not_found(TEAMS, message_id))?;
@@ -932,7 +1210,12 @@ impl ChatMessages<'_> {
             .ok_or_else(|| Error::not_found(TEAMS, message_id))
     }
 
-    async fn change(&self, me: MemberRecord, message_id: &str, kind: ChangeKind) -> Result<(), Error> {
+    async fn change(
+        &self,
+        me: MemberRecord,
+        message_id: &str,
+        kind: ChangeKind,
+    ) -> Result<(), Error> {
         let id = parse_id(message_id).ok_or_else(|| Error::not_found(TEAMS, message_id))?;
         let change = MessageChange {
             visible_from: history_start(Some(&me)),
@@ -944,17 +1227,28 @@ impl ChatMessages<'_> {
         match self.store.change_message(&me.chat_id, id, &change).await? {
             ChangeOutcome::Changed(_) | ChangeOutcome::Unchanged(_) => Ok(()),
             ChangeOutcome::Refused(Refusal::NotFound) => Err(Error::not_found(TEAMS, message_id)),
-            ChangeOutcome::Refused(Refusal::NotSender) => Err(forbidden("Only the sender of a message can change or delete it.")),
+            ChangeOutcome::Refused(Refusal::NotSender) => Err(forbidden(
+                "Only the sender of a message can change or delete it.",
+            )),
             ChangeOutcome::Refused(Refusal::Invalid(why)) => Err(bad(why)),
         }
     }
 
     /// `PATCH /chats/{id}/messages/{message-id}`: the sender edits.
-    pub async fn edit(&self, caller: &Principal, owner: &Owner, chat_id: &str, message_id: &str, input: MessageInput) -> Result<(), Error> {
+    pub async fn edit(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        message_id: &str,
+        input: MessageInput,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_MESSAGE_UPDATE)?;
         let prepared = prepare(input)?;
         let me = self.as_member(caller, owner, chat_id).await?;
-        let mentions = self.resolve_mentions(&me.chat_id, prepared.mentions).await?;
+        let mentions = self
+            .resolve_mentions(&me.chat_id, prepared.mentions)
+            .await?;
         let edit = MessageEdit {
             body: prepared.body,
             subject: prepared.subject,
@@ -966,18 +1260,46 @@ impl ChatMessages<'_> {
     }
 
     /// `softDelete` (`undo = false`) and `undoSoftDelete` (`undo = true`): the sender only.
-    pub async fn soft_delete(&self, caller: &Principal, owner: &Owner, chat_id: &str, message_id: &str, undo: bool) -> Result<(), Error> {
+    pub async fn soft_delete(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        message_id: &str,
+        undo: bool,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_MESSAGE_DELETE)?;
         let me = self.as_member(caller, owner, chat_id).await?;
-        self.change(me, message_id, if undo { ChangeKind::UndoSoftDelete } else { ChangeKind::SoftDelete }).await
+        self.change(
+            me,
+            message_id,
+            if undo {
+                ChangeKind::UndoSoftDelete
+            } else {
+                ChangeKind::SoftDelete
+            },
+        )
+        .await
     }
 
     /// `setReaction` / `unsetReaction`: any member, one reaction of a type per user.
-    pub async fn react(&self, caller: &Principal, owner: &Owner, chat_id: &str, message_id: &str, reaction: &str, set: bool) -> Result<(), Error> {
+    pub async fn react(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        message_id: &str,
+        reaction: &str,
+        set: bool,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_MESSAGE_REACT)?;
         let (kind, display) = reaction_type(reaction)?;
         let me = self.as_member(caller, owner, chat_id).await?;
-        let change = if set { ChangeKind::SetReaction(kind, display) } else { ChangeKind::UnsetReaction(kind) };
+        let change = if set {
+            ChangeKind::SetReaction(kind, display)
+        } else {
+            ChangeKind::UnsetReaction(kind)
+        };
         self.change(me, message_id, change).await
     }
 
@@ -986,23 +1308,45 @@ impl ChatMessages<'_> {
         self.chats()
             .owner_user(caller, owner)
             .await?
-            .ok_or_else(|| bad("getAllMessages reads one user's chats: call /users/{id}/chats/getAllMessages."))
+            .ok_or_else(|| {
+                bad("getAllMessages reads one user's chats: call /users/{id}/chats/getAllMessages.")
+            })
     }
 
     /// `GET /users/{id}/chats/getAllMessages`: the messages of every chat of the user, in the
     /// order they last changed.
-    pub async fn all_messages(&self, caller: &Principal, owner: &Owner, q: &QueryOptions) -> Result<MessagePage, Error> {
+    pub async fn all_messages(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        q: &QueryOptions,
+    ) -> Result<MessagePage, Error> {
         caller.require(&permissions::CHAT_MESSAGES_ALL)?;
         let user = self.target_user(caller, owner).await?;
-        if q.select.is_some() || !q.expand.is_empty() || q.skip.is_some() || q.search.is_some() || !q.orderby.is_empty() || q.deltatoken.is_some() {
-            return Err(bad("getAllMessages supports only $top and $filter on lastModifiedDateTime."));
+        if q.select.is_some()
+            || !q.expand.is_empty()
+            || q.skip.is_some()
+            || q.search.is_some()
+            || !q.orderby.is_empty()
+            || q.deltatoken.is_some()
+        {
+            return Err(bad(
+                "getAllMessages supports only $top and $filter on lastModifiedDateTime.",
+            ));
         }
         let limit = page_size(q)?;
         let filter = match &q.filter {
-            Some(f) => date_filter(f, &[(LAST_MODIFIED, &[CompareOp::Gt, CompareOp::Lt])], LAST_MODIFIED)?,
+            Some(f) => date_filter(
+                f,
+                &[(LAST_MODIFIED, &[CompareOp::Gt, CompareOp::Lt])],
+                LAST_MODIFIED,
+            )?,
             None => None,
         };
-        let keys = [SortKey { column: ALL_MESSAGES_SCHEMA.key_column, descending: false }];
+        let keys = [SortKey {
+            column: ALL_MESSAGES_SCHEMA.key_column,
+            descending: false,
+        }];
         let after = match &q.skiptoken {
             Some(t) => match paging::decode(&keys, t).as_deref() {
                 Some([SqlValue::Integer(seq)]) => *seq,
@@ -1019,17 +1363,33 @@ impl ChatMessages<'_> {
             (true, Some(seq)) => Some(paging::encode(&keys, &[SqlValue::Integer(seq)])),
             _ => None,
         };
-        Ok(MessagePage { items: page.items, skiptoken, count: None })
+        Ok(MessagePage {
+            items: page.items,
+            skiptoken,
+            count: None,
+        })
     }
 
     /// `GET /users/{id}/chats/getAllMessages/delta`: a round of pages ending in a delta token;
     /// the next round (with that token) returns exactly the messages created, changed or
     /// soft-deleted since.
-    pub async fn delta(&self, caller: &Principal, owner: &Owner, q: &QueryOptions) -> Result<DeltaPage, Error> {
+    pub async fn delta(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        q: &QueryOptions,
+    ) -> Result<DeltaPage, Error> {
         caller.require(&permissions::CHAT_MESSAGES_ALL)?;
         let user = self.target_user(caller, owner).await?;
-        if q.select.is_some() || !q.expand.is_empty() || q.skip.is_some() || q.search.is_some() || !q.orderby.is_empty() {
-            return Err(bad("getAllMessages/delta supports only $top, $filter on lastModifiedDateTime (gt) and its own state tokens."));
+        if q.select.is_some()
+            || !q.expand.is_empty()
+            || q.skip.is_some()
+            || q.search.is_some()
+            || !q.orderby.is_empty()
+        {
+            return Err(bad(
+                "getAllMessages/delta supports only $top, $filter on lastModifiedDateTime (gt) and its own state tokens.",
+            ));
         }
         let limit = page_size(q)?;
         let filter = match &q.filter {
@@ -1039,7 +1399,9 @@ impl ChatMessages<'_> {
         let now = now_ms();
         let secret = self.store.message_token_secret().await?;
         let presented = match (&q.skiptoken, &q.deltatoken) {
-            (Some(_), Some(_)) => return Err(bad("Send either $skiptoken or $deltatoken, not both.")),
+            (Some(_), Some(_)) => {
+                return Err(bad("Send either $skiptoken or $deltatoken, not both."));
+            }
             (Some(t), None) => Some(change_tokens::verify(&secret, t, TokenKind::Page, now)),
             (None, Some(t)) => Some(change_tokens::verify(&secret, t, TokenKind::Delta, now)),
             (None, None) => None,
@@ -1065,10 +1427,20 @@ impl ChatMessages<'_> {
             .message_changes(&caller.tenant_id, &user.id, after, filter.as_ref(), limit)
             .await
             .map_err(|e| Error::from(e).in_family(TEAMS))?;
-        let kind = if page.more { TokenKind::Page } else { TokenKind::Delta };
+        let kind = if page.more {
+            TokenKind::Page
+        } else {
+            TokenKind::Delta
+        };
         let token = change_tokens::sign(
             &secret,
-            &ChangeToken { kind, tenant_id: caller.tenant_id.clone(), user_id: user.id, seq: page.last_seq.unwrap_or(after), issued_ms: now },
+            &ChangeToken {
+                kind,
+                tenant_id: caller.tenant_id.clone(),
+                user_id: user.id,
+                seq: page.last_seq.unwrap_or(after),
+                issued_ms: now,
+            },
         );
         Ok(DeltaPage {
             items: page.items,

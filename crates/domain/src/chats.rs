@@ -138,16 +138,42 @@ pub static CHAT_SCHEMA: EntitySchema = EntitySchema {
     properties: &[
         chat_prop("id", "id", PropertyType::String, false),
         chat_prop("topic", "topic", PropertyType::String, false),
-        chat_prop("chatType", "chat_type", PropertyType::Enum(&["oneOnOne", "group", "meeting"]), false),
-        chat_prop("createdDateTime", "created_ms", PropertyType::DateTime, false),
-        chat_prop("lastUpdatedDateTime", "last_updated_ms", PropertyType::DateTime, false),
+        chat_prop(
+            "chatType",
+            "chat_type",
+            PropertyType::Enum(&["oneOnOne", "group", "meeting"]),
+            false,
+        ),
+        chat_prop(
+            "createdDateTime",
+            "created_ms",
+            PropertyType::DateTime,
+            false,
+        ),
+        chat_prop(
+            "lastUpdatedDateTime",
+            "last_updated_ms",
+            PropertyType::DateTime,
+            false,
+        ),
         chat_prop("tenantId", "tenant_id", PropertyType::String, false),
-        chat_prop("lastMessagePreview/createdDateTime", "last_message_ms", PropertyType::DateTime, true),
+        chat_prop(
+            "lastMessagePreview/createdDateTime",
+            "last_message_ms",
+            PropertyType::DateTime,
+            true,
+        ),
         Property {
             name: "members",
             column: "id",
             ty: PropertyType::EntityCollection(&MEMBERS_RELATION),
-            caps: Caps { filter: true, orderby: false, select: false, search: false, case_insensitive: false },
+            caps: Caps {
+                filter: true,
+                orderby: false,
+                select: false,
+                search: false,
+                case_insensitive: false,
+            },
         },
     ],
 };
@@ -164,17 +190,59 @@ pub static MEMBER_SCHEMA: EntitySchema = EntitySchema {
     type_name: "microsoft.graph.aadUserConversationMember",
     key_column: "user_id",
     properties: &[
-        Property { name: "displayName", column: "display_name", ty: PropertyType::String, caps: MEMBER_CAPS },
-        Property { name: "userId", column: "user_id", ty: PropertyType::String, caps: MEMBER_CAPS },
-        Property { name: "email", column: "email", ty: PropertyType::String, caps: MEMBER_CAPS },
-        Property { name: "tenantId", column: "tenant_id", ty: PropertyType::String, caps: MEMBER_CAPS },
+        Property {
+            name: "displayName",
+            column: "display_name",
+            ty: PropertyType::String,
+            caps: MEMBER_CAPS,
+        },
+        Property {
+            name: "userId",
+            column: "user_id",
+            ty: PropertyType::String,
+            caps: MEMBER_CAPS,
+        },
+        Property {
+            name: "email",
+            column: "email",
+            ty: PropertyType::String,
+            caps: MEMBER_CAPS,
+        },
+        Property {
+            name: "tenantId",
+            column: "tenant_id",
+            ty: PropertyType::String,
+            caps: MEMBER_CAPS,
+        },
     ],
 };
 
-const MEMBER_CAPS: Caps = Caps { filter: true, orderby: false, select: false, search: false, case_insensitive: true };
+const MEMBER_CAPS: Caps = Caps {
+    filter: true,
+    orderby: false,
+    select: false,
+    search: false,
+    case_insensitive: true,
+};
 
-const fn chat_prop(name: &'static str, column: &'static str, ty: PropertyType, orderby: bool) -> Property {
-    Property { name, column, ty, caps: Caps { filter: true, orderby, select: true, search: false, case_insensitive: true } }
+const fn chat_prop(
+    name: &'static str,
+    column: &'static str,
+    ty: PropertyType,
+    orderby: bool,
+) -> Property {
+    Property {
+        name,
+        column,
+        ty,
+        caps: Caps {
+            filter: true,
+            orderby,
+            select: true,
+            search: false,
+            case_insensitive: true,
+        },
+    }
 }
 
 /// A member as a create or add request names it.
@@ -254,7 +322,10 @@ pub fn bound_user_key(bind: &str) -> Option<String> {
     let rest = &bind[at + "users".len()..];
     let key = if let Some(inner) = rest.strip_prefix("('").and_then(|r| r.strip_suffix("')")) {
         inner.replace("''", "'")
-    } else if let Some(inner) = rest.strip_prefix("(%27").and_then(|r| r.strip_suffix("%27)")) {
+    } else if let Some(inner) = rest
+        .strip_prefix("(%27")
+        .and_then(|r| r.strip_suffix("%27)"))
+    {
         inner.to_string()
     } else if let Some(inner) = rest.strip_prefix('/') {
         inner.trim_end_matches('/').to_string()
@@ -271,7 +342,10 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            if let Some(b) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(b) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(b);
                 i += 3;
                 continue;
@@ -294,16 +368,26 @@ const MAX_PAGE: u64 = 50;
 impl Chats<'_> {
     /// The user a route addresses, checked against the caller: a delegated caller may only
     /// address themselves; an app-only caller must name a user (except where it may not at all).
-    pub async fn owner_user(&self, caller: &Principal, owner: &Owner) -> Result<Option<UserRecord>, Error> {
+    pub async fn owner_user(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+    ) -> Result<Option<UserRecord>, Error> {
         match (owner, &caller.kind) {
-            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => Ok(Some(self.user(caller, user_id).await?)),
-            (Owner::Me, PrincipalKind::App { .. }) => Err(bad("/me request is only valid with delegated authentication flow.")),
+            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => {
+                Ok(Some(self.user(caller, user_id).await?))
+            }
+            (Owner::Me, PrincipalKind::App { .. }) => Err(bad(
+                "/me request is only valid with delegated authentication flow.",
+            )),
             (Owner::Caller, PrincipalKind::App { .. }) => Ok(None),
             (Owner::User(key), kind) => {
                 let user = self.user(caller, key).await?;
                 if let PrincipalKind::User { user_id, .. } = kind {
                     if !user.id.eq_ignore_ascii_case(user_id) {
-                        return Err(forbidden("A delegated caller may only address their own chats."));
+                        return Err(forbidden(
+                            "A delegated caller may only address their own chats.",
+                        ));
                     }
                 }
                 Ok(Some(user))
@@ -320,24 +404,40 @@ impl Chats<'_> {
 
     /// The chat, if the caller may see it: a delegated caller (or the addressed user) must be a
     /// member; an app-only caller sees its tenant's chats. Others get 404, revealing nothing.
-    pub async fn visible(&self, caller: &Principal, owner: &Owner, chat_id: &str) -> Result<ChatView, Error> {
+    pub async fn visible(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+    ) -> Result<ChatView, Error> {
         // The same checks as `owner_user`, then the chat and the membership, in one store read
         // (this runs before every message send and list).
         let key: Option<&str> = match (owner, &caller.kind) {
             (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => Some(user_id),
-            (Owner::Me, PrincipalKind::App { .. }) => return Err(bad("/me request is only valid with delegated authentication flow.")),
+            (Owner::Me, PrincipalKind::App { .. }) => {
+                return Err(bad(
+                    "/me request is only valid with delegated authentication flow.",
+                ));
+            }
             (Owner::Caller, PrincipalKind::App { .. }) => None,
             (Owner::User(key), _) => Some(key),
         };
         let user_key = key.map(crate::users::user_key);
-        let (user, chat, member) = self.store.chat_access(&caller.tenant_id, user_key.as_ref(), chat_id).await?;
+        let (user, chat, member) = self
+            .store
+            .chat_access(&caller.tenant_id, user_key.as_ref(), chat_id)
+            .await?;
         let user = match key {
             Some(k) => Some(user.ok_or_else(|| Error::not_found(Family::Directory, k))?),
             None => None,
         };
-        if let (Owner::User(_), PrincipalKind::User { user_id, .. }, Some(u)) = (owner, &caller.kind, &user) {
+        if let (Owner::User(_), PrincipalKind::User { user_id, .. }, Some(u)) =
+            (owner, &caller.kind, &user)
+        {
             if !u.id.eq_ignore_ascii_case(user_id) {
-                return Err(forbidden("A delegated caller may only address their own chats."));
+                return Err(forbidden(
+                    "A delegated caller may only address their own chats.",
+                ));
             }
         }
         let chat = chat.ok_or_else(|| Error::not_found(TEAMS, chat_id))?;
@@ -349,12 +449,18 @@ impl Chats<'_> {
     }
 
     /// `POST /chats` (and `/me/chats`, `/users/{id}/chats`).
-    pub async fn create(&self, caller: &Principal, owner: &Owner, input: ChatInput) -> Result<Created, Error> {
+    pub async fn create(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        input: ChatInput,
+    ) -> Result<Created, Error> {
         caller.require(&permissions::CHAT_CREATE)?;
         let creator = self.owner_user(caller, owner).await?;
         let chat_type = match input.chat_type.as_deref() {
             None => ChatType::Group,
-            Some(t) => ChatType::parse(t).ok_or_else(|| bad(format!("Invalid value '{t}' for property 'chatType'.")))?,
+            Some(t) => ChatType::parse(t)
+                .ok_or_else(|| bad(format!("Invalid value '{t}' for property 'chatType'.")))?,
         };
         let topic = input.topic.filter(|t| !t.is_empty());
         if let Some(t) = &topic {
@@ -365,15 +471,25 @@ impl Chats<'_> {
         let requested = match input.members {
             Some(m) if !m.is_empty() => m,
             _ => match &creator {
-                Some(c) => vec![MemberInput { user_bind: Some(format!("users('{}')", c.id)), roles: None, visible_history_ms: None }],
+                Some(c) => vec![MemberInput {
+                    user_bind: Some(format!("users('{}')", c.id)),
+                    roles: None,
+                    visible_history_ms: None,
+                }],
                 None => return Err(bad("An application must name the chat's members.")),
             },
         };
         let mut members = Vec::with_capacity(requested.len());
         for m in requested {
             let member = self.resolve_member(caller, &m, "", now).await?;
-            if members.iter().any(|x: &MemberRecord| x.user_id == member.user_id) {
-                return Err(bad(format!("The user '{}' is listed more than once.", member.user_id)));
+            if members
+                .iter()
+                .any(|x: &MemberRecord| x.user_id == member.user_id)
+            {
+                return Err(bad(format!(
+                    "The user '{}' is listed more than once.",
+                    member.user_id
+                )));
             }
             members.push(member);
         }
@@ -397,7 +513,8 @@ impl Chats<'_> {
             ChatType::Group => format!("19:{}@thread.v2", uuid::Uuid::new_v4().simple()),
             ChatType::Meeting => format!(
                 "19:meeting_{}@thread.v2",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(uuid::Uuid::new_v4().as_bytes())
             ),
         };
         for m in &mut members {
@@ -431,9 +548,19 @@ impl Chats<'_> {
                 "members": members.iter().map(|m| user_identity(&m.user_id, None, &m.tenant_id)).collect::<Vec<_>>(),
                 "initiator": self.initiator(caller),
             });
-            events.push(chat_messages::system_event(&id, &caller.tenant_id, detail, now));
+            events.push(chat_messages::system_event(
+                &id,
+                &caller.tenant_id,
+                detail,
+                now,
+            ));
             if let Some(topic) = &topic {
-                events.push(chat_messages::system_event(&id, &caller.tenant_id, renamed(&id, topic, self.initiator(caller)), now));
+                events.push(chat_messages::system_event(
+                    &id,
+                    &caller.tenant_id,
+                    renamed(&id, topic, self.initiator(caller)),
+                    now,
+                ));
             }
         }
         Ok(self.store.create_chat(&chat, &members, &events).await?)
@@ -441,26 +568,46 @@ impl Chats<'_> {
 
     fn initiator(&self, caller: &Principal) -> Value {
         match &caller.kind {
-            PrincipalKind::User { user_id, .. } => initiator(Some((user_id, &caller.tenant_id)), None),
+            PrincipalKind::User { user_id, .. } => {
+                initiator(Some((user_id, &caller.tenant_id)), None)
+            }
             PrincipalKind::App { .. } => initiator(None, Some((&caller.client_id, ""))),
         }
     }
 
-    async fn resolve_member(&self, caller: &Principal, m: &MemberInput, chat_id: &str, now: i64) -> Result<MemberRecord, Error> {
-        let bind = m.user_bind.as_deref().ok_or_else(|| bad("Each member needs 'user@odata.bind'."))?;
-        let key = bound_user_key(bind).ok_or_else(|| bad(format!("Invalid 'user@odata.bind' value '{bind}'.")))?;
+    async fn resolve_member(
+        &self,
+        caller: &Principal,
+        m: &MemberInput,
+        chat_id: &str,
+        now: i64,
+    ) -> Result<MemberRecord, Error> {
+        let bind = m
+            .user_bind
+            .as_deref()
+            .ok_or_else(|| bad("Each member needs 'user@odata.bind'."))?;
+        let key = bound_user_key(bind)
+            .ok_or_else(|| bad(format!("Invalid 'user@odata.bind' value '{bind}'.")))?;
         let user = self
             .store
             .user(&caller.tenant_id, &crate::users::user_key(&key))
             .await?
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, "NotFound", format!("The user '{key}' was not found in the tenant.")))?;
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    "NotFound",
+                    format!("The user '{key}' was not found in the tenant."),
+                )
+            })?;
         let roles = m.roles.clone().unwrap_or_else(|| vec!["owner".into()]);
         let roles = roles
             .iter()
             .map(|r| match r.to_ascii_lowercase().as_str() {
                 "owner" => Ok("owner".to_string()),
                 "guest" => Ok("guest".to_string()),
-                other => Err(bad(format!("Invalid role '{other}': chat members are 'owner' or 'guest'."))),
+                other => Err(bad(format!(
+                    "Invalid role '{other}': chat members are 'owner' or 'guest'."
+                ))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MemberRecord {
@@ -478,31 +625,53 @@ impl Chats<'_> {
     }
 
     /// `GET /chats`, `/me/chats`, `/users/{id}/chats`.
-    pub async fn list(&self, caller: &Principal, owner: &Owner, q: &QueryOptions) -> Result<ChatPage, Error> {
-        let perms = if matches!(owner, Owner::User(_)) { &permissions::CHATS_READ_FOR_USER } else { &permissions::CHATS_READ };
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        q: &QueryOptions,
+    ) -> Result<ChatPage, Error> {
+        let perms = if matches!(owner, Owner::User(_)) {
+            &permissions::CHATS_READ_FOR_USER
+        } else {
+            &permissions::CHATS_READ
+        };
         caller.require(perms)?;
         let user = self
             .owner_user(caller, owner)
             .await?
             .ok_or_else(|| bad("An application lists a user's chats at /users/{id}/chats."))?;
         if q.skip.is_some() || q.search.is_some() || q.select.is_some() {
-            return Err(bad("$skip, $search and $select are not supported on chats."));
+            return Err(bad(
+                "$skip, $search and $select are not supported on chats.",
+            ));
         }
         let top = q.top.unwrap_or(MAX_PAGE);
         if top == 0 {
             return Err(bad("$top must be at least 1."));
         }
         for item in &q.orderby {
-            let ok = item.path.eq_ignore_ascii_case("lastMessagePreview/createdDateTime") && item.descending;
+            let ok = item
+                .path
+                .eq_ignore_ascii_case("lastMessagePreview/createdDateTime")
+                && item.descending;
             if !ok {
-                return Err(bad("Chats can only be ordered by 'lastMessagePreview/createdDateTime desc'."));
+                return Err(bad(
+                    "Chats can only be ordered by 'lastMessagePreview/createdDateTime desc'.",
+                ));
             }
         }
-        let mut order = compile_orderby(&q.orderby, &CHAT_SCHEMA).map_err(|e| bad(e.to_string()))?;
+        let mut order =
+            compile_orderby(&q.orderby, &CHAT_SCHEMA).map_err(|e| bad(e.to_string()))?;
         let mut full = order.clone();
-        full.push(SortKey { column: CHAT_SCHEMA.key_column, descending: false });
+        full.push(SortKey {
+            column: CHAT_SCHEMA.key_column,
+            descending: false,
+        });
         let after = match &q.skiptoken {
-            Some(t) => Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?),
+            Some(t) => {
+                Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?)
+            }
             None => None,
         };
         let query = ListQuery {
@@ -513,18 +682,36 @@ impl Chats<'_> {
             limit: top.min(MAX_PAGE) as usize,
             count: false,
         };
-        let page = self.store.list_chats(&caller.tenant_id, &user.id, &query).await.map_err(|e| Error::from(e).in_family(TEAMS))?;
-        Ok(ChatPage { skiptoken: page.next.map(|c| paging::encode(&full, &c)), items: page.items })
+        let page = self
+            .store
+            .list_chats(&caller.tenant_id, &user.id, &query)
+            .await
+            .map_err(|e| Error::from(e).in_family(TEAMS))?;
+        Ok(ChatPage {
+            skiptoken: page.next.map(|c| paging::encode(&full, &c)),
+            items: page.items,
+        })
     }
 
     /// `GET /chats/{id}`.
-    pub async fn get(&self, caller: &Principal, owner: &Owner, chat_id: &str) -> Result<ChatView, Error> {
+    pub async fn get(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+    ) -> Result<ChatView, Error> {
         caller.require(&permissions::CHAT_READ)?;
         self.visible(caller, owner, chat_id).await
     }
 
     /// `PATCH /chats/{id}`: the topic of a group chat.
-    pub async fn rename(&self, caller: &Principal, owner: &Owner, chat_id: &str, topic: Option<String>) -> Result<ChatView, Error> {
+    pub async fn rename(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        topic: Option<String>,
+    ) -> Result<ChatView, Error> {
         caller.require(&permissions::CHAT_UPDATE)?;
         let view = self.visible(caller, owner, chat_id).await?;
         let Some(topic) = topic else { return Ok(view) };
@@ -536,7 +723,12 @@ impl Chats<'_> {
             return Ok(view);
         }
         let now = now_ms();
-        let event = chat_messages::system_event(chat_id, &caller.tenant_id, renamed(chat_id, &topic, self.initiator(caller)), now);
+        let event = chat_messages::system_event(
+            chat_id,
+            &caller.tenant_id,
+            renamed(chat_id, &topic, self.initiator(caller)),
+            now,
+        );
         let chat = self
             .store
             .rename_chat(&caller.tenant_id, chat_id, &topic, now, &event)
@@ -548,7 +740,11 @@ impl Chats<'_> {
     /// `DELETE /chats/{id}` (an administrator's soft delete).
     pub async fn delete(&self, caller: &Principal, chat_id: &str) -> Result<(), Error> {
         caller.require(&permissions::CHAT_DELETE)?;
-        if !self.store.delete_chat(&caller.tenant_id, chat_id, now_ms()).await? {
+        if !self
+            .store
+            .delete_chat(&caller.tenant_id, chat_id, now_ms())
+            .await?
+        {
             return Err(Error::not_found(TEAMS, chat_id));
         }
         Ok(())
@@ -556,34 +752,68 @@ impl Chats<'_> {
 
     /// `hideForUser`, `unhideForUser`, `markChatReadForUser`, `markChatUnreadForUser`: the
     /// caller's own state only.
-    pub async fn set_viewpoint(&self, caller: &Principal, owner: &Owner, chat_id: &str, target_user: &str, change: ViewpointChange) -> Result<(), Error> {
+    pub async fn set_viewpoint(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        target_user: &str,
+        change: ViewpointChange,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_USER_STATE)?;
         let view = self.visible(caller, owner, chat_id).await?;
-        let me = view.me.ok_or_else(|| forbidden("Only a signed-in member can change their view of a chat."))?;
+        let me = view
+            .me
+            .ok_or_else(|| forbidden("Only a signed-in member can change their view of a chat."))?;
         if !target_user.eq_ignore_ascii_case(&me.user_id) {
-            return Err(forbidden("A user can only change their own view of a chat."));
+            return Err(forbidden(
+                "A user can only change their own view of a chat.",
+            ));
         }
-        self.store.set_viewpoint(chat_id, &me.user_id, change).await?;
+        self.store
+            .set_viewpoint(chat_id, &me.user_id, change)
+            .await?;
         Ok(())
     }
 
     /// `GET /chats/{id}/members`.
-    pub async fn members(&self, caller: &Principal, owner: &Owner, chat_id: &str) -> Result<Vec<MemberRecord>, Error> {
+    pub async fn members(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+    ) -> Result<Vec<MemberRecord>, Error> {
         caller.require(&permissions::CHAT_MEMBERS_READ)?;
         self.visible(caller, owner, chat_id).await?;
         Ok(self.store.members(chat_id).await?)
     }
 
     /// `GET /chats/{id}/members/{membership-id}`.
-    pub async fn member(&self, caller: &Principal, owner: &Owner, chat_id: &str, membership: &str) -> Result<MemberRecord, Error> {
+    pub async fn member(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        membership: &str,
+    ) -> Result<MemberRecord, Error> {
         caller.require(&permissions::CHAT_MEMBERS_READ)?;
         self.visible(caller, owner, chat_id).await?;
-        let user_id = member_user_id(membership, chat_id).ok_or_else(|| Error::not_found(TEAMS, membership))?;
-        self.store.member(chat_id, &user_id).await?.ok_or_else(|| Error::not_found(TEAMS, membership))
+        let user_id = member_user_id(membership, chat_id)
+            .ok_or_else(|| Error::not_found(TEAMS, membership))?;
+        self.store
+            .member(chat_id, &user_id)
+            .await?
+            .ok_or_else(|| Error::not_found(TEAMS, membership))
     }
 
     /// `POST /chats/{id}/members`.
-    pub async fn add_member(&self, caller: &Principal, owner: &Owner, chat_id: &str, input: MemberInput) -> Result<MemberRecord, Error> {
+    pub async fn add_member(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        input: MemberInput,
+    ) -> Result<MemberRecord, Error> {
         caller.require(&permissions::CHAT_MEMBERS_WRITE)?;
         let view = self.visible(caller, owner, chat_id).await?;
         if view.chat.chat_type == ChatType::OneOnOne {
@@ -601,20 +831,38 @@ impl Chats<'_> {
         let event = chat_messages::system_event(chat_id, &caller.tenant_id, detail, now);
         match self.store.add_member(&member, &event).await {
             Ok(()) => Ok(member),
-            Err(crate::StoreError::Conflict(_)) => Err(Error::new(ErrorKind::Conflict, "Conflict", format!("The user '{}' is already a member of the chat.", member.user_id))),
+            Err(crate::StoreError::Conflict(_)) => Err(Error::new(
+                ErrorKind::Conflict,
+                "Conflict",
+                format!(
+                    "The user '{}' is already a member of the chat.",
+                    member.user_id
+                ),
+            )),
             Err(e) => Err(e.into()),
         }
     }
 
     /// `DELETE /chats/{id}/members/{membership-id}`.
-    pub async fn remove_member(&self, caller: &Principal, owner: &Owner, chat_id: &str, membership: &str) -> Result<(), Error> {
+    pub async fn remove_member(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        membership: &str,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_MEMBERS_WRITE)?;
         let view = self.visible(caller, owner, chat_id).await?;
         if view.chat.chat_type == ChatType::OneOnOne {
             return Err(bad("Members cannot be removed from a oneOnOne chat."));
         }
-        let user_id = member_user_id(membership, chat_id).ok_or_else(|| Error::not_found(TEAMS, membership))?;
-        let target = self.store.member(chat_id, &user_id).await?.ok_or_else(|| Error::not_found(TEAMS, membership))?;
+        let user_id = member_user_id(membership, chat_id)
+            .ok_or_else(|| Error::not_found(TEAMS, membership))?;
+        let target = self
+            .store
+            .member(chat_id, &user_id)
+            .await?
+            .ok_or_else(|| Error::not_found(TEAMS, membership))?;
         let now = now_ms();
         let detail = json!({
             "@odata.type": "#microsoft.graph.membersDeletedEventMessageDetail",
@@ -622,7 +870,11 @@ impl Chats<'_> {
             "initiator": self.initiator(caller),
         });
         let event = chat_messages::system_event(chat_id, &caller.tenant_id, detail, now);
-        match self.store.remove_member(chat_id, &user_id, now, &event).await? {
+        match self
+            .store
+            .remove_member(chat_id, &user_id, now, &event)
+            .await?
+        {
             RemoveOutcome::Removed => Ok(()),
             RemoveOutcome::NotMember => Err(Error::not_found(TEAMS, membership)),
             RemoveOutcome::LastMember => Err(bad("The last member of a chat cannot be removed.")),
@@ -663,12 +915,18 @@ fn check_topic(topic: &str) -> Result<(), Error> {
 
 /// Percent-encodes a chat id for links (`:` and `@` as Teams writes them).
 pub fn urlencode(id: &str) -> String {
-    id.replace('%', "%25").replace(':', "%3A").replace('@', "%40")
+    id.replace('%', "%25")
+        .replace(':', "%3A")
+        .replace('@', "%40")
 }
 
 /// `webUrl` of a chat.
 pub fn web_url(chat: &ChatRecord) -> String {
-    format!("https://teams.microsoft.com/l/chat/{}/0?tenantId={}", urlencode(&chat.id), chat.tenant_id)
+    format!(
+        "https://teams.microsoft.com/l/chat/{}/0?tenantId={}",
+        urlencode(&chat.id),
+        chat.tenant_id
+    )
 }
 
 #[cfg(test)]
@@ -677,18 +935,39 @@ mod tests {
 
     #[test]
     fn bound_user_keys() {
-        assert_eq!(bound_user_key("https://graph.microsoft.com/v1.0/users('8b081ef6-4792-4def-b2c9-c363a1bf41d5')").as_deref(), Some("8b081ef6-4792-4def-b2c9-c363a1bf41d5"));
-        assert_eq!(bound_user_key("https://graph.microsoft.com/v1.0/users/alex@contoso.com").as_deref(), Some("alex@contoso.com"));
-        assert_eq!(bound_user_key("users('o''brien@x.example')").as_deref(), Some("o'brien@x.example"));
-        assert_eq!(bound_user_key("http://127.0.0.1:9/beta/users('a%40b.example')").as_deref(), Some("a@b.example"));
-        assert_eq!(bound_user_key("https://graph.microsoft.com/v1.0/groups('x')"), None);
+        assert_eq!(
+            bound_user_key(
+                "https://graph.microsoft.com/v1.0/users('8b081ef6-4792-4def-b2c9-c363a1bf41d5')"
+            )
+            .as_deref(),
+            Some("8b081ef6-4792-4def-b2c9-c363a1bf41d5")
+        );
+        assert_eq!(
+            bound_user_key("https://graph.microsoft.com/v1.0/users/alex@contoso.com").as_deref(),
+            Some("alex@contoso.com")
+        );
+        assert_eq!(
+            bound_user_key("users('o''brien@x.example')").as_deref(),
+            Some("o'brien@x.example")
+        );
+        assert_eq!(
+            bound_user_key("http://127.0.0.1:9/beta/users('a%40b.example')").as_deref(),
+            Some("a@b.example")
+        );
+        assert_eq!(
+            bound_user_key("https://graph.microsoft.com/v1.0/groups('x')"),
+            None
+        );
         assert_eq!(bound_user_key("users/"), None);
     }
 
     #[test]
     fn membership_ids_round_trip() {
         let id = membership_id("t", "19:abc@thread.v2", "u-1");
-        assert_eq!(member_user_id(&id, "19:abc@thread.v2").as_deref(), Some("u-1"));
+        assert_eq!(
+            member_user_id(&id, "19:abc@thread.v2").as_deref(),
+            Some("u-1")
+        );
         assert_eq!(member_user_id(&id, "19:other@thread.v2"), None);
         assert_eq!(member_user_id("garbage!", "19:abc@thread.v2"), None);
     }

@@ -18,13 +18,16 @@ pub struct HashCost {
 
 impl Default for HashCost {
     fn default() -> Self {
-        HashCost { memory_kib: 19 * 1024, iterations: 2 }
+        HashCost {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+        }
     }
 }
 
 fn argon(cost: HashCost) -> Argon2<'static> {
-    let params = Params::new(cost.memory_kib.max(8), cost.iterations.max(1), 1, None)
-        .unwrap_or_default();
+    let params =
+        Params::new(cost.memory_kib.max(8), cost.iterations.max(1), 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -34,7 +37,8 @@ pub fn hash(secret: &str, cost: HashCost) -> String {
     rand::rng().fill_bytes(&mut salt);
     // Encoding 16 random bytes as a salt cannot fail; fall back to a fixed-length alphabet if the
     // library ever disagrees, rather than panicking.
-    let salt = SaltString::encode_b64(&salt).unwrap_or_else(|_| SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("static salt"));
+    let salt = SaltString::encode_b64(&salt)
+        .unwrap_or_else(|_| SaltString::from_b64("c2FsdHNhbHRzYWx0").expect("static salt"));
     argon(cost)
         .hash_password(secret.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -44,7 +48,9 @@ pub fn hash(secret: &str, cost: HashCost) -> String {
 /// Whether `secret` matches the PHC string `phc` (parameters are read from the string).
 pub fn verify(secret: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -63,7 +69,10 @@ mod tests {
 
     #[test]
     fn hash_and_verify() {
-        let cheap = HashCost { memory_kib: 64, iterations: 1 };
+        let cheap = HashCost {
+            memory_kib: 64,
+            iterations: 1,
+        };
         let h = hash("s3cret!", cheap);
         assert!(h.starts_with("$argon2id$"));
         assert!(verify("s3cret!", &h));

@@ -50,7 +50,12 @@ fn unsupported(message: String) -> Error {
 
 /// Checks `q` against the directory's rules for `type_name` (e.g. `user`) and prepares the store
 /// query. `eventual`: the request sent `ConsistencyLevel: eventual`.
-pub(crate) fn prepare<'q>(q: &'q QueryOptions, schema: &EntitySchema, type_name: &str, eventual: bool) -> Result<Prepared<'q>, Error> {
+pub(crate) fn prepare<'q>(
+    q: &'q QueryOptions,
+    schema: &EntitySchema,
+    type_name: &str,
+    eventual: bool,
+) -> Result<Prepared<'q>, Error> {
     let advanced = |what: &str| -> Result<(), Error> {
         if eventual {
             Ok(())
@@ -61,12 +66,18 @@ pub(crate) fn prepare<'q>(q: &'q QueryOptions, schema: &EntitySchema, type_name:
         }
     };
     if q.skip.is_some() {
-        return Err(Error::bad_request(Family::Directory, "'$skip' is not supported by the service."));
+        return Err(Error::bad_request(
+            Family::Directory,
+            "'$skip' is not supported by the service.",
+        ));
     }
     if let Some(item) = q.expand.first() {
         return Err(Error::bad_request(
             Family::Directory,
-            format!("Could not find a navigation property named '{}' on type 'microsoft.graph.{type_name}'.", item.path),
+            format!(
+                "Could not find a navigation property named '{}' on type 'microsoft.graph.{type_name}'.",
+                item.path
+            ),
         ));
     }
     if q.count == Some(true) {
@@ -78,7 +89,10 @@ pub(crate) fn prepare<'q>(q: &'q QueryOptions, schema: &EntitySchema, type_name:
     if let Some(filter) = &q.filter {
         if !eventual {
             let features = switchboard_odata::features(filter);
-            if let Some(op) = ["ne", "not", "endswith"].into_iter().find(|op| features.uses(op)) {
+            if let Some(op) = ["ne", "not", "endswith"]
+                .into_iter()
+                .find(|op| features.uses(op))
+            {
                 let property = features.properties.first().cloned().unwrap_or_default();
                 return Err(unsupported(format!(
                     "Unsupported or invalid query filter clause specified for property '{property}' of resource '{type_name}'. '{op}' requires advanced query mode (ConsistencyLevel: eventual and $count=true)."
@@ -93,20 +107,32 @@ pub(crate) fn prepare<'q>(q: &'q QueryOptions, schema: &EntitySchema, type_name:
     if !(1..=MAX_PAGE).contains(&top) {
         return Err(Error::bad_request(
             Family::Directory,
-            format!("Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive."),
+            format!(
+                "Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive."
+            ),
         ));
     }
     for item in &q.orderby {
         if !schema.property(&item.path).is_some_and(|p| p.caps.orderby) {
-            return Err(unsupported(format!("Sorting by '{}' is not supported for {type_name} objects.", item.path)));
+            return Err(unsupported(format!(
+                "Sorting by '{}' is not supported for {type_name} objects.",
+                item.path
+            )));
         }
     }
-    let sort = compile_orderby(&q.orderby, schema).map_err(|e| Error::bad_request(Family::Directory, e.to_string()))?;
+    let sort = compile_orderby(&q.orderby, schema)
+        .map_err(|e| Error::bad_request(Family::Directory, e.to_string()))?;
     let mut order = sort.clone();
-    order.push(SortKey { column: schema.key_column, descending: false });
+    order.push(SortKey {
+        column: schema.key_column,
+        descending: false,
+    });
     let after = match &q.skiptoken {
         Some(token) => Some(paging::decode(&order, token).ok_or_else(|| {
-            Error::bad_request(Family::Directory, "The $skiptoken is invalid or does not belong to this query.")
+            Error::bad_request(
+                Family::Directory,
+                "The $skiptoken is invalid or does not belong to this query.",
+            )
         })?),
         None => None,
     };

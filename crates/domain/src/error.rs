@@ -61,7 +61,11 @@ pub struct Error {
 impl Error {
     /// An error with an explicit code.
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
-        Error { kind, code, message: message.into() }
+        Error {
+            kind,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 400 in the family's vocabulary.
@@ -89,9 +93,11 @@ impl Error {
                 "ErrorItemNotFound",
                 "The specified object was not found in the store.",
             ),
-            Family::Teams | Family::Protocol => {
-                Error::new(ErrorKind::NotFound, "NotFound", format!("Resource '{id}' was not found."))
-            }
+            Family::Teams | Family::Protocol => Error::new(
+                ErrorKind::NotFound,
+                "NotFound",
+                format!("Resource '{id}' was not found."),
+            ),
         }
     }
 
@@ -128,7 +134,11 @@ impl Error {
 
     /// 401 with Graph's gateway code.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Unauthenticated, "InvalidAuthenticationToken", message)
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "InvalidAuthenticationToken",
+            message,
+        )
     }
 
     /// 500 for a failure that is ours, not the client's.

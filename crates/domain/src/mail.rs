@@ -83,7 +83,10 @@ impl Recipient {
 
     fn from_json(v: &Value) -> Recipient {
         let e = &v["emailAddress"];
-        Recipient { address: e["address"].as_str().map(str::to_string), name: e["name"].as_str().map(str::to_string) }
+        Recipient {
+            address: e["address"].as_str().map(str::to_string),
+            name: e["name"].as_str().map(str::to_string),
+        }
     }
 }
 
@@ -178,35 +181,64 @@ impl MailRecord {
 
     /// Restores the properties kept in [`MailRecord::doc`].
     pub fn set_doc(&mut self, doc: &Value) {
-        let list = |v: &Value| v.as_array().map(|a| a.iter().map(Recipient::from_json).collect()).unwrap_or_default();
-        self.from = doc.get("from").filter(|v| !v.is_null()).map(Recipient::from_json);
-        self.sender = doc.get("sender").filter(|v| !v.is_null()).map(Recipient::from_json);
+        let list = |v: &Value| {
+            v.as_array()
+                .map(|a| a.iter().map(Recipient::from_json).collect())
+                .unwrap_or_default()
+        };
+        self.from = doc
+            .get("from")
+            .filter(|v| !v.is_null())
+            .map(Recipient::from_json);
+        self.sender = doc
+            .get("sender")
+            .filter(|v| !v.is_null())
+            .map(Recipient::from_json);
         self.to = list(&doc["to"]);
         self.cc = list(&doc["cc"]);
         self.bcc = list(&doc["bcc"]);
         self.reply_to = list(&doc["replyTo"]);
-        self.flag = doc.get("flag").cloned().unwrap_or_else(|| json!({"flagStatus": "notFlagged"}));
+        self.flag = doc
+            .get("flag")
+            .cloned()
+            .unwrap_or_else(|| json!({"flagStatus": "notFlagged"}));
         self.headers = doc["headers"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|h| (h["name"].as_str().unwrap_or_default().to_string(), h["value"].as_str().unwrap_or_default().to_string()))
+                    .map(|h| {
+                        (
+                            h["name"].as_str().unwrap_or_default().to_string(),
+                            h["value"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
-        self.conversation_index = doc["conversationIndex"].as_str().unwrap_or_default().to_string();
+        self.conversation_index = doc["conversationIndex"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         self.delivery_receipt = doc["deliveryReceipt"].as_bool();
         self.read_receipt = doc["readReceipt"].as_bool().unwrap_or(false);
         self.unsubscribe_data = doc["unsubscribeData"]
             .as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         self.unsubscribe_enabled = doc["unsubscribeEnabled"].as_bool().unwrap_or(false);
     }
 
     /// The body as plain text (HTML stripped), for `bodyPreview` and `$search`.
     pub fn body_text(&self) -> String {
-        if self.body_type == "html" { html_to_text(&self.body) } else { self.body.clone() }
+        if self.body_type == "html" {
+            html_to_text(&self.body)
+        } else {
+            self.body.clone()
+        }
     }
 
     /// `bodyPreview`: the first 255 characters of the text.
@@ -222,14 +254,22 @@ impl MailRecord {
             .iter()
             .chain(&self.cc)
             .chain(&self.bcc)
-            .flat_map(|r| [r.address.clone().unwrap_or_default(), r.name.clone().unwrap_or_default()])
+            .flat_map(|r| {
+                [
+                    r.address.clone().unwrap_or_default(),
+                    r.name.clone().unwrap_or_default(),
+                ]
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
 
     /// `flag.flagStatus`.
     pub fn flag_status(&self) -> String {
-        self.flag["flagStatus"].as_str().unwrap_or("notFlagged").to_string()
+        self.flag["flagStatus"]
+            .as_str()
+            .unwrap_or("notFlagged")
+            .to_string()
     }
 }
 
@@ -243,7 +283,11 @@ pub fn html_to_text(html: &str) -> String {
         let after = &rest[pos + 1..];
         let end = after.find('>').map(|e| e + 1).unwrap_or(after.len());
         let tag = after[..end.saturating_sub(1)].trim().to_ascii_lowercase();
-        let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         rest = &after[end.min(after.len())..];
         if !tag.starts_with('/') && matches!(name.as_str(), "head" | "style" | "script" | "title") {
             let close = format!("</{name}");
@@ -256,7 +300,10 @@ pub fn html_to_text(html: &str) -> String {
             }
             continue;
         }
-        if matches!(name.as_str(), "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "table") {
+        if matches!(
+            name.as_str(),
+            "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "table"
+        ) {
             out.push('\n');
         }
     }
@@ -273,7 +320,11 @@ pub fn html_to_text(html: &str) -> String {
 
 /// Escapes text for HTML.
 pub fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\n', "<br>")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\n', "<br>")
 }
 
 fn random(n: usize) -> Vec<u8> {
@@ -306,26 +357,133 @@ pub static MAIL_SCHEMA: EntitySchema = EntitySchema {
         p("subject", "subject", PropertyType::String, true, true),
         p("isRead", "is_read", PropertyType::Boolean, true, false),
         p("isDraft", "is_draft", PropertyType::Boolean, true, false),
-        p("importance", "importance", PropertyType::Enum(&["low", "normal", "high"]), true, false),
-        p("inferenceClassification", "inference", PropertyType::Enum(&["focused", "other"]), true, false),
-        p("from/emailAddress/address", "from_address", PropertyType::String, true, true),
-        p("from/emailAddress/name", "from_name", PropertyType::String, true, true),
-        p("sender/emailAddress/address", "sender_address", PropertyType::String, true, true),
-        p("receivedDateTime", "received_ms", PropertyType::DateTime, false, false),
-        p("sentDateTime", "sent_ms", PropertyType::DateTime, false, false),
-        p("createdDateTime", "created_ms", PropertyType::DateTime, false, false),
-        p("lastModifiedDateTime", "modified_ms", PropertyType::DateTime, false, false),
-        p("hasAttachments", "has_attachments", PropertyType::Boolean, true, false),
-        p("categories", "categories", PropertyType::StringCollection, true, false),
-        p("flag/flagStatus", "flag_status", PropertyType::Enum(&["notFlagged", "complete", "flagged"]), true, false),
-        p("conversationId", "conversation_id", PropertyType::String, false, false),
-        p("internetMessageId", "internet_message_id", PropertyType::String, false, false),
-        p("parentFolderId", "folder_id", PropertyType::String, false, false),
+        p(
+            "importance",
+            "importance",
+            PropertyType::Enum(&["low", "normal", "high"]),
+            true,
+            false,
+        ),
+        p(
+            "inferenceClassification",
+            "inference",
+            PropertyType::Enum(&["focused", "other"]),
+            true,
+            false,
+        ),
+        p(
+            "from/emailAddress/address",
+            "from_address",
+            PropertyType::String,
+            true,
+            true,
+        ),
+        p(
+            "from/emailAddress/name",
+            "from_name",
+            PropertyType::String,
+            true,
+            true,
+        ),
+        p(
+            "sender/emailAddress/address",
+            "sender_address",
+            PropertyType::String,
+            true,
+            true,
+        ),
+        p(
+            "receivedDateTime",
+            "received_ms",
+            PropertyType::DateTime,
+            false,
+            false,
+        ),
+        p(
+            "sentDateTime",
+            "sent_ms",
+            PropertyType::DateTime,
+            false,
+            false,
+        ),
+        p(
+            "createdDateTime",
+            "created_ms",
+            PropertyType::DateTime,
+            false,
+            false,
+        ),
+        p(
+            "lastModifiedDateTime",
+            "modified_ms",
+            PropertyType::DateTime,
+            false,
+            false,
+        ),
+        p(
+            "hasAttachments",
+            "has_attachments",
+            PropertyType::Boolean,
+            true,
+            false,
+        ),
+        p(
+            "categories",
+            "categories",
+            PropertyType::StringCollection,
+            true,
+            false,
+        ),
+        p(
+            "flag/flagStatus",
+            "flag_status",
+            PropertyType::Enum(&["notFlagged", "complete", "flagged"]),
+            true,
+            false,
+        ),
+        p(
+            "conversationId",
+            "conversation_id",
+            PropertyType::String,
+            false,
+            false,
+        ),
+        p(
+            "internetMessageId",
+            "internet_message_id",
+            PropertyType::String,
+            false,
+            false,
+        ),
+        p(
+            "parentFolderId",
+            "folder_id",
+            PropertyType::String,
+            false,
+            false,
+        ),
     ],
 };
 
-const fn p(name: &'static str, column: &'static str, ty: PropertyType, ci: bool, _text: bool) -> Property {
-    Property { name, column, ty, caps: Caps { filter: true, orderby: true, select: true, search: false, case_insensitive: ci } }
+const fn p(
+    name: &'static str,
+    column: &'static str,
+    ty: PropertyType,
+    ci: bool,
+    _text: bool,
+) -> Property {
+    Property {
+        name,
+        column,
+        ty,
+        caps: Caps {
+            filter: true,
+            orderby: true,
+            select: true,
+            search: false,
+            case_insensitive: ci,
+        },
+    }
 }
 
 /// The `$search` property prefixes and the FTS5 columns behind them.
@@ -398,7 +556,10 @@ impl MailChange {
             let input = parse_message(&self.patch)?;
             if !m.is_draft {
                 if let Some(name) = input.draft_only() {
-                    return Err(Error::bad_request(OUTLOOK, format!("The property '{name}' can only be changed on a draft message.")));
+                    return Err(Error::bad_request(
+                        OUTLOOK,
+                        format!("The property '{name}' can only be changed on a draft message."),
+                    ));
                 }
             }
             input.apply(m);
@@ -430,12 +591,21 @@ pub enum MailWrite {
     /// Stores these messages (folder `wk:{name}` resolved in the mailbox, created if needed).
     Insert(Vec<MailRecord>),
     /// Changes one message of `user_id`.
-    Change { user_id: String, id: String, change: MailChange },
+    Change {
+        user_id: String,
+        id: String,
+        change: MailChange,
+    },
     /// Deletes one message of `user_id` for good.
     Delete { user_id: String, id: String },
     /// Sends: removes the draft (when sending one; its change key checked against `if_match`),
     /// then stores the sent copy and every delivery.
-    Send { user_id: String, draft_id: Option<String>, if_match: Option<String>, records: Vec<MailRecord> },
+    Send {
+        user_id: String,
+        draft_id: Option<String>,
+        if_match: Option<String>,
+        records: Vec<MailRecord>,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,11 +617,15 @@ fn bad(message: impl Into<String>) -> Error {
 }
 
 fn wrong_type(name: &str, expected: &str) -> Error {
-    bad(format!("Invalid value for property '{name}' of type 'microsoft.graph.message': expected {expected}."))
+    bad(format!(
+        "Invalid value for property '{name}' of type 'microsoft.graph.message': expected {expected}."
+    ))
 }
 
 fn enum_member(name: &str, value: &Value, members: &[&'static str]) -> Result<String, Error> {
-    let Value::String(text) = value else { return Err(wrong_type(name, "a string")) };
+    let Value::String(text) = value else {
+        return Err(wrong_type(name, "a string"));
+    };
     members
         .iter()
         .find(|m| m.eq_ignore_ascii_case(text))
@@ -461,28 +635,48 @@ fn enum_member(name: &str, value: &Value, members: &[&'static str]) -> Result<St
 
 /// Whether `address` is an email address Outlook accepts.
 pub fn valid_address(address: &str) -> bool {
-    let Some((local, domain)) = address.rsplit_once('@') else { return false };
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && local.len() <= 64
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !address.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',' || c == ';')
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !address
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',' || c == ';')
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
 fn recipient(name: &str, value: &Value) -> Result<Recipient, Error> {
-    let Value::Object(o) = value else { return Err(wrong_type(name, "a recipient object")) };
+    let Value::Object(o) = value else {
+        return Err(wrong_type(name, "a recipient object"));
+    };
     if let Some(k) = o.keys().find(|k| !k.contains('@') && *k != "emailAddress") {
-        return Err(bad(format!("The property '{k}' does not exist on type 'microsoft.graph.recipient'.")));
+        return Err(bad(format!(
+            "The property '{k}' does not exist on type 'microsoft.graph.recipient'."
+        )));
     }
     let e = match o.get("emailAddress") {
         None | Some(Value::Null) => return Ok(Recipient::default()),
         Some(Value::Object(e)) => e,
-        Some(_) => return Err(wrong_type(&format!("{name}/emailAddress"), "an emailAddress object")),
+        Some(_) => {
+            return Err(wrong_type(
+                &format!("{name}/emailAddress"),
+                "an emailAddress object",
+            ));
+        }
     };
-    if let Some(k) = e.keys().find(|k| !k.contains('@') && *k != "address" && *k != "name") {
-        return Err(bad(format!("The property '{k}' does not exist on type 'microsoft.graph.emailAddress'.")));
+    if let Some(k) = e
+        .keys()
+        .find(|k| !k.contains('@') && *k != "address" && *k != "name")
+    {
+        return Err(bad(format!(
+            "The property '{k}' does not exist on type 'microsoft.graph.emailAddress'."
+        )));
     }
     let text = |k: &str| -> Result<Option<String>, Error> {
         match e.get(k) {
@@ -494,10 +688,17 @@ fn recipient(name: &str, value: &Value) -> Result<Recipient, Error> {
     let address = text("address")?;
     if let Some(a) = &address {
         if !valid_address(a) {
-            return Err(Error::new(ErrorKind::BadRequest, "ErrorInvalidRecipients", format!("At least one recipient is not valid., Recipient '{a}' is not resolved.")));
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                "ErrorInvalidRecipients",
+                format!("At least one recipient is not valid., Recipient '{a}' is not resolved."),
+            ));
         }
     }
-    Ok(Recipient { address, name: text("name")? })
+    Ok(Recipient {
+        address,
+        name: text("name")?,
+    })
 }
 
 fn recipients(name: &str, value: &Value) -> Result<Vec<Recipient>, Error> {
@@ -513,7 +714,11 @@ fn strings(name: &str, value: &Value) -> Result<Vec<String>, Error> {
         Value::Null => Ok(Vec::new()),
         Value::Array(items) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| wrong_type(name, "a collection of strings")))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| wrong_type(name, "a collection of strings"))
+            })
             .collect(),
         _ => Err(wrong_type(name, "a collection of strings")),
     }
@@ -527,7 +732,10 @@ fn date_time_time_zone(name: &str, value: &Value) -> Result<Value, Error> {
     match value {
         Value::Null => Ok(Value::Null),
         Value::Object(o) => {
-            let dt = o.get("dateTime").and_then(Value::as_str).ok_or_else(|| wrong_type(&format!("{name}/dateTime"), "a string"))?;
+            let dt = o
+                .get("dateTime")
+                .and_then(Value::as_str)
+                .ok_or_else(|| wrong_type(&format!("{name}/dateTime"), "a string"))?;
             let tz = match o.get("timeZone") {
                 None | Some(Value::Null) => "UTC".to_string(),
                 Some(Value::String(s)) => s.clone(),
@@ -541,7 +749,11 @@ fn date_time_time_zone(name: &str, value: &Value) -> Result<Value, Error> {
 
 fn flag(value: &Value) -> Result<Value, Error> {
     let Value::Object(o) = value else {
-        return if value.is_null() { Ok(json!({"flagStatus": "notFlagged"})) } else { Err(wrong_type("flag", "a followupFlag object")) };
+        return if value.is_null() {
+            Ok(json!({"flagStatus": "notFlagged"}))
+        } else {
+            Err(wrong_type("flag", "a followupFlag object"))
+        };
     };
     let mut out = Map::new();
     let status = match o.get("flagStatus") {
@@ -557,8 +769,19 @@ fn flag(value: &Value) -> Result<Value, Error> {
             }
         }
     }
-    if let Some(k) = o.keys().find(|k| !k.contains('@') && !["flagStatus", "startDateTime", "dueDateTime", "completedDateTime"].contains(&k.as_str())) {
-        return Err(bad(format!("The property '{k}' does not exist on type 'microsoft.graph.followupFlag'.")));
+    if let Some(k) = o.keys().find(|k| {
+        !k.contains('@')
+            && ![
+                "flagStatus",
+                "startDateTime",
+                "dueDateTime",
+                "completedDateTime",
+            ]
+            .contains(&k.as_str())
+    }) {
+        return Err(bad(format!(
+            "The property '{k}' does not exist on type 'microsoft.graph.followupFlag'."
+        )));
     }
     Ok(Value::Object(out))
 }
@@ -608,8 +831,21 @@ pub struct MessageInput {
 
 /// Properties of a message the service owns: accepted in bodies and ignored.
 const SERVER_OWNED: &[&str] = &[
-    "id", "changeKey", "createdDateTime", "lastModifiedDateTime", "bodyPreview", "conversationId", "conversationIndex",
-    "hasAttachments", "isDraft", "parentFolderId", "receivedDateTime", "sentDateTime", "uniqueBody", "webLink", "mentionsPreview",
+    "id",
+    "changeKey",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "bodyPreview",
+    "conversationId",
+    "conversationIndex",
+    "hasAttachments",
+    "isDraft",
+    "parentFolderId",
+    "receivedDateTime",
+    "sentDateTime",
+    "uniqueBody",
+    "webLink",
+    "mentionsPreview",
 ];
 
 /// Reads a message object from a request body (property names matched ignoring case).
@@ -644,15 +880,44 @@ pub fn parse_message(body: &Map<String, Value>) -> Result<MessageInput, Error> {
                     Some(Value::String(s)) => s.clone(),
                     Some(_) => return Err(wrong_type("body/content", "a string")),
                 };
-                if let Some(k) = b.keys().find(|k| !k.contains('@') && *k != "contentType" && *k != "content") {
-                    return Err(bad(format!("The property '{k}' does not exist on type 'microsoft.graph.itemBody'.")));
+                if let Some(k) = b
+                    .keys()
+                    .find(|k| !k.contains('@') && *k != "contentType" && *k != "content")
+                {
+                    return Err(bad(format!(
+                        "The property '{k}' does not exist on type 'microsoft.graph.itemBody'."
+                    )));
                 }
                 input.body = Some((content_type, content));
             }
-            "importance" => input.importance = Some(enum_member("importance", value, &["low", "normal", "high"])?),
-            "inferenceclassification" => input.inference = Some(enum_member("inferenceClassification", value, &["focused", "other"])?),
-            "from" => input.from = Some(if value.is_null() { None } else { Some(recipient("from", value)?) }),
-            "sender" => input.sender = Some(if value.is_null() { None } else { Some(recipient("sender", value)?) }),
+            "importance" => {
+                input.importance = Some(enum_member(
+                    "importance",
+                    value,
+                    &["low", "normal", "high"],
+                )?)
+            }
+            "inferenceclassification" => {
+                input.inference = Some(enum_member(
+                    "inferenceClassification",
+                    value,
+                    &["focused", "other"],
+                )?)
+            }
+            "from" => {
+                input.from = Some(if value.is_null() {
+                    None
+                } else {
+                    Some(recipient("from", value)?)
+                })
+            }
+            "sender" => {
+                input.sender = Some(if value.is_null() {
+                    None
+                } else {
+                    Some(recipient("sender", value)?)
+                })
+            }
             "torecipients" => input.to = Some(recipients("toRecipients", value)?),
             "ccrecipients" => input.cc = Some(recipients("ccRecipients", value)?),
             "bccrecipients" => input.bcc = Some(recipients("bccRecipients", value)?),
@@ -663,7 +928,12 @@ pub fn parse_message(body: &Map<String, Value>) -> Result<MessageInput, Error> {
                 let items = match value {
                     Value::Null => Vec::new(),
                     Value::Array(items) => items.clone(),
-                    _ => return Err(wrong_type("internetMessageHeaders", "a collection of internetMessageHeader")),
+                    _ => {
+                        return Err(wrong_type(
+                            "internetMessageHeaders",
+                            "a collection of internetMessageHeader",
+                        ));
+                    }
                 };
                 let mut headers = Vec::new();
                 for h in items {
@@ -686,15 +956,27 @@ pub fn parse_message(body: &Map<String, Value>) -> Result<MessageInput, Error> {
                 }
             }
             "isdeliveryreceiptrequested" => {
-                input.delivery_receipt = Some(if value.is_null() { None } else { Some(boolean("isDeliveryReceiptRequested", value)?) })
+                input.delivery_receipt = Some(if value.is_null() {
+                    None
+                } else {
+                    Some(boolean("isDeliveryReceiptRequested", value)?)
+                })
             }
-            "isreadreceiptrequested" => input.read_receipt = Some(boolean("isReadReceiptRequested", value)?),
+            "isreadreceiptrequested" => {
+                input.read_receipt = Some(boolean("isReadReceiptRequested", value)?)
+            }
             "isread" => input.is_read = Some(boolean("isRead", value)?),
             "unsubscribedata" => input.unsubscribe_data = Some(strings("unsubscribeData", value)?),
-            "unsubscribeenabled" => input.unsubscribe_enabled = Some(boolean("unsubscribeEnabled", value)?),
+            "unsubscribeenabled" => {
+                input.unsubscribe_enabled = Some(boolean("unsubscribeEnabled", value)?)
+            }
             "attachments" => {
                 if value.as_array().is_some_and(|a| !a.is_empty()) {
-                    return Err(Error::new(ErrorKind::NotImplemented, "NotImplemented", "Attachments are not implemented by Switchboard yet."));
+                    return Err(Error::new(
+                        ErrorKind::NotImplemented,
+                        "NotImplemented",
+                        "Attachments are not implemented by Switchboard yet.",
+                    ));
                 }
             }
             _ if SERVER_OWNED.iter().any(|s| s.eq_ignore_ascii_case(key)) => {}
@@ -731,7 +1013,11 @@ impl MessageInput {
         }
         if let Some((t, c)) = self.body {
             m.body_type = t;
-            m.body = if m.body_type == "html" { crate::message_body::sanitize(&c) } else { c };
+            m.body = if m.body_type == "html" {
+                crate::message_body::sanitize(&c)
+            } else {
+                c
+            };
         }
         if let Some(v) = self.importance {
             m.importance = v;
@@ -789,7 +1075,9 @@ impl MessageInput {
 
 /// A value of `body` ignoring the key's case (`Message`, `SaveToSentItems`, `DestinationId`).
 pub fn param_ci<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    body.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -811,7 +1099,11 @@ fn access_denied() -> Error {
 }
 
 fn new_draft(user: &UserRecord, folder_id: String, now: i64) -> MailRecord {
-    let domain = user.user_principal_name.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default();
+    let domain = user
+        .user_principal_name
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
     MailRecord {
         id: new_message_id(),
         tenant_id: user.tenant_id.clone(),
@@ -838,7 +1130,11 @@ fn new_draft(user: &UserRecord, folder_id: String, now: i64) -> MailRecord {
         categories: Vec::new(),
         flag: json!({"flagStatus": "notFlagged"}),
         headers: Vec::new(),
-        internet_message_id: format!("<{}@{}>", URL_SAFE_NO_PAD.encode(random(18)).to_ascii_uppercase(), domain),
+        internet_message_id: format!(
+            "<{}@{}>",
+            URL_SAFE_NO_PAD.encode(random(18)).to_ascii_uppercase(),
+            domain
+        ),
         conversation_id: format!("AAQkA{}", URL_SAFE_NO_PAD.encode(random(30))),
         conversation_index: STANDARD.encode(random(22)),
         delivery_receipt: Some(false),
@@ -857,12 +1153,21 @@ pub struct Mailbox {
 
 impl Mail<'_> {
     /// Checks the permission and the addressed mailbox, and makes sure its folders exist.
-    pub async fn mailbox(&self, caller: &Principal, owner: &Owner, perms: &Permissions) -> Result<Mailbox, Error> {
+    pub async fn mailbox(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        perms: &Permissions,
+    ) -> Result<Mailbox, Error> {
         caller.require(perms)?;
         let user = match (owner, &caller.kind) {
-            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => self.user(caller, user_id).await?,
+            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => {
+                self.user(caller, user_id).await?
+            }
             (Owner::Caller | Owner::Me, PrincipalKind::App { .. }) => {
-                return Err(bad("/me request is only valid with delegated authentication flow."));
+                return Err(bad(
+                    "/me request is only valid with delegated authentication flow.",
+                ));
             }
             (Owner::User(key), kind) => {
                 let user = self.user(caller, key).await?;
@@ -875,56 +1180,126 @@ impl Mail<'_> {
             }
         };
         if self.store.mail_folder(&user.id, ROOT).await?.is_none() {
-            self.store.ensure_mailbox(&user.tenant_id, &user.id, now_ms()).await?;
+            self.store
+                .ensure_mailbox(&user.tenant_id, &user.id, now_ms())
+                .await?;
         }
         Ok(Mailbox { user })
     }
 
     async fn user(&self, caller: &Principal, key: &str) -> Result<UserRecord, Error> {
-        self.store.user(&caller.tenant_id, &crate::users::user_key(key)).await?.ok_or_else(|| {
-            Error::new(ErrorKind::NotFound, "ErrorInvalidUser", format!("The requested user '{key}' is invalid."))
-        })
+        self.store
+            .user(&caller.tenant_id, &crate::users::user_key(key))
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    "ErrorInvalidUser",
+                    format!("The requested user '{key}' is invalid."),
+                )
+            })
     }
 
     /// A folder of the mailbox by id or well-known name.
     pub async fn folder(&self, mb: &Mailbox, key: &str) -> Result<FolderRecord, Error> {
-        self.store.mail_folder(&mb.user.id, key).await?.ok_or_else(not_found)
+        self.store
+            .mail_folder(&mb.user.id, key)
+            .await?
+            .ok_or_else(not_found)
     }
 
     /// `GET …/mailFolders` (children of the root) and `…/mailFolders/{id}/childFolders`.
-    pub async fn list_folders(&self, caller: &Principal, owner: &Owner, parent: Option<&str>, q: &QueryOptions) -> Result<(Mailbox, ListPage<FolderRecord>), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ).await?;
+    pub async fn list_folders(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        parent: Option<&str>,
+        q: &QueryOptions,
+    ) -> Result<(Mailbox, ListPage<FolderRecord>), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
+            .await?;
         let parent = self.folder(&mb, parent.unwrap_or(ROOT)).await?;
-        if q.filter.is_some() || !q.orderby.is_empty() || q.search.is_some() || !q.expand.is_empty() {
-            return Err(bad("Switchboard supports $top, $skip, $count and $select on mail folders."));
+        if q.filter.is_some() || !q.orderby.is_empty() || q.search.is_some() || !q.expand.is_empty()
+        {
+            return Err(bad(
+                "Switchboard supports $top, $skip, $count and $select on mail folders.",
+            ));
         }
         let (top, skip) = paging(q)?;
-        let (items, total) = self.store.mail_folders(&mb.user.id, &parent.id, skip, top + 1).await?;
-        Ok((mb, finish(items, top, skip, q.count.unwrap_or(false).then_some(total))))
+        let (items, total) = self
+            .store
+            .mail_folders(&mb.user.id, &parent.id, skip, top + 1)
+            .await?;
+        Ok((
+            mb,
+            finish(items, top, skip, q.count.unwrap_or(false).then_some(total)),
+        ))
     }
 
     /// `GET …/mailFolders/{id}`.
-    pub async fn get_folder(&self, caller: &Principal, owner: &Owner, key: &str) -> Result<(Mailbox, FolderRecord), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ).await?;
+    pub async fn get_folder(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        key: &str,
+    ) -> Result<(Mailbox, FolderRecord), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
+            .await?;
         let folder = self.folder(&mb, key).await?;
         Ok((mb, folder))
     }
 
     /// `POST …/mailFolders` and `…/mailFolders/{id}/childFolders`.
-    pub async fn create_folder(&self, caller: &Principal, owner: &Owner, parent: Option<&str>, body: &Map<String, Value>) -> Result<(Mailbox, FolderRecord), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_FOLDERS_WRITE).await?;
+    pub async fn create_folder(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        parent: Option<&str>,
+        body: &Map<String, Value>,
+    ) -> Result<(Mailbox, FolderRecord), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_FOLDERS_WRITE)
+            .await?;
         let parent = self.folder(&mb, parent.unwrap_or(ROOT)).await?;
         let mut name = None;
         let mut hidden = false;
         for (k, v) in body {
             match k.as_str() {
-                "displayName" => name = Some(v.as_str().ok_or_else(|| bad("Invalid value for property 'displayName': expected a string."))?.to_string()),
-                "isHidden" => hidden = v.as_bool().ok_or_else(|| bad("Invalid value for property 'isHidden': expected a boolean."))?,
-                k if k.contains('@') || ["id", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount"].contains(&k) => {}
-                k => return Err(bad(format!("The property '{k}' does not exist on type 'microsoft.graph.mailFolder'."))),
+                "displayName" => {
+                    name = Some(
+                        v.as_str()
+                            .ok_or_else(|| {
+                                bad("Invalid value for property 'displayName': expected a string.")
+                            })?
+                            .to_string(),
+                    )
+                }
+                "isHidden" => {
+                    hidden = v.as_bool().ok_or_else(|| {
+                        bad("Invalid value for property 'isHidden': expected a boolean.")
+                    })?
+                }
+                k if k.contains('@')
+                    || [
+                        "id",
+                        "parentFolderId",
+                        "childFolderCount",
+                        "unreadItemCount",
+                        "totalItemCount",
+                    ]
+                    .contains(&k) => {}
+                k => {
+                    return Err(bad(format!(
+                        "The property '{k}' does not exist on type 'microsoft.graph.mailFolder'."
+                    )));
+                }
             }
         }
-        let name = name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad("The folder needs a 'displayName'."))?;
+        let name = name
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| bad("The folder needs a 'displayName'."))?;
         let folder = FolderRecord {
             id: new_folder_id(),
             tenant_id: mb.user.tenant_id.clone(),
@@ -938,57 +1313,124 @@ impl Mail<'_> {
             total_item_count: 0,
             unread_item_count: 0,
         };
-        self.store.insert_mail_folder(&folder).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                Error::new(ErrorKind::Conflict, "ErrorFolderExists", "A folder with the specified name already exists.")
-            }
-            e => e.into(),
-        })?;
+        self.store
+            .insert_mail_folder(&folder)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => Error::new(
+                    ErrorKind::Conflict,
+                    "ErrorFolderExists",
+                    "A folder with the specified name already exists.",
+                ),
+                e => e.into(),
+            })?;
         Ok((mb, folder))
     }
 
     /// `PATCH …/mailFolders/{id}` (displayName only).
-    pub async fn rename_folder(&self, caller: &Principal, owner: &Owner, key: &str, body: &Map<String, Value>) -> Result<(Mailbox, FolderRecord), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_FOLDERS_WRITE).await?;
+    pub async fn rename_folder(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        key: &str,
+        body: &Map<String, Value>,
+    ) -> Result<(Mailbox, FolderRecord), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_FOLDERS_WRITE)
+            .await?;
         let folder = self.folder(&mb, key).await?;
         let mut name = None;
         for (k, v) in body {
             match k.as_str() {
-                "displayName" => name = Some(v.as_str().ok_or_else(|| bad("Invalid value for property 'displayName': expected a string."))?.to_string()),
-                k if k.contains('@') || ["id", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount"].contains(&k) => {}
-                "isHidden" => return Err(bad("isHidden cannot be changed after the folder is created.")),
-                k => return Err(bad(format!("The property '{k}' does not exist on type 'microsoft.graph.mailFolder'."))),
+                "displayName" => {
+                    name = Some(
+                        v.as_str()
+                            .ok_or_else(|| {
+                                bad("Invalid value for property 'displayName': expected a string.")
+                            })?
+                            .to_string(),
+                    )
+                }
+                k if k.contains('@')
+                    || [
+                        "id",
+                        "parentFolderId",
+                        "childFolderCount",
+                        "unreadItemCount",
+                        "totalItemCount",
+                    ]
+                    .contains(&k) => {}
+                "isHidden" => {
+                    return Err(bad(
+                        "isHidden cannot be changed after the folder is created.",
+                    ));
+                }
+                k => {
+                    return Err(bad(format!(
+                        "The property '{k}' does not exist on type 'microsoft.graph.mailFolder'."
+                    )));
+                }
             }
         }
         if folder.well_known.is_some() {
-            return Err(Error::new(ErrorKind::BadRequest, "ErrorInvalidRequest", "A distinguished (well-known) folder cannot be renamed."));
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                "ErrorInvalidRequest",
+                "A distinguished (well-known) folder cannot be renamed.",
+            ));
         }
         if let Some(name) = name.filter(|n| !n.trim().is_empty()) {
-            self.store.rename_mail_folder(&mb.user.id, &folder.id, &name).await.map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => {
-                    Error::new(ErrorKind::Conflict, "ErrorFolderExists", "A folder with the specified name already exists.")
-                }
-                e => e.into(),
-            })?;
+            self.store
+                .rename_mail_folder(&mb.user.id, &folder.id, &name)
+                .await
+                .map_err(|e| match e {
+                    crate::store::StoreError::Conflict(_) => Error::new(
+                        ErrorKind::Conflict,
+                        "ErrorFolderExists",
+                        "A folder with the specified name already exists.",
+                    ),
+                    e => e.into(),
+                })?;
         }
         let folder = self.folder(&mb, &folder.id).await?;
         Ok((mb, folder))
     }
 
     /// `DELETE …/mailFolders/{id}`: the folder, its subfolders and their messages.
-    pub async fn delete_folder(&self, caller: &Principal, owner: &Owner, key: &str) -> Result<(), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_FOLDERS_WRITE).await?;
+    pub async fn delete_folder(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        key: &str,
+    ) -> Result<(), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_FOLDERS_WRITE)
+            .await?;
         let folder = self.folder(&mb, key).await?;
         if folder.well_known.is_some() {
-            return Err(Error::new(ErrorKind::BadRequest, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted."));
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                "ErrorDeleteDistinguishedFolder",
+                "Distinguished folders cannot be deleted.",
+            ));
         }
-        self.store.delete_mail_folder(&mb.user.id, &folder.id).await?;
+        self.store
+            .delete_mail_folder(&mb.user.id, &folder.id)
+            .await?;
         Ok(())
     }
 
     /// `POST …/messages` and `…/mailFolders/{id}/messages`: a draft (the seed).
-    pub async fn create_draft(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, body: &Map<String, Value>) -> Result<(Mailbox, MailRecord), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_WRITE).await?;
+    pub async fn create_draft(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        body: &Map<String, Value>,
+    ) -> Result<(Mailbox, MailRecord), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_WRITE)
+            .await?;
         let input = parse_message(body)?;
         let folder_id = match folder {
             Some(key) => self.folder(&mb, key).await?.id,
@@ -997,12 +1439,20 @@ impl Mail<'_> {
         let mut m = new_draft(&mb.user, folder_id, now_ms());
         input.apply(&mut m);
         check_recipient_count(&m)?;
-        self.store.write_mail(&MailWrite::Insert(vec![m.clone()])).await?;
+        self.store
+            .write_mail(&MailWrite::Insert(vec![m.clone()]))
+            .await?;
         Ok((mb, m))
     }
 
     /// `GET …/messages` and `…/mailFolders/{id}/messages`.
-    pub async fn list(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, q: &QueryOptions) -> Result<(Mailbox, ListPage<MailRecord>), Error> {
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        q: &QueryOptions,
+    ) -> Result<(Mailbox, ListPage<MailRecord>), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let folder_id = match folder {
             Some(key) => Some(self.folder(&mb, key).await?.id),
@@ -1010,12 +1460,18 @@ impl Mail<'_> {
         };
         let (top, skip) = paging(q)?;
         if !q.expand.is_empty() {
-            return Err(Error::new(ErrorKind::NotImplemented, "NotImplemented", "$expand on messages is not implemented by Switchboard yet."));
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "NotImplemented",
+                "$expand on messages is not implemented by Switchboard yet.",
+            ));
         }
         let search = match &q.search {
             Some(s) => {
                 if q.filter.is_some() || !q.orderby.is_empty() {
-                    return Err(bad("The query parameter '$search' cannot be combined with '$filter' or '$orderby' on messages."));
+                    return Err(bad(
+                        "The query parameter '$search' cannot be combined with '$filter' or '$orderby' on messages.",
+                    ));
                 }
                 Some(fts5_match_columns(s, SEARCH_COLUMNS).map_err(|e| bad(e.to_string()))?)
             }
@@ -1025,12 +1481,27 @@ impl Mail<'_> {
         if let (Some(filter), false) = (&q.filter, q.orderby.is_empty()) {
             let used = features(filter).properties;
             let ordered: Vec<&str> = q.orderby.iter().map(|o| o.path.as_str()).collect();
-            let leads = ordered.len() <= used.len() && ordered.iter().zip(&used).all(|(o, u)| o.eq_ignore_ascii_case(u));
+            let leads = ordered.len() <= used.len()
+                && ordered
+                    .iter()
+                    .zip(&used)
+                    .all(|(o, u)| o.eq_ignore_ascii_case(u));
             if !leads {
-                return Err(Error::new(ErrorKind::BadRequest, "InefficientFilter", "The restriction or sort order is too complex for this operation."));
+                return Err(Error::new(
+                    ErrorKind::BadRequest,
+                    "InefficientFilter",
+                    "The restriction or sort order is too complex for this operation.",
+                ));
             }
         }
-        let query = MailQuery { filter: q.filter.as_ref(), search, order, skip, limit: top + 1, count: q.count.unwrap_or(false) };
+        let query = MailQuery {
+            filter: q.filter.as_ref(),
+            search,
+            order,
+            skip,
+            limit: top + 1,
+            count: q.count.unwrap_or(false),
+        };
         let (items, count) = self
             .store
             .list_mail(&mb.user.id, folder_id.as_deref(), &query)
@@ -1040,14 +1511,29 @@ impl Mail<'_> {
     }
 
     /// `GET …/messages/{id}` (and under a folder: the message must be in it).
-    pub async fn get(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, id: &str) -> Result<(Mailbox, MailRecord), Error> {
+    pub async fn get(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        id: &str,
+    ) -> Result<(Mailbox, MailRecord), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let m = self.message(&mb, folder, id).await?;
         Ok((mb, m))
     }
 
-    async fn message(&self, mb: &Mailbox, folder: Option<&str>, id: &str) -> Result<MailRecord, Error> {
-        let m = self.store.mail_message(&mb.user.id, id).await?.ok_or_else(not_found)?;
+    async fn message(
+        &self,
+        mb: &Mailbox,
+        folder: Option<&str>,
+        id: &str,
+    ) -> Result<MailRecord, Error> {
+        let m = self
+            .store
+            .mail_message(&mb.user.id, id)
+            .await?
+            .ok_or_else(not_found)?;
         if let Some(key) = folder {
             let f = self.folder(mb, key).await?;
             if f.id != m.folder_id {
@@ -1057,8 +1543,21 @@ impl Mail<'_> {
         Ok(m)
     }
 
-    async fn change(&self, mb: &Mailbox, id: &str, change: MailChange) -> Result<MailRecord, Error> {
-        match self.store.write_mail(&MailWrite::Change { user_id: mb.user.id.clone(), id: id.to_string(), change }).await? {
+    async fn change(
+        &self,
+        mb: &Mailbox,
+        id: &str,
+        change: MailChange,
+    ) -> Result<MailRecord, Error> {
+        match self
+            .store
+            .write_mail(&MailWrite::Change {
+                user_id: mb.user.id.clone(),
+                id: id.to_string(),
+                change,
+            })
+            .await?
+        {
             MailOutcome::Done(Some(m)) => Ok(m),
             MailOutcome::Done(None) | MailOutcome::NotFound => Err(not_found()),
             MailOutcome::Refused(e) => Err(e),
@@ -1066,53 +1565,123 @@ impl Mail<'_> {
     }
 
     /// `PATCH …/messages/{id}`.
-    pub async fn update(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, id: &str, body: &Map<String, Value>, if_match: Option<String>) -> Result<(Mailbox, MailRecord), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_WRITE).await?;
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        id: &str,
+        body: &Map<String, Value>,
+        if_match: Option<String>,
+    ) -> Result<(Mailbox, MailRecord), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_WRITE)
+            .await?;
         let input = parse_message(body)?;
         let current = self.message(&mb, folder, id).await?;
         let mut probe = current.clone();
         input.apply(&mut probe);
         check_recipient_count(&probe)?;
-        let change = MailChange { patch: body.clone(), move_to: None, if_match, change_key: new_change_key(), now_ms: now_ms() };
+        let change = MailChange {
+            patch: body.clone(),
+            move_to: None,
+            if_match,
+            change_key: new_change_key(),
+            now_ms: now_ms(),
+        };
         let m = self.change(&mb, id, change).await?;
         Ok((mb, m))
     }
 
     /// `DELETE …/messages/{id}`: to Deleted Items; from Deleted Items, for good.
-    pub async fn delete(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, id: &str, if_match: Option<String>) -> Result<(), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_WRITE).await?;
+    pub async fn delete(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        id: &str,
+        if_match: Option<String>,
+    ) -> Result<(), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_WRITE)
+            .await?;
         let m = self.message(&mb, folder, id).await?;
         let deleted = self.folder(&mb, "deleteditems").await?;
         if m.folder_id == deleted.id {
             if let Some(expected) = &if_match {
                 if *expected != m.change_key {
-                    return MailChange { if_match, ..Default::default() }.apply(&mut m.clone()).map(|_| ());
+                    return MailChange {
+                        if_match,
+                        ..Default::default()
+                    }
+                    .apply(&mut m.clone())
+                    .map(|_| ());
                 }
             }
-            self.store.write_mail(&MailWrite::Delete { user_id: mb.user.id.clone(), id: id.to_string() }).await?;
+            self.store
+                .write_mail(&MailWrite::Delete {
+                    user_id: mb.user.id.clone(),
+                    id: id.to_string(),
+                })
+                .await?;
             return Ok(());
         }
-        let change = MailChange { patch: Map::new(), move_to: Some((deleted.id, new_message_id())), if_match, change_key: new_change_key(), now_ms: now_ms() };
+        let change = MailChange {
+            patch: Map::new(),
+            move_to: Some((deleted.id, new_message_id())),
+            if_match,
+            change_key: new_change_key(),
+            now_ms: now_ms(),
+        };
         self.change(&mb, id, change).await?;
         Ok(())
     }
 
     /// `POST …/messages/{id}/permanentDelete`.
-    pub async fn permanent_delete(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, id: &str) -> Result<(), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_WRITE).await?;
+    pub async fn permanent_delete(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        id: &str,
+    ) -> Result<(), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_WRITE)
+            .await?;
         self.message(&mb, folder, id).await?;
-        match self.store.write_mail(&MailWrite::Delete { user_id: mb.user.id.clone(), id: id.to_string() }).await? {
+        match self
+            .store
+            .write_mail(&MailWrite::Delete {
+                user_id: mb.user.id.clone(),
+                id: id.to_string(),
+            })
+            .await?
+        {
             MailOutcome::NotFound => Err(not_found()),
             _ => Ok(()),
         }
     }
 
     /// `POST …/messages/{id}/move` and `/copy`.
-    pub async fn move_or_copy(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, id: &str, body: &Map<String, Value>, copy: bool) -> Result<(Mailbox, MailRecord), Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_WRITE).await?;
+    pub async fn move_or_copy(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        id: &str,
+        body: &Map<String, Value>,
+        copy: bool,
+    ) -> Result<(Mailbox, MailRecord), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_WRITE)
+            .await?;
         let dest = match param_ci(body, "destinationId") {
             Some(Value::String(d)) if !d.is_empty() => d.clone(),
-            _ => return Err(bad("The action needs a 'destinationId' parameter: a folder id or well-known name.")),
+            _ => {
+                return Err(bad(
+                    "The action needs a 'destinationId' parameter: a folder id or well-known name.",
+                ));
+            }
         };
         let m = self.message(&mb, folder, id).await?;
         let dest = self.folder(&mb, &dest).await?;
@@ -1127,30 +1696,55 @@ impl Mail<'_> {
             c.change_key = new_change_key();
             c.created_ms = now;
             c.modified_ms = now;
-            self.store.write_mail(&MailWrite::Insert(vec![c.clone()])).await?;
+            self.store
+                .write_mail(&MailWrite::Insert(vec![c.clone()]))
+                .await?;
             return Ok((mb, c));
         }
-        let change = MailChange { patch: Map::new(), move_to: Some((dest.id, new_message_id())), if_match: None, change_key: new_change_key(), now_ms: now_ms() };
+        let change = MailChange {
+            patch: Map::new(),
+            move_to: Some((dest.id, new_message_id())),
+            if_match: None,
+            change_key: new_change_key(),
+            now_ms: now_ms(),
+        };
         let m = self.change(&mb, id, change).await?;
         Ok((mb, m))
     }
 
     /// `POST …/messages/{id}/send`.
-    pub async fn send_draft(&self, caller: &Principal, owner: &Owner, id: &str, if_match: Option<String>) -> Result<(), Error> {
+    pub async fn send_draft(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        id: &str,
+        if_match: Option<String>,
+    ) -> Result<(), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_SEND).await?;
         let draft = self.message(&mb, None, id).await?;
         if !draft.is_draft {
             return Err(bad("Only a draft message can be sent."));
         }
-        self.deliver(&mb, draft, true, Some(id.to_string()), if_match).await
+        self.deliver(&mb, draft, true, Some(id.to_string()), if_match)
+            .await
     }
 
     /// `POST …/sendMail`.
-    pub async fn send_mail(&self, caller: &Principal, owner: &Owner, body: &Map<String, Value>) -> Result<(), Error> {
+    pub async fn send_mail(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        body: &Map<String, Value>,
+    ) -> Result<(), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_SEND).await?;
         for k in body.keys() {
-            if !k.contains('@') && !k.eq_ignore_ascii_case("message") && !k.eq_ignore_ascii_case("saveToSentItems") {
-                return Err(bad(format!("The parameter '{k}' is not a parameter of sendMail.")));
+            if !k.contains('@')
+                && !k.eq_ignore_ascii_case("message")
+                && !k.eq_ignore_ascii_case("saveToSentItems")
+            {
+                return Err(bad(format!(
+                    "The parameter '{k}' is not a parameter of sendMail."
+                )));
             }
         }
         let message = match param_ci(body, "message") {
@@ -1160,7 +1754,11 @@ impl Mail<'_> {
         let save = match param_ci(body, "saveToSentItems") {
             None | Some(Value::Null) => true,
             Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => s.eq_ignore_ascii_case("true"),
+            Some(Value::String(s))
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
+                s.eq_ignore_ascii_case("true")
+            }
             Some(_) => return Err(bad("'saveToSentItems' must be a boolean.")),
         };
         let input = parse_message(message)?;
@@ -1169,16 +1767,36 @@ impl Mail<'_> {
         self.deliver(&mb, m, save, None, None).await
     }
 
-    async fn deliver(&self, mb: &Mailbox, draft: MailRecord, save: bool, draft_id: Option<String>, if_match: Option<String>) -> Result<(), Error> {
+    async fn deliver(
+        &self,
+        mb: &Mailbox,
+        draft: MailRecord,
+        save: bool,
+        draft_id: Option<String>,
+        if_match: Option<String>,
+    ) -> Result<(), Error> {
         check_recipient_count(&draft)?;
         let all: Vec<&Recipient> = draft.to.iter().chain(&draft.cc).chain(&draft.bcc).collect();
         if all.is_empty() {
-            return Err(Error::new(ErrorKind::BadRequest, "ErrorInvalidRecipients", "At least one recipient is required, but none were found."));
+            return Err(Error::new(
+                ErrorKind::BadRequest,
+                "ErrorInvalidRecipients",
+                "At least one recipient is required, but none were found.",
+            ));
         }
-        let tenant = self.store.tenant(&mb.user.tenant_id).await?.ok_or_else(|| Error::internal("the mailbox's tenant is gone"))?;
+        let tenant = self
+            .store
+            .tenant(&mb.user.tenant_id)
+            .await?
+            .ok_or_else(|| Error::internal("the mailbox's tenant is gone"))?;
         let now = now_ms();
         let me = Recipient {
-            address: Some(mb.user.mail.clone().unwrap_or_else(|| mb.user.user_principal_name.clone())),
+            address: Some(
+                mb.user
+                    .mail
+                    .clone()
+                    .unwrap_or_else(|| mb.user.user_principal_name.clone()),
+            ),
             name: Some(mb.user.display_name.clone()),
         };
         let mut sent = draft.clone();
@@ -1199,7 +1817,11 @@ impl Mail<'_> {
             if !domain.eq_ignore_ascii_case(&tenant.domain) {
                 continue;
             }
-            match self.store.user(&tenant.id, &UserKey::Upn(address.clone())).await? {
+            match self
+                .store
+                .user(&tenant.id, &UserKey::Upn(address.clone()))
+                .await?
+            {
                 Some(u) => {
                     if delivered.contains(&u.id) {
                         continue;
@@ -1224,14 +1846,20 @@ impl Mail<'_> {
             let mut ndr = new_draft(&mb.user, "wk:inbox".into(), now);
             ndr.is_draft = false;
             ndr.is_read = false;
-            ndr.subject = Some(format!("Undeliverable: {}", draft.subject.clone().unwrap_or_default()));
+            ndr.subject = Some(format!(
+                "Undeliverable: {}",
+                draft.subject.clone().unwrap_or_default()
+            ));
             ndr.body_type = "text".into();
             ndr.body = format!(
                 "Your message couldn't be delivered to {}. The email address wasn't found at the destination domain ({}).",
                 unknown.join(", "),
                 tenant.domain
             );
-            let postmaster = Recipient { address: Some(format!("postmaster@{}", tenant.domain)), name: Some("Microsoft Outlook".into()) };
+            let postmaster = Recipient {
+                address: Some(format!("postmaster@{}", tenant.domain)),
+                name: Some("Microsoft Outlook".into()),
+            };
             ndr.from = Some(postmaster.clone());
             ndr.sender = Some(postmaster);
             ndr.to = vec![me.clone()];
@@ -1244,7 +1872,16 @@ impl Mail<'_> {
             copy.folder_id = "wk:sentitems".into();
             records.push(copy);
         }
-        match self.store.write_mail(&MailWrite::Send { user_id: mb.user.id.clone(), draft_id, if_match, records }).await? {
+        match self
+            .store
+            .write_mail(&MailWrite::Send {
+                user_id: mb.user.id.clone(),
+                draft_id,
+                if_match,
+                records,
+            })
+            .await?
+        {
             MailOutcome::Done(_) => Ok(()),
             MailOutcome::NotFound => Err(not_found()),
             MailOutcome::Refused(e) => Err(e),
@@ -1264,12 +1901,20 @@ impl Mail<'_> {
         body: &Map<String, Value>,
         send_now: bool,
     ) -> Result<(Mailbox, Option<MailRecord>), Error> {
-        let perms = if send_now { &permissions::MAIL_SEND } else { &permissions::MAIL_WRITE };
+        let perms = if send_now {
+            &permissions::MAIL_SEND
+        } else {
+            &permissions::MAIL_WRITE
+        };
         let mb = self.mailbox(caller, owner, perms).await?;
         for k in body.keys() {
-            let known = ["comment", "message", "toRecipients"].iter().any(|n| n.eq_ignore_ascii_case(k));
+            let known = ["comment", "message", "toRecipients"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(k));
             if !k.contains('@') && !known {
-                return Err(bad(format!("The parameter '{k}' is not a parameter of this action.")));
+                return Err(bad(format!(
+                    "The parameter '{k}' is not a parameter of this action."
+                )));
             }
         }
         let comment = match param_ci(body, "comment") {
@@ -1283,18 +1928,32 @@ impl Mail<'_> {
             Some(_) => return Err(bad("'message' must be a message object.")),
         };
         if comment.is_some() && message.as_ref().is_some_and(|m| m.body.is_some()) {
-            return Err(bad("A comment and a message body cannot both be specified."));
+            return Err(bad(
+                "A comment and a message body cannot both be specified.",
+            ));
         }
         let extra_to = match param_ci(body, "toRecipients") {
             None => None,
             Some(v) => Some(recipients("toRecipients", v)?),
         };
         let original = self.message(&mb, folder, id).await?;
-        let me = mb.user.mail.clone().unwrap_or_else(|| mb.user.user_principal_name.clone());
-        let not_me = |r: &&Recipient| !r.address.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&me));
+        let me = mb
+            .user
+            .mail
+            .clone()
+            .unwrap_or_else(|| mb.user.user_principal_name.clone());
+        let not_me = |r: &&Recipient| {
+            !r.address
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&me))
+        };
         let mut d = new_draft(&mb.user, "wk:drafts".into(), now_ms());
         let subject = original.subject.clone().unwrap_or_default();
-        let reply_targets: Vec<Recipient> = if original.reply_to.is_empty() { original.from.iter().cloned().collect() } else { original.reply_to.clone() };
+        let reply_targets: Vec<Recipient> = if original.reply_to.is_empty() {
+            original.from.iter().cloned().collect()
+        } else {
+            original.reply_to.clone()
+        };
         match kind {
             ResponseKind::Reply => {
                 d.subject = Some(format!("RE: {subject}"));
@@ -1322,7 +1981,11 @@ impl Mail<'_> {
             }
         }
         d.conversation_id = original.conversation_id.clone();
-        d.conversation_index = format!("{}{}", original.conversation_index, STANDARD.encode(random(3)));
+        d.conversation_index = format!(
+            "{}{}",
+            original.conversation_index,
+            STANDARD.encode(random(3))
+        );
         let references = original
             .headers
             .iter()
@@ -1330,16 +1993,28 @@ impl Mail<'_> {
             .map(|(_, v)| format!("{v} {}", original.internet_message_id))
             .unwrap_or_else(|| original.internet_message_id.clone());
         if kind != ResponseKind::Forward {
-            d.headers.push(("In-Reply-To".into(), original.internet_message_id.clone()));
+            d.headers
+                .push(("In-Reply-To".into(), original.internet_message_id.clone()));
         }
         d.headers.push(("References".into(), references));
         let who = |r: &[Recipient]| {
             r.iter()
-                .map(|r| escape_html(&r.name.clone().or_else(|| r.address.clone()).unwrap_or_default()))
+                .map(|r| {
+                    escape_html(
+                        &r.name
+                            .clone()
+                            .or_else(|| r.address.clone())
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let quoted = if original.body_type == "html" { original.body.clone() } else { escape_html(&original.body) };
+        let quoted = if original.body_type == "html" {
+            original.body.clone()
+        } else {
+            escape_html(&original.body)
+        };
         d.body_type = "html".into();
         d.body = crate::message_body::sanitize(&format!(
             "<div>{}</div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> {}<br><b>Sent:</b> {}<br><b>To:</b> {}<br><b>Subject:</b> {}</div><br><div>{}</div>",
@@ -1366,7 +2041,13 @@ impl Mail<'_> {
     }
 
     /// `GET …/messages/{id}/$value`: the message as RFC 5322 MIME.
-    pub async fn mime(&self, caller: &Principal, owner: &Owner, folder: Option<&str>, id: &str) -> Result<String, Error> {
+    pub async fn mime(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        folder: Option<&str>,
+        id: &str,
+    ) -> Result<String, Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let m = self.message(&mb, folder, id).await?;
         Ok(mime(&m))
@@ -1389,7 +2070,9 @@ fn check_recipient_count(m: &MailRecord) -> Result<(), Error> {
         return Err(Error::new(
             ErrorKind::BadRequest,
             "ErrorInvalidRecipients",
-            format!("The message has more than {MAX_RECIPIENTS} recipients, the most one message may have."),
+            format!(
+                "The message has more than {MAX_RECIPIENTS} recipients, the most one message may have."
+            ),
         ));
     }
     Ok(())
@@ -1401,7 +2084,9 @@ fn paging(q: &QueryOptions) -> Result<(usize, u64), Error> {
         return Err(bad("The value of $top must be between 1 and 1000."));
     }
     if q.skiptoken.is_some() {
-        return Err(bad("Outlook pages with $skip; $skiptoken is not supported here."));
+        return Err(bad(
+            "Outlook pages with $skip; $skiptoken is not supported here.",
+        ));
     }
     Ok((top as usize, q.skip.unwrap_or(0)))
 }
@@ -1409,7 +2094,11 @@ fn paging(q: &QueryOptions) -> Result<(usize, u64), Error> {
 fn finish<T>(mut items: Vec<T>, top: usize, skip: u64, count: Option<u64>) -> ListPage<T> {
     let more = items.len() > top;
     items.truncate(top);
-    ListPage { next_skip: more.then_some(skip + top as u64), items, count }
+    ListPage {
+        next_skip: more.then_some(skip + top as u64),
+        items,
+        count,
+    }
 }
 
 fn mime_address(r: &Recipient) -> String {
@@ -1421,9 +2110,12 @@ fn mime_address(r: &Recipient) -> String {
 }
 
 fn rfc2822_date(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
         DAYS[t.weekday().number_days_from_monday() as usize],
@@ -1452,15 +2144,30 @@ pub fn mime(m: &MailRecord) -> String {
     if !m.bcc.is_empty() {
         out.push_str(&format!("Bcc: {}\r\n", list(&m.bcc)));
     }
-    out.push_str(&format!("Subject: {}\r\n", m.subject.clone().unwrap_or_default().replace(['\r', '\n'], " ")));
-    out.push_str(&format!("Date: {}\r\n", rfc2822_date(m.sent_ms.unwrap_or(m.created_ms))));
+    out.push_str(&format!(
+        "Subject: {}\r\n",
+        m.subject
+            .clone()
+            .unwrap_or_default()
+            .replace(['\r', '\n'], " ")
+    ));
+    out.push_str(&format!(
+        "Date: {}\r\n",
+        rfc2822_date(m.sent_ms.unwrap_or(m.created_ms))
+    ));
     out.push_str(&format!("Message-ID: {}\r\n", m.internet_message_id));
     for (n, v) in &m.headers {
         out.push_str(&format!("{n}: {v}\r\n"));
     }
     out.push_str("MIME-Version: 1.0\r\n");
-    let subtype = if m.body_type == "html" { "html" } else { "plain" };
-    out.push_str(&format!("Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"));
+    let subtype = if m.body_type == "html" {
+        "html"
+    } else {
+        "plain"
+    };
+    out.push_str(&format!(
+        "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ));
     out.push_str(&m.body.replace("\r\n", "\n").replace('\n', "\r\n"));
     out.push_str("\r\n");
     out

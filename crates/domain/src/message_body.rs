@@ -13,7 +13,15 @@ static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut b = ammonia::Builder::default();
     // html5ever lower-cases element names, so `<systemEventMessage/>` is kept as
     // `<systemeventmessage></systemeventmessage>`.
-    b.add_tags(["at", "attachment", "emoji", "systemeventmessage", "customemoji", "codeblock", "readonly"]);
+    b.add_tags([
+        "at",
+        "attachment",
+        "emoji",
+        "systemeventmessage",
+        "customemoji",
+        "codeblock",
+        "readonly",
+    ]);
     b.add_tag_attributes("at", ["id"]);
     b.add_tag_attributes("attachment", ["id"]);
     b.add_tag_attributes("emoji", ["id", "alt", "title"]);
@@ -98,7 +106,9 @@ fn attribute(attrs: &str, name: &str) -> Option<String> {
         if rest.is_empty() || rest.starts_with('>') {
             return None;
         }
-        let key_end = rest.find(|c: char| c == '=' || c.is_ascii_whitespace() || c == '>').unwrap_or(rest.len());
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_ascii_whitespace() || c == '>')
+            .unwrap_or(rest.len());
         let key = &rest[..key_end];
         rest = &rest[key_end..];
         let value = if let Some(after) = rest.strip_prefix('=') {
@@ -109,7 +119,9 @@ fn attribute(attrs: &str, name: &str) -> Option<String> {
                     (&body[..close], body.get(close + 1..).unwrap_or(""))
                 }
                 _ => {
-                    let close = after.find(|c: char| c.is_ascii_whitespace() || c == '>').unwrap_or(after.len());
+                    let close = after
+                        .find(|c: char| c.is_ascii_whitespace() || c == '>')
+                        .unwrap_or(after.len());
                     (&after[..close], &after[close..])
                 }
             };
@@ -125,7 +137,11 @@ fn attribute(attrs: &str, name: &str) -> Option<String> {
 }
 
 fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -134,18 +150,25 @@ mod tests {
 
     #[test]
     fn keeps_teams_markup_and_strips_scripts() {
-        let clean = sanitize(r#"<div>Hi <at id="0">Megan</at> <script>alert(1)</script><b onclick="x()">bold</b> <a href="https://x.example/a?b=1&amp;c=2">link</a> <attachment id="abc"></attachment><img src="javascript:alert(1)"><emoji id="1f600" alt="😀" title="Grinning"></emoji></div>"#);
+        let clean = sanitize(
+            r#"<div>Hi <at id="0">Megan</at> <script>alert(1)</script><b onclick="x()">bold</b> <a href="https://x.example/a?b=1&amp;c=2">link</a> <attachment id="abc"></attachment><img src="javascript:alert(1)"><emoji id="1f600" alt="😀" title="Grinning"></emoji></div>"#,
+        );
         assert_eq!(
             clean,
             r#"<div>Hi <at id="0">Megan</at> <b>bold</b> <a href="https://x.example/a?b=1&amp;c=2">link</a> <attachment id="abc"></attachment><img><emoji id="1f600" alt="😀" title="Grinning"></emoji></div>"#
         );
         assert_eq!(sanitize("Hi <at id=1>A</at>"), r#"Hi <at id="1">A</at>"#);
-        assert_eq!(sanitize("<p>plain &amp; simple</p>"), "<p>plain &amp; simple</p>");
+        assert_eq!(
+            sanitize("<p>plain &amp; simple</p>"),
+            "<p>plain &amp; simple</p>"
+        );
     }
 
     #[test]
     fn finds_markers() {
-        let m = markers(&sanitize(r#"<at id="0">A</at> and <at id="1">B</at><attachment id="x&quot;y"></attachment><at>nameless</at>"#));
+        let m = markers(&sanitize(
+            r#"<at id="0">A</at> and <at id="1">B</at><attachment id="x&quot;y"></attachment><at>nameless</at>"#,
+        ));
         assert_eq!(m.mentions.into_iter().collect::<Vec<_>>(), ["0", "1"]);
         assert_eq!(m.attachments.into_iter().collect::<Vec<_>>(), ["x\"y"]);
         assert!(m.unnamed);

@@ -34,7 +34,9 @@ pub fn encode(keys: &[SortKey], cursor: &[SqlValue]) -> String {
 pub fn decode(keys: &[SortKey], token: &str) -> Option<Vec<SqlValue>> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
     let doc: Value = serde_json::from_slice(&bytes).ok()?;
-    let [sig, values] = doc.as_array()?.as_slice() else { return None };
+    let [sig, values] = doc.as_array()?.as_slice() else {
+        return None;
+    };
     if sig.as_str()? != sort_signature(keys) {
         return None;
     }
@@ -62,12 +64,26 @@ mod tests {
     use super::*;
 
     fn keys() -> Vec<SortKey> {
-        vec![SortKey { column: "display_name", descending: false }, SortKey { column: "id", descending: false }]
+        vec![
+            SortKey {
+                column: "display_name",
+                descending: false,
+            },
+            SortKey {
+                column: "id",
+                descending: false,
+            },
+        ]
     }
 
     #[test]
     fn round_trip() {
-        let cursor = vec![SqlValue::Text("Adele".into()), SqlValue::Integer(7), SqlValue::Null, SqlValue::Real(1.5)];
+        let cursor = vec![
+            SqlValue::Text("Adele".into()),
+            SqlValue::Integer(7),
+            SqlValue::Null,
+            SqlValue::Real(1.5),
+        ];
         let token = encode(&keys(), &cursor);
         assert_eq!(decode(&keys(), &token), Some(cursor));
     }
@@ -75,7 +91,10 @@ mod tests {
     #[test]
     fn refuses_other_sorts_and_garbage() {
         let token = encode(&keys(), &[SqlValue::Integer(1)]);
-        let other = vec![SortKey { column: "id", descending: true }];
+        let other = vec![SortKey {
+            column: "id",
+            descending: true,
+        }];
         assert_eq!(decode(&other, &token), None);
         assert_eq!(decode(&keys(), "not-a-token"), None);
         assert_eq!(decode(&keys(), ""), None);

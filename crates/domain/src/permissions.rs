@@ -51,7 +51,12 @@ pub const USERS_READ: Permissions = Permissions {
         "Directory.Read.All",
         "Directory.ReadWrite.All",
     ],
-    application: &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    application: &[
+        "User.Read.All",
+        "User.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
 };
 
 /// `POST /users`, `PATCH /users/{id}`, `DELETE /users/{id}`.
@@ -64,8 +69,18 @@ pub const USERS_WRITE: Permissions = Permissions {
 /// `GET /applications`, `GET /applications/{id}`.
 pub const APPLICATIONS_READ: Permissions = Permissions {
     family: Family::Directory,
-    delegated: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    application: &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    delegated: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    application: &[
+        "Application.Read.All",
+        "Application.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
 };
 
 /// `POST /applications`, `DELETE /applications/{id}`, `addPassword`, `removePassword`.
@@ -78,15 +93,32 @@ pub const APPLICATIONS_WRITE: Permissions = Permissions {
 /// `GET /organization`.
 pub const ORGANIZATION_READ: Permissions = Permissions {
     family: Family::Directory,
-    delegated: &["User.Read", "Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    application: &["Organization.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    delegated: &[
+        "User.Read",
+        "Organization.Read.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    application: &[
+        "Organization.Read.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
 };
 
 /// `GET /domains`, `GET /domains/{id}`.
 pub const DOMAINS_READ: Permissions = Permissions {
     family: Family::Directory,
-    delegated: &["Domain.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    application: &["Domain.Read.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    delegated: &[
+        "Domain.Read.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    application: &[
+        "Domain.Read.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
 };
 
 /// `POST /chats` (and `/me/chats`, `/users/{id}/chats`).
@@ -141,8 +173,20 @@ pub const CHAT_USER_STATE: Permissions = Permissions {
 /// `GET /chats/{id}/members[/{membership-id}]`.
 pub const CHAT_MEMBERS_READ: Permissions = Permissions {
     family: Family::Teams,
-    delegated: &["ChatMember.Read", "ChatMember.ReadWrite", "Chat.ReadBasic", "Chat.Read", "Chat.ReadWrite"],
-    application: &["ChatMember.Read.All", "ChatMember.ReadWrite.All", "Chat.ReadBasic.All", "Chat.Read.All", "Chat.ReadWrite.All"],
+    delegated: &[
+        "ChatMember.Read",
+        "ChatMember.ReadWrite",
+        "Chat.ReadBasic",
+        "Chat.Read",
+        "Chat.ReadWrite",
+    ],
+    application: &[
+        "ChatMember.Read.All",
+        "ChatMember.ReadWrite.All",
+        "Chat.ReadBasic.All",
+        "Chat.Read.All",
+        "Chat.ReadWrite.All",
+    ],
 };
 
 /// `POST /chats/{id}/members`, `DELETE /chats/{id}/members/{membership-id}`.
@@ -213,15 +257,31 @@ pub const CHAT_APPS_READ: Permissions = Permissions {
 /// Installing, upgrading, removing and (re)binding apps in chats.
 pub const CHAT_APPS_WRITE: Permissions = Permissions {
     family: Family::Teams,
-    delegated: &["TeamsAppInstallation.ReadWriteSelfForChat", "TeamsAppInstallation.ReadWriteForChat"],
-    application: &["TeamsAppInstallation.ReadWriteSelfForChat.All", "TeamsAppInstallation.ReadWriteForChat.All"],
+    delegated: &[
+        "TeamsAppInstallation.ReadWriteSelfForChat",
+        "TeamsAppInstallation.ReadWriteForChat",
+    ],
+    application: &[
+        "TeamsAppInstallation.ReadWriteSelfForChat.All",
+        "TeamsAppInstallation.ReadWriteForChat.All",
+    ],
 };
 
 /// `GET /appCatalogs/teamsApps[/{id}[/appDefinitions[/{id}]]]`.
 pub const CATALOG_READ: Permissions = Permissions {
     family: Family::Teams,
-    delegated: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
-    application: &["AppCatalog.Read.All", "AppCatalog.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"],
+    delegated: &[
+        "AppCatalog.Read.All",
+        "AppCatalog.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
+    application: &[
+        "AppCatalog.Read.All",
+        "AppCatalog.ReadWrite.All",
+        "Directory.Read.All",
+        "Directory.ReadWrite.All",
+    ],
 };
 
 /// `POST /appCatalogs/teamsApps`, `POST /appCatalogs/teamsApps/{id}/appDefinitions`,
@@ -281,8 +341,16 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
     ("GET", "/applications/{id}", &APPLICATIONS_READ),
     ("POST", "/applications", &APPLICATIONS_WRITE),
     ("DELETE", "/applications/{id}", &APPLICATIONS_WRITE),
-    ("POST", "/applications/{id}/addPassword", &APPLICATIONS_WRITE),
-    ("POST", "/applications/{id}/removePassword", &APPLICATIONS_WRITE),
+    (
+        "POST",
+        "/applications/{id}/addPassword",
+        &APPLICATIONS_WRITE,
+    ),
+    (
+        "POST",
+        "/applications/{id}/removePassword",
+        &APPLICATIONS_WRITE,
+    ),
     ("GET", "/organization", &ORGANIZATION_READ),
     ("GET", "/organization/{id}", &ORGANIZATION_READ),
     ("GET", "/domains", &DOMAINS_READ),
@@ -294,55 +362,183 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
     ("GET", "/chats/{chat-id}/lastMessagePreview", &CHAT_READ),
     ("PATCH", "/chats/{chat-id}", &CHAT_UPDATE),
     ("DELETE", "/chats/{chat-id}", &CHAT_DELETE),
-    ("POST", "/chats/{chat-id}/hideForUser (unhideForUser, markChatReadForUser, markChatUnreadForUser)", &CHAT_USER_STATE),
+    (
+        "POST",
+        "/chats/{chat-id}/hideForUser (unhideForUser, markChatReadForUser, markChatUnreadForUser)",
+        &CHAT_USER_STATE,
+    ),
     ("GET", "/chats/{chat-id}/members", &CHAT_MEMBERS_READ),
-    ("GET", "/chats/{chat-id}/members/{membership-id}", &CHAT_MEMBERS_READ),
+    (
+        "GET",
+        "/chats/{chat-id}/members/{membership-id}",
+        &CHAT_MEMBERS_READ,
+    ),
     ("POST", "/chats/{chat-id}/members", &CHAT_MEMBERS_WRITE),
-    ("DELETE", "/chats/{chat-id}/members/{membership-id}", &CHAT_MEMBERS_WRITE),
+    (
+        "DELETE",
+        "/chats/{chat-id}/members/{membership-id}",
+        &CHAT_MEMBERS_WRITE,
+    ),
     ("POST", "/chats/{chat-id}/messages", &CHAT_MESSAGE_SEND),
     ("GET", "/chats/{chat-id}/messages", &CHAT_MESSAGES_READ),
-    ("GET", "/chats/{chat-id}/messages/{message-id}", &CHAT_MESSAGES_READ),
-    ("PATCH", "/chats/{chat-id}/messages/{message-id}", &CHAT_MESSAGE_UPDATE),
-    ("POST", "/chats/{chat-id}/messages/{message-id}/softDelete (undoSoftDelete)", &CHAT_MESSAGE_DELETE),
-    ("POST", "/chats/{chat-id}/messages/{message-id}/setReaction (unsetReaction)", &CHAT_MESSAGE_REACT),
-    ("GET", "/users/{id}/chats/getAllMessages", &CHAT_MESSAGES_ALL),
-    ("GET", "/users/{id}/chats/getAllMessages/delta", &CHAT_MESSAGES_ALL),
+    (
+        "GET",
+        "/chats/{chat-id}/messages/{message-id}",
+        &CHAT_MESSAGES_READ,
+    ),
+    (
+        "PATCH",
+        "/chats/{chat-id}/messages/{message-id}",
+        &CHAT_MESSAGE_UPDATE,
+    ),
+    (
+        "POST",
+        "/chats/{chat-id}/messages/{message-id}/softDelete (undoSoftDelete)",
+        &CHAT_MESSAGE_DELETE,
+    ),
+    (
+        "POST",
+        "/chats/{chat-id}/messages/{message-id}/setReaction (unsetReaction)",
+        &CHAT_MESSAGE_REACT,
+    ),
+    (
+        "GET",
+        "/users/{id}/chats/getAllMessages",
+        &CHAT_MESSAGES_ALL,
+    ),
+    (
+        "GET",
+        "/users/{id}/chats/getAllMessages/delta",
+        &CHAT_MESSAGES_ALL,
+    ),
     ("GET", "/appCatalogs/teamsApps", &CATALOG_READ),
     ("GET", "/appCatalogs/teamsApps/{teamsApp-id}", &CATALOG_READ),
-    ("GET", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions", &CATALOG_READ),
-    ("GET", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{definition-id}", &CATALOG_READ),
+    (
+        "GET",
+        "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions",
+        &CATALOG_READ,
+    ),
+    (
+        "GET",
+        "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions/{definition-id}",
+        &CATALOG_READ,
+    ),
     ("POST", "/appCatalogs/teamsApps", &CATALOG_WRITE),
-    ("POST", "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions", &CATALOG_WRITE),
-    ("DELETE", "/appCatalogs/teamsApps/{teamsApp-id}", &CATALOG_WRITE),
+    (
+        "POST",
+        "/appCatalogs/teamsApps/{teamsApp-id}/appDefinitions",
+        &CATALOG_WRITE,
+    ),
+    (
+        "DELETE",
+        "/appCatalogs/teamsApps/{teamsApp-id}",
+        &CATALOG_WRITE,
+    ),
     ("GET", "/chats/{chat-id}/installedApps", &CHAT_APPS_READ),
-    ("GET", "/chats/{chat-id}/installedApps/{installation-id}", &CHAT_APPS_READ),
+    (
+        "GET",
+        "/chats/{chat-id}/installedApps/{installation-id}",
+        &CHAT_APPS_READ,
+    ),
     ("POST", "/chats/{chat-id}/installedApps", &CHAT_APPS_WRITE),
-    ("POST", "/chats/{chat-id}/installedApps/{installation-id}/upgrade", &CHAT_APPS_WRITE),
-    ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}", &CHAT_APPS_WRITE),
-    ("GET", "/chats/{chat-id}/installedApps/{installation-id}/chat", &CHAT_APPS_READ),
-    ("POST", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
-    ("PUT", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
-    ("DELETE", "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref", &CHAT_APPS_WRITE),
+    (
+        "POST",
+        "/chats/{chat-id}/installedApps/{installation-id}/upgrade",
+        &CHAT_APPS_WRITE,
+    ),
+    (
+        "DELETE",
+        "/chats/{chat-id}/installedApps/{installation-id}",
+        &CHAT_APPS_WRITE,
+    ),
+    (
+        "GET",
+        "/chats/{chat-id}/installedApps/{installation-id}/chat",
+        &CHAT_APPS_READ,
+    ),
+    (
+        "POST",
+        "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref",
+        &CHAT_APPS_WRITE,
+    ),
+    (
+        "PUT",
+        "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref",
+        &CHAT_APPS_WRITE,
+    ),
+    (
+        "DELETE",
+        "/chats/{chat-id}/installedApps/{installation-id}/chat/$ref",
+        &CHAT_APPS_WRITE,
+    ),
     ("GET", "/users/{id}/mailFolders", &MAIL_FOLDERS_READ),
-    ("GET", "/users/{id}/mailFolders/{folder-id}", &MAIL_FOLDERS_READ),
-    ("GET", "/users/{id}/mailFolders/{folder-id}/childFolders", &MAIL_FOLDERS_READ),
+    (
+        "GET",
+        "/users/{id}/mailFolders/{folder-id}",
+        &MAIL_FOLDERS_READ,
+    ),
+    (
+        "GET",
+        "/users/{id}/mailFolders/{folder-id}/childFolders",
+        &MAIL_FOLDERS_READ,
+    ),
     ("POST", "/users/{id}/mailFolders", &MAIL_FOLDERS_WRITE),
-    ("POST", "/users/{id}/mailFolders/{folder-id}/childFolders", &MAIL_FOLDERS_WRITE),
-    ("PATCH", "/users/{id}/mailFolders/{folder-id}", &MAIL_FOLDERS_WRITE),
-    ("DELETE", "/users/{id}/mailFolders/{folder-id}", &MAIL_FOLDERS_WRITE),
+    (
+        "POST",
+        "/users/{id}/mailFolders/{folder-id}/childFolders",
+        &MAIL_FOLDERS_WRITE,
+    ),
+    (
+        "PATCH",
+        "/users/{id}/mailFolders/{folder-id}",
+        &MAIL_FOLDERS_WRITE,
+    ),
+    (
+        "DELETE",
+        "/users/{id}/mailFolders/{folder-id}",
+        &MAIL_FOLDERS_WRITE,
+    ),
     ("GET", "/users/{id}/messages", &MAIL_READ),
-    ("GET", "/users/{id}/mailFolders/{folder-id}/messages", &MAIL_READ),
+    (
+        "GET",
+        "/users/{id}/mailFolders/{folder-id}/messages",
+        &MAIL_READ,
+    ),
     ("GET", "/users/{id}/messages/{message-id}", &MAIL_READ),
-    ("GET", "/users/{id}/messages/{message-id}/$value", &MAIL_READ),
+    (
+        "GET",
+        "/users/{id}/messages/{message-id}/$value",
+        &MAIL_READ,
+    ),
     ("POST", "/users/{id}/messages", &MAIL_WRITE),
-    ("POST", "/users/{id}/mailFolders/{folder-id}/messages", &MAIL_WRITE),
+    (
+        "POST",
+        "/users/{id}/mailFolders/{folder-id}/messages",
+        &MAIL_WRITE,
+    ),
     ("PATCH", "/users/{id}/messages/{message-id}", &MAIL_WRITE),
     ("DELETE", "/users/{id}/messages/{message-id}", &MAIL_WRITE),
-    ("POST", "/users/{id}/messages/{message-id}/permanentDelete", &MAIL_WRITE),
-    ("POST", "/users/{id}/messages/{message-id}/move (copy)", &MAIL_WRITE),
-    ("POST", "/users/{id}/messages/{message-id}/createReply (createReplyAll, createForward)", &MAIL_WRITE),
+    (
+        "POST",
+        "/users/{id}/messages/{message-id}/permanentDelete",
+        &MAIL_WRITE,
+    ),
+    (
+        "POST",
+        "/users/{id}/messages/{message-id}/move (copy)",
+        &MAIL_WRITE,
+    ),
+    (
+        "POST",
+        "/users/{id}/messages/{message-id}/createReply (createReplyAll, createForward)",
+        &MAIL_WRITE,
+    ),
     ("POST", "/users/{id}/messages/{message-id}/send", &MAIL_SEND),
-    ("POST", "/users/{id}/messages/{message-id}/reply (replyAll, forward)", &MAIL_SEND),
+    (
+        "POST",
+        "/users/{id}/messages/{message-id}/reply (replyAll, forward)",
+        &MAIL_SEND,
+    ),
     ("POST", "/users/{id}/sendMail", &MAIL_SEND),
 ];
 
@@ -362,7 +558,11 @@ pub fn markdown() -> String {
         if names.is_empty() {
             "not supported".to_string()
         } else {
-            names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     for (method, route, perms) in MATRIX {
@@ -380,7 +580,11 @@ mod tests {
     #[test]
     fn docs_page_is_current() {
         let committed = include_str!("../../../docs/permissions.md");
-        assert_eq!(committed, super::markdown(), "regenerate docs/permissions.md from permissions::markdown()");
+        assert_eq!(
+            committed,
+            super::markdown(),
+            "regenerate docs/permissions.md from permissions::markdown()"
+        );
     }
 }
 

@@ -88,20 +88,30 @@ mod tests {
         Principal {
             tenant_id: "t".into(),
             client_id: "c".into(),
-            kind: PrincipalKind::App { roles: roles.iter().map(|r| r.to_string()).collect() },
+            kind: PrincipalKind::App {
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+            },
         }
     }
 
     #[test]
     fn roles_are_checked_case_insensitively() {
-        assert!(app(&["user.read.all"]).require(&permissions::USERS_READ).is_ok());
-        let err = app(&["Mail.Send"]).require(&permissions::USERS_READ).unwrap_err();
+        assert!(
+            app(&["user.read.all"])
+                .require(&permissions::USERS_READ)
+                .is_ok()
+        );
+        let err = app(&["Mail.Send"])
+            .require(&permissions::USERS_READ)
+            .unwrap_err();
         assert_eq!(err.code, "Authorization_RequestDenied");
     }
 
     #[test]
     fn delegated_only_routes_refuse_apps() {
-        let err = app(&["User.Read.All"]).require(&permissions::ME_READ).unwrap_err();
+        let err = app(&["User.Read.All"])
+            .require(&permissions::ME_READ)
+            .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Forbidden);
     }
 }

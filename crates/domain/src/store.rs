@@ -112,21 +112,38 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces an application registration (secrets, permissions).
     async fn update_application(&self, app: &Application) -> Result<(), StoreError>;
     /// A page of a tenant's application registrations (`GET /applications`).
-    async fn list_applications(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<Application>, StoreError>;
+    async fn list_applications(
+        &self,
+        tenant_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<Application>, StoreError>;
     /// Deletes an application registration; `false` when there was none.
-    async fn delete_application(&self, tenant_id: &str, client_id: &str) -> Result<bool, StoreError>;
+    async fn delete_application(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<bool, StoreError>;
     /// Every token-signing key, oldest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
     /// Stores a new token-signing key.
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError>;
     /// Sets when a signing key stops being published and accepted; `false` when there is no
     /// such key.
-    async fn set_signing_key_retire(&self, kid: &str, retire_ms: Option<i64>) -> Result<bool, StoreError>;
+    async fn set_signing_key_retire(
+        &self,
+        kid: &str,
+        retire_ms: Option<i64>,
+    ) -> Result<bool, StoreError>;
 
     /// Stores an authorization code or refresh token.
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError>;
     /// Spends a grant, atomically: a second redemption finds it spent and revokes its family.
-    async fn redeem_grant(&self, kind: GrantKind, id_hash: &str, now_ms: i64) -> Result<Redeemed, StoreError>;
+    async fn redeem_grant(
+        &self,
+        kind: GrantKind,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Redeemed, StoreError>;
 
     // --- users ---
 
@@ -156,11 +173,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates a chat with its members and system event messages, atomically. A one-on-one
     /// chat that exists already (same id) is returned instead, unchanged.
-    async fn create_chat(&self, chat: &ChatRecord, members: &[MemberRecord], events: &[NewMessage]) -> Result<Created, StoreError>;
+    async fn create_chat(
+        &self,
+        chat: &ChatRecord,
+        members: &[MemberRecord],
+        events: &[NewMessage],
+    ) -> Result<Created, StoreError>;
     /// A chat of the tenant (not deleted).
     async fn chat(&self, tenant_id: &str, chat_id: &str) -> Result<Option<ChatRecord>, StoreError>;
     /// One member of a chat.
-    async fn member(&self, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError>;
+    async fn member(
+        &self,
+        chat_id: &str,
+        user_id: &str,
+    ) -> Result<Option<MemberRecord>, StoreError>;
     /// What a chat route checks first, in one read: the user (by id or UPN) if `user` is given,
     /// the chat (of the tenant, not deleted), and that user's membership of it. Backends may
     /// override the default (three reads) with one round trip.
@@ -184,19 +210,51 @@ pub trait Store: Send + Sync + 'static {
     /// Every member of a chat, in the order they were added.
     async fn members(&self, chat_id: &str) -> Result<Vec<MemberRecord>, StoreError>;
     /// A page of the chats `user_id` is a member of, with the user's view of each.
-    async fn list_chats(&self, tenant_id: &str, user_id: &str, query: &ListQuery<'_>) -> Result<Page<ChatView>, StoreError>;
+    async fn list_chats(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<ChatView>, StoreError>;
     /// Sets a chat's topic and posts the rename event; `None` when there is no such chat.
-    async fn rename_chat(&self, tenant_id: &str, chat_id: &str, topic: &str, now_ms: i64, event: &NewMessage) -> Result<Option<ChatRecord>, StoreError>;
+    async fn rename_chat(
+        &self,
+        tenant_id: &str,
+        chat_id: &str,
+        topic: &str,
+        now_ms: i64,
+        event: &NewMessage,
+    ) -> Result<Option<ChatRecord>, StoreError>;
     /// Soft-deletes a chat; `false` when there was none.
-    async fn delete_chat(&self, tenant_id: &str, chat_id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    async fn delete_chat(
+        &self,
+        tenant_id: &str,
+        chat_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
     /// Changes one member's view of a chat.
-    async fn set_viewpoint(&self, chat_id: &str, user_id: &str, change: ViewpointChange) -> Result<(), StoreError>;
+    async fn set_viewpoint(
+        &self,
+        chat_id: &str,
+        user_id: &str,
+        change: ViewpointChange,
+    ) -> Result<(), StoreError>;
     /// Adds a member and posts the event; `Conflict` when already a member.
-    async fn add_member(&self, member: &MemberRecord, event: &NewMessage) -> Result<(), StoreError>;
+    async fn add_member(&self, member: &MemberRecord, event: &NewMessage)
+    -> Result<(), StoreError>;
     /// Removes a member and posts the event, unless it is the last one.
-    async fn remove_member(&self, chat_id: &str, user_id: &str, now_ms: i64, event: &NewMessage) -> Result<RemoveOutcome, StoreError>;
+    async fn remove_member(
+        &self,
+        chat_id: &str,
+        user_id: &str,
+        now_ms: i64,
+        event: &NewMessage,
+    ) -> Result<RemoveOutcome, StoreError>;
     /// The newest message of each chat that has one (`lastMessagePreview`).
-    async fn last_messages(&self, chat_ids: &[String]) -> Result<Vec<crate::chat_messages::MessageRecord>, StoreError>;
+    async fn last_messages(
+        &self,
+        chat_ids: &[String],
+    ) -> Result<Vec<crate::chat_messages::MessageRecord>, StoreError>;
 
     // --- chat messages ---
 
@@ -208,41 +266,94 @@ pub trait Store: Send + Sync + 'static {
     async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError>;
     /// A page of a chat's messages created at or after `visible_from` (epoch ms), sorted and
     /// filtered against `chat_messages::MESSAGE_SCHEMA`.
-    async fn list_messages(&self, chat_id: &str, visible_from: i64, query: &ListQuery<'_>) -> Result<Page<MessageRecord>, StoreError>;
+    async fn list_messages(
+        &self,
+        chat_id: &str,
+        visible_from: i64,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<MessageRecord>, StoreError>;
     /// Reads a message, applies `change` to it and writes it back (stamping the next change
     /// sequence number), all inside one write transaction.
-    async fn change_message(&self, chat_id: &str, id: i64, change: &MessageChange) -> Result<ChangeOutcome, StoreError>;
+    async fn change_message(
+        &self,
+        chat_id: &str,
+        id: i64,
+        change: &MessageChange,
+    ) -> Result<ChangeOutcome, StoreError>;
     /// The messages of every chat `user_id` is a member of (within each membership's visible
     /// history) whose change sequence number is above `after_seq`, in sequence order, filtered
     /// against `chat_messages::ALL_MESSAGES_SCHEMA`.
-    async fn message_changes(&self, tenant_id: &str, user_id: &str, after_seq: i64, filter: Option<&Expr>, limit: usize) -> Result<ChangePage, StoreError>;
+    async fn message_changes(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        after_seq: i64,
+        filter: Option<&Expr>,
+        limit: usize,
+    ) -> Result<ChangePage, StoreError>;
     /// The secret that signs chat message change tokens (made once per database).
     async fn message_token_secret(&self) -> Result<Vec<u8>, StoreError>;
 
     // --- Teams apps: the catalogue and apps installed in chats ---
 
     /// A page of the tenant's app catalogue, filtered against `teams_apps::TEAMS_APP_SCHEMA`.
-    async fn teams_apps(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<crate::teams_apps::TeamsAppRecord>, StoreError>;
+    async fn teams_apps(
+        &self,
+        tenant_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<crate::teams_apps::TeamsAppRecord>, StoreError>;
     /// One app of the tenant's catalogue.
-    async fn teams_app(&self, tenant_id: &str, app_id: &str) -> Result<Option<crate::teams_apps::TeamsAppRecord>, StoreError>;
+    async fn teams_app(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<Option<crate::teams_apps::TeamsAppRecord>, StoreError>;
     /// Every definition of these apps, per app oldest first.
-    async fn app_definitions(&self, app_ids: &[String]) -> Result<Vec<crate::teams_apps::DefinitionRecord>, StoreError>;
+    async fn app_definitions(
+        &self,
+        app_ids: &[String],
+    ) -> Result<Vec<crate::teams_apps::DefinitionRecord>, StoreError>;
     /// Publishes an app with its first definition; `Conflict` when the tenant's catalogue has an
     /// app with the same `externalId`.
-    async fn insert_teams_app(&self, app: &crate::teams_apps::TeamsAppRecord, definition: &crate::teams_apps::DefinitionRecord) -> Result<(), StoreError>;
+    async fn insert_teams_app(
+        &self,
+        app: &crate::teams_apps::TeamsAppRecord,
+        definition: &crate::teams_apps::DefinitionRecord,
+    ) -> Result<(), StoreError>;
     /// Adds a definition to an app of the tenant (its display name becomes the app's); `false`
     /// when there is no such app, `Conflict` when the definition exists.
-    async fn insert_app_definition(&self, tenant_id: &str, definition: &crate::teams_apps::DefinitionRecord) -> Result<bool, StoreError>;
+    async fn insert_app_definition(
+        &self,
+        tenant_id: &str,
+        definition: &crate::teams_apps::DefinitionRecord,
+    ) -> Result<bool, StoreError>;
     /// Deletes an app, its definitions and every installation of it, posting `event` (with each
     /// chat's id) in every chat it was installed in; `false` when there was no such app.
-    async fn delete_teams_app(&self, tenant_id: &str, app_id: &str, event: &NewMessage) -> Result<bool, StoreError>;
+    async fn delete_teams_app(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+        event: &NewMessage,
+    ) -> Result<bool, StoreError>;
     /// A page of a chat's installed apps, filtered against `teams_apps::INSTALLATION_SCHEMA`.
-    async fn installed_apps(&self, chat_id: &str, query: &ListQuery<'_>) -> Result<Page<crate::teams_apps::InstalledApp>, StoreError>;
+    async fn installed_apps(
+        &self,
+        chat_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<crate::teams_apps::InstalledApp>, StoreError>;
     /// One installation in a chat.
-    async fn installed_app(&self, chat_id: &str, installation_id: &str) -> Result<Option<crate::teams_apps::InstalledApp>, StoreError>;
+    async fn installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+    ) -> Result<Option<crate::teams_apps::InstalledApp>, StoreError>;
     /// Installs an app and posts the event; `Conflict` when the app is installed in the chat
     /// already, `false` when the app or its definition no longer exists.
-    async fn install_app(&self, installation: &crate::teams_apps::InstallationRecord, event: &NewMessage) -> Result<bool, StoreError>;
+    async fn install_app(
+        &self,
+        installation: &crate::teams_apps::InstallationRecord,
+        event: &NewMessage,
+    ) -> Result<bool, StoreError>;
     /// Moves an installation to `definition_id`, replaces its consented permissions when given,
     /// and posts the event when given; `false` when there is no such installation.
     async fn upgrade_installed_app(
@@ -254,32 +365,77 @@ pub trait Store: Send + Sync + 'static {
         event: Option<&NewMessage>,
     ) -> Result<bool, StoreError>;
     /// Uninstalls and posts the event; `false` when there was no such installation.
-    async fn remove_installed_app(&self, chat_id: &str, installation_id: &str, event: &NewMessage) -> Result<bool, StoreError>;
+    async fn remove_installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+        event: &NewMessage,
+    ) -> Result<bool, StoreError>;
     /// Sets (or with `None` clears) the chat an installation is bound to; `false` when there is
     /// no such installation.
-    async fn bind_installed_app(&self, chat_id: &str, installation_id: &str, bound_chat_id: Option<&str>) -> Result<bool, StoreError>;
+    async fn bind_installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+        bound_chat_id: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
     // --- mail ---
 
     /// Creates the mailbox's root and well-known folders, those missing (idempotent).
-    async fn ensure_mailbox(&self, tenant_id: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError>;
+    async fn ensure_mailbox(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError>;
     /// A folder of the mailbox, by id or well-known name (any case), with its counts.
-    async fn mail_folder(&self, user_id: &str, key: &str) -> Result<Option<crate::mail::FolderRecord>, StoreError>;
+    async fn mail_folder(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<crate::mail::FolderRecord>, StoreError>;
     /// Up to `limit` visible child folders of `parent_id` after skipping `skip`, oldest first, and
     /// how many there are.
-    async fn mail_folders(&self, user_id: &str, parent_id: &str, skip: u64, limit: usize) -> Result<(Vec<crate::mail::FolderRecord>, u64), StoreError>;
+    async fn mail_folders(
+        &self,
+        user_id: &str,
+        parent_id: &str,
+        skip: u64,
+        limit: usize,
+    ) -> Result<(Vec<crate::mail::FolderRecord>, u64), StoreError>;
     /// Creates a folder; `Conflict` when its parent has one of the same name (any case).
-    async fn insert_mail_folder(&self, folder: &crate::mail::FolderRecord) -> Result<(), StoreError>;
+    async fn insert_mail_folder(
+        &self,
+        folder: &crate::mail::FolderRecord,
+    ) -> Result<(), StoreError>;
     /// Renames a folder; `Conflict` as for inserts.
-    async fn rename_mail_folder(&self, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError>;
+    async fn rename_mail_folder(
+        &self,
+        user_id: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<bool, StoreError>;
     /// Deletes a folder, its subfolders and their messages.
     async fn delete_mail_folder(&self, user_id: &str, id: &str) -> Result<bool, StoreError>;
     /// One message of the mailbox.
-    async fn mail_message(&self, user_id: &str, id: &str) -> Result<Option<crate::mail::MailRecord>, StoreError>;
+    async fn mail_message(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<crate::mail::MailRecord>, StoreError>;
     /// Up to `query.limit` messages of the mailbox (or of one folder), and the count when asked.
-    async fn list_mail(&self, user_id: &str, folder_id: Option<&str>, query: &crate::mail::MailQuery<'_>) -> Result<(Vec<crate::mail::MailRecord>, Option<u64>), StoreError>;
+    async fn list_mail(
+        &self,
+        user_id: &str,
+        folder_id: Option<&str>,
+        query: &crate::mail::MailQuery<'_>,
+    ) -> Result<(Vec<crate::mail::MailRecord>, Option<u64>), StoreError>;
     /// Runs one mail write in one transaction (the search index follows in the same one).
-    async fn write_mail(&self, write: &crate::mail::MailWrite) -> Result<crate::mail::MailOutcome, StoreError>;
+    async fn write_mail(
+        &self,
+        write: &crate::mail::MailWrite,
+    ) -> Result<crate::mail::MailOutcome, StoreError>;
 
     // --- housekeeping ---
 

@@ -136,18 +136,42 @@ pub static TEAMS_APP_SCHEMA: EntitySchema = EntitySchema {
         app_prop("id", "id", PropertyType::String, false),
         app_prop("externalId", "external_id", PropertyType::String, false),
         app_prop("displayName", "display_name", PropertyType::String, true),
-        app_prop("distributionMethod", "distribution_method", PropertyType::Enum(&["store", "organization", "sideloaded"]), false),
+        app_prop(
+            "distributionMethod",
+            "distribution_method",
+            PropertyType::Enum(&["store", "organization", "sideloaded"]),
+            false,
+        ),
         Property {
             name: "appDefinitions",
             column: "id",
             ty: PropertyType::EntityCollection(&DEFINITIONS_RELATION),
-            caps: Caps { filter: true, ..Caps::NONE },
+            caps: Caps {
+                filter: true,
+                ..Caps::NONE
+            },
         },
     ],
 };
 
-const fn app_prop(name: &'static str, column: &'static str, ty: PropertyType, orderby: bool) -> Property {
-    Property { name, column, ty, caps: Caps { filter: true, orderby, select: true, search: false, case_insensitive: true } }
+const fn app_prop(
+    name: &'static str,
+    column: &'static str,
+    ty: PropertyType,
+    orderby: bool,
+) -> Property {
+    Property {
+        name,
+        column,
+        ty,
+        caps: Caps {
+            filter: true,
+            orderby,
+            select: true,
+            search: false,
+            case_insensitive: true,
+        },
+    }
 }
 
 static DEFINITIONS_RELATION: Relation = Relation {
@@ -183,7 +207,13 @@ const fn def_prop(name: &'static str, column: &'static str, filter: bool) -> Pro
         name,
         column,
         ty: PropertyType::String,
-        caps: Caps { filter, orderby: false, select: true, search: false, case_insensitive: true },
+        caps: Caps {
+            filter,
+            orderby: false,
+            select: true,
+            search: false,
+            case_insensitive: true,
+        },
     }
 }
 
@@ -198,16 +228,47 @@ pub static INSTALLATION_SCHEMA: EntitySchema = EntitySchema {
         inst_prop("teamsApp/id", "teams_app_id", true, false),
         inst_prop("teamsApp/externalId", "app_external_id", true, false),
         inst_prop("teamsApp/displayName", "app_display_name", true, false),
-        inst_prop("teamsApp/distributionMethod", "app_distribution_method", true, false),
+        inst_prop(
+            "teamsApp/distributionMethod",
+            "app_distribution_method",
+            true,
+            false,
+        ),
         inst_prop("teamsAppDefinition/id", "definition_id", true, false),
         inst_prop("teamsAppDefinition/teamsAppId", "teams_app_id", true, false),
-        inst_prop("teamsAppDefinition/version", "definition_version", true, false),
-        inst_prop("teamsAppDefinition/displayName", "definition_display_name", true, false),
+        inst_prop(
+            "teamsAppDefinition/version",
+            "definition_version",
+            true,
+            false,
+        ),
+        inst_prop(
+            "teamsAppDefinition/displayName",
+            "definition_display_name",
+            true,
+            false,
+        ),
     ],
 };
 
-const fn inst_prop(name: &'static str, column: &'static str, filter: bool, select: bool) -> Property {
-    Property { name, column, ty: PropertyType::String, caps: Caps { filter, orderby: false, select, search: false, case_insensitive: true } }
+const fn inst_prop(
+    name: &'static str,
+    column: &'static str,
+    filter: bool,
+    select: bool,
+) -> Property {
+    Property {
+        name,
+        column,
+        ty: PropertyType::String,
+        caps: Caps {
+            filter,
+            orderby: false,
+            select,
+            search: false,
+            case_insensitive: true,
+        },
+    }
 }
 
 /// What publishing an app (or a new version of one) says about it: read from a manifest or from
@@ -248,7 +309,9 @@ fn forbidden(message: impl Into<String>) -> Error {
 /// `description.short`/`full`, `webApplicationInfo.id` and
 /// `authorization.permissions.resourceSpecific`.
 pub fn manifest_input(manifest: &Value) -> Result<AppInput, Error> {
-    let Value::Object(m) = manifest else { return Err(bad("manifest.json must hold a JSON object.")) };
+    let Value::Object(m) = manifest else {
+        return Err(bad("manifest.json must hold a JSON object."));
+    };
     let text = |v: Option<&Value>, what: &str| -> Result<Option<String>, Error> {
         match v {
             None | Some(Value::Null) => Ok(None),
@@ -258,25 +321,45 @@ pub fn manifest_input(manifest: &Value) -> Result<AppInput, Error> {
     };
     let name = m.get("name");
     let description = m.get("description");
-    let permissions = match m.get("authorization").and_then(|a| a.get("permissions")).and_then(|p| p.get("resourceSpecific")) {
+    let permissions = match m
+        .get("authorization")
+        .and_then(|a| a.get("permissions"))
+        .and_then(|p| p.get("resourceSpecific"))
+    {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| {
-                let value = text(item.get("name"), "authorization.permissions.resourceSpecific[].name")?;
-                let kind = text(item.get("type"), "authorization.permissions.resourceSpecific[].type")?;
+                let value = text(
+                    item.get("name"),
+                    "authorization.permissions.resourceSpecific[].name",
+                )?;
+                let kind = text(
+                    item.get("type"),
+                    "authorization.permissions.resourceSpecific[].type",
+                )?;
                 permission(kind.as_deref(), value.as_deref())
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(bad("The manifest's 'authorization.permissions.resourceSpecific' must be an array.")),
+        Some(_) => {
+            return Err(bad(
+                "The manifest's 'authorization.permissions.resourceSpecific' must be an array.",
+            ));
+        }
     };
     let input = AppInput {
         external_id: text(m.get("id"), "id")?,
         display_name: text(name.and_then(|n| n.get("short")), "name.short")?,
         version: text(m.get("version"), "version")?,
-        short_description: text(description.and_then(|d| d.get("short")), "description.short")?,
+        short_description: text(
+            description.and_then(|d| d.get("short")),
+            "description.short",
+        )?,
         description: text(description.and_then(|d| d.get("full")), "description.full")?,
-        azure_ad_app_id: text(m.get("webApplicationInfo").and_then(|w| w.get("id")), "webApplicationInfo.id")?,
+        azure_ad_app_id: text(
+            m.get("webApplicationInfo").and_then(|w| w.get("id")),
+            "webApplicationInfo.id",
+        )?,
         required_permissions: permissions,
     };
     if input.external_id.is_none() {
@@ -293,22 +376,47 @@ pub fn manifest_input(manifest: &Value) -> Result<AppInput, Error> {
 
 /// A resource-specific permission from its type and value, the type matched case-insensitively
 /// (manifests say `Application`, Graph's docs send `Delegated`).
-pub fn permission(kind: Option<&str>, value: Option<&str>) -> Result<ResourceSpecificPermission, Error> {
-    let value = value.filter(|v| !v.trim().is_empty()).ok_or_else(|| bad("Each resource-specific permission needs a value."))?;
+pub fn permission(
+    kind: Option<&str>,
+    value: Option<&str>,
+) -> Result<ResourceSpecificPermission, Error> {
+    let value = value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| bad("Each resource-specific permission needs a value."))?;
     let kind = match kind.map(str::to_ascii_lowercase).as_deref() {
         Some("delegated") => "delegated",
         Some("application") => "application",
-        Some(other) => return Err(bad(format!("Invalid permissionType '{other}': expected 'delegated' or 'application'."))),
-        None => return Err(bad("Each resource-specific permission needs a permissionType.")),
+        Some(other) => {
+            return Err(bad(format!(
+                "Invalid permissionType '{other}': expected 'delegated' or 'application'."
+            )));
+        }
+        None => {
+            return Err(bad(
+                "Each resource-specific permission needs a permissionType.",
+            ));
+        }
     };
-    Ok(ResourceSpecificPermission { permission_type: kind.to_string(), permission_value: value.to_string() })
+    Ok(ResourceSpecificPermission {
+        permission_type: kind.to_string(),
+        permission_value: value.to_string(),
+    })
 }
 
 /// `MAJOR.MINOR.PATCH`, as the Teams manifest schema requires.
 fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
     let parts: Vec<&str> = text.split('.').collect();
-    let [a, b, c] = parts.as_slice() else { return None };
-    let num = |s: &str| (!s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))).then(|| s.parse().ok()).flatten();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let num = |s: &str| {
+        (!s.is_empty()
+            && s.len() <= 9
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0')))
+        .then(|| s.parse().ok())
+        .flatten()
+    };
     Some((num(a)?, num(b)?, num(c)?))
 }
 
@@ -324,24 +432,47 @@ struct Checked {
 }
 
 fn check(input: AppInput) -> Result<Checked, Error> {
-    let display_name = input.display_name.filter(|n| !n.trim().is_empty()).ok_or_else(|| bad("An app needs a display name (the manifest's 'name.short')."))?;
+    let display_name = input
+        .display_name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| bad("An app needs a display name (the manifest's 'name.short')."))?;
     if display_name.chars().count() > 30 {
-        return Err(bad("The app's display name (the manifest's 'name.short') is longer than 30 characters."));
+        return Err(bad(
+            "The app's display name (the manifest's 'name.short') is longer than 30 characters.",
+        ));
     }
     let external_id = match input.external_id {
         Some(id) if !id.trim().is_empty() && id.len() <= 64 && !id.contains('/') => id,
-        Some(id) => return Err(bad(format!("Invalid externalId (the manifest's 'id') '{id}': 1 to 64 characters, no '/'."))),
+        Some(id) => {
+            return Err(bad(format!(
+                "Invalid externalId (the manifest's 'id') '{id}': 1 to 64 characters, no '/'."
+            )));
+        }
         None => uuid::Uuid::new_v4().to_string(),
     };
     let version = input.version.unwrap_or_else(|| "1.0.0".to_string());
     if parse_version(&version).is_none() {
-        return Err(bad(format!("Invalid version '{version}': a Teams app version is MAJOR.MINOR.PATCH, e.g. 1.0.0.")));
+        return Err(bad(format!(
+            "Invalid version '{version}': a Teams app version is MAJOR.MINOR.PATCH, e.g. 1.0.0."
+        )));
     }
-    if input.short_description.as_ref().is_some_and(|d| d.chars().count() > 80) {
-        return Err(bad("The short description (the manifest's 'description.short') is longer than 80 characters."));
+    if input
+        .short_description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 80)
+    {
+        return Err(bad(
+            "The short description (the manifest's 'description.short') is longer than 80 characters.",
+        ));
     }
-    if input.description.as_ref().is_some_and(|d| d.chars().count() > 4000) {
-        return Err(bad("The description (the manifest's 'description.full') is longer than 4000 characters."));
+    if input
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 4000)
+    {
+        return Err(bad(
+            "The description (the manifest's 'description.full') is longer than 4000 characters.",
+        ));
     }
     Ok(Checked {
         external_id,
@@ -357,14 +488,20 @@ fn check(input: AppInput) -> Result<Checked, Error> {
 /// Who published a definition (`createdBy`, an identitySet).
 fn created_by(caller: &Principal) -> Value {
     match &caller.kind {
-        PrincipalKind::User { user_id, .. } => json!({ "application": null, "device": null, "user": { "id": user_id, "displayName": null } }),
-        PrincipalKind::App { .. } => json!({ "application": { "id": caller.client_id, "displayName": null }, "device": null, "user": null }),
+        PrincipalKind::User { user_id, .. } => {
+            json!({ "application": null, "device": null, "user": { "id": user_id, "displayName": null } })
+        }
+        PrincipalKind::App { .. } => {
+            json!({ "application": { "id": caller.client_id, "displayName": null }, "device": null, "user": null })
+        }
     }
 }
 
 fn initiator(caller: &Principal) -> Value {
     match &caller.kind {
-        PrincipalKind::User { user_id, .. } => chat_messages::initiator(Some((user_id, &caller.tenant_id)), None),
+        PrincipalKind::User { user_id, .. } => {
+            chat_messages::initiator(Some((user_id, &caller.tenant_id)), None)
+        }
         PrincipalKind::App { .. } => chat_messages::initiator(None, Some((&caller.client_id, ""))),
     }
 }
@@ -410,11 +547,17 @@ impl Catalog<'_> {
         if top == 0 {
             return Err(bad("$top must be at least 1."));
         }
-        let mut order = compile_orderby(&q.orderby, &TEAMS_APP_SCHEMA).map_err(|e| bad(e.to_string()))?;
+        let mut order =
+            compile_orderby(&q.orderby, &TEAMS_APP_SCHEMA).map_err(|e| bad(e.to_string()))?;
         let mut full = order.clone();
-        full.push(SortKey { column: TEAMS_APP_SCHEMA.key_column, descending: false });
+        full.push(SortKey {
+            column: TEAMS_APP_SCHEMA.key_column,
+            descending: false,
+        });
         let after = match &q.skiptoken {
-            Some(t) => Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?),
+            Some(t) => {
+                Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?)
+            }
             None => None,
         };
         let query = ListQuery {
@@ -425,8 +568,16 @@ impl Catalog<'_> {
             limit: top.min(MAX_PAGE) as usize,
             count: q.count == Some(true),
         };
-        let page = self.store.teams_apps(&caller.tenant_id, &query).await.map_err(|e| Error::from(e).in_family(TEAMS))?;
-        Ok(TeamsAppPage { skiptoken: page.next.map(|c| paging::encode(&full, &c)), count: page.count, items: page.items })
+        let page = self
+            .store
+            .teams_apps(&caller.tenant_id, &query)
+            .await
+            .map_err(|e| Error::from(e).in_family(TEAMS))?;
+        Ok(TeamsAppPage {
+            skiptoken: page.next.map(|c| paging::encode(&full, &c)),
+            count: page.count,
+            items: page.items,
+        })
     }
 
     /// `GET /appCatalogs/teamsApps/{id}`.
@@ -436,24 +587,39 @@ impl Catalog<'_> {
     }
 
     async fn app(&self, caller: &Principal, app_id: &str) -> Result<TeamsAppRecord, Error> {
-        self.store.teams_app(&caller.tenant_id, app_id).await?.ok_or_else(|| Error::not_found(TEAMS, app_id))
+        self.store
+            .teams_app(&caller.tenant_id, app_id)
+            .await?
+            .ok_or_else(|| Error::not_found(TEAMS, app_id))
     }
 
     /// The definitions of several apps (for `$expand=appDefinitions`), oldest first per app.
-    pub async fn definitions_of(&self, apps: &[TeamsAppRecord]) -> Result<Vec<DefinitionRecord>, Error> {
+    pub async fn definitions_of(
+        &self,
+        apps: &[TeamsAppRecord],
+    ) -> Result<Vec<DefinitionRecord>, Error> {
         let ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
         Ok(self.store.app_definitions(&ids).await?)
     }
 
     /// `GET /appCatalogs/teamsApps/{id}/appDefinitions`.
-    pub async fn definitions(&self, caller: &Principal, app_id: &str) -> Result<Vec<DefinitionRecord>, Error> {
+    pub async fn definitions(
+        &self,
+        caller: &Principal,
+        app_id: &str,
+    ) -> Result<Vec<DefinitionRecord>, Error> {
         caller.require(&permissions::CATALOG_READ)?;
         let app = self.app(caller, app_id).await?;
         self.definitions_of(std::slice::from_ref(&app)).await
     }
 
     /// `GET /appCatalogs/teamsApps/{id}/appDefinitions/{definition-id}`.
-    pub async fn definition(&self, caller: &Principal, app_id: &str, definition_id: &str) -> Result<DefinitionRecord, Error> {
+    pub async fn definition(
+        &self,
+        caller: &Principal,
+        app_id: &str,
+        definition_id: &str,
+    ) -> Result<DefinitionRecord, Error> {
         self.definitions(caller, app_id)
             .await?
             .into_iter()
@@ -462,7 +628,11 @@ impl Catalog<'_> {
     }
 
     /// `POST /appCatalogs/teamsApps`: publishes an app to the tenant's catalogue.
-    pub async fn publish(&self, caller: &Principal, input: AppInput) -> Result<(TeamsAppRecord, DefinitionRecord), Error> {
+    pub async fn publish(
+        &self,
+        caller: &Principal,
+        input: AppInput,
+    ) -> Result<(TeamsAppRecord, DefinitionRecord), Error> {
         caller.require(&permissions::CATALOG_WRITE)?;
         let c = check(input)?;
         let now = now_ms();
@@ -487,12 +657,24 @@ impl Catalog<'_> {
 
     /// `POST /appCatalogs/teamsApps/{id}/appDefinitions`: publishes a new version of an app. The
     /// manifest's `id` must be the app's `externalId`, its version higher than every published one.
-    pub async fn publish_version(&self, caller: &Principal, app_id: &str, input: AppInput) -> Result<DefinitionRecord, Error> {
+    pub async fn publish_version(
+        &self,
+        caller: &Principal,
+        app_id: &str,
+        input: AppInput,
+    ) -> Result<DefinitionRecord, Error> {
         caller.require(&permissions::CATALOG_WRITE)?;
         let app = self.app(caller, app_id).await?;
         let external = input.external_id.clone();
-        let c = check(AppInput { external_id: external.clone().or_else(|| app.external_id.clone()), ..input })?;
-        if app.external_id.as_deref().is_some_and(|e| !e.eq_ignore_ascii_case(&c.external_id)) {
+        let c = check(AppInput {
+            external_id: external.clone().or_else(|| app.external_id.clone()),
+            ..input
+        })?;
+        if app
+            .external_id
+            .as_deref()
+            .is_some_and(|e| !e.eq_ignore_ascii_case(&c.external_id))
+        {
             return Err(bad(format!(
                 "The manifest's id '{}' is not this app's externalId '{}'.",
                 c.external_id,
@@ -500,19 +682,35 @@ impl Catalog<'_> {
             )));
         }
         let existing = self.definitions_of(std::slice::from_ref(&app)).await?;
-        let newest = existing.iter().filter_map(|d| parse_version(&d.version)).max();
+        let newest = existing
+            .iter()
+            .filter_map(|d| parse_version(&d.version))
+            .max();
         let wanted = parse_version(&c.version);
         if existing.iter().any(|d| d.version == c.version) {
-            return Err(conflict(format!("Version {} of this app is already in the catalogue.", c.version)));
+            return Err(conflict(format!(
+                "Version {} of this app is already in the catalogue.",
+                c.version
+            )));
         }
         if newest.is_some() && wanted <= newest {
-            return Err(bad(format!("The new version {} must be higher than the newest published version.", c.version)));
+            return Err(bad(format!(
+                "The new version {} must be higher than the newest published version.",
+                c.version
+            )));
         }
         let definition = new_definition(caller, &app.id, c, now_ms());
-        match self.store.insert_app_definition(&caller.tenant_id, &definition).await {
+        match self
+            .store
+            .insert_app_definition(&caller.tenant_id, &definition)
+            .await
+        {
             Ok(true) => Ok(definition),
             Ok(false) => Err(Error::not_found(TEAMS, app_id)),
-            Err(StoreError::Conflict(_)) => Err(conflict(format!("Version {} of this app is already in the catalogue.", definition.version))),
+            Err(StoreError::Conflict(_)) => Err(conflict(format!(
+                "Version {} of this app is already in the catalogue.",
+                definition.version
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -525,7 +723,11 @@ impl Catalog<'_> {
         let detail = app_event("Removed", &app.id, &app.display_name, caller);
         // The chat id is filled in by the store, for each chat the app is installed in.
         let template = chat_messages::system_event("", &caller.tenant_id, detail, now_ms());
-        if !self.store.delete_teams_app(&caller.tenant_id, app_id, &template).await? {
+        if !self
+            .store
+            .delete_teams_app(&caller.tenant_id, app_id, &template)
+            .await?
+        {
             return Err(Error::not_found(TEAMS, app_id));
         }
         Ok(())
@@ -590,7 +792,10 @@ pub fn navigation_key(url: &str, segment: &str) -> Option<String> {
     let rest = &url[found?..];
     let key = if let Some(inner) = rest.strip_prefix("('").and_then(|r| r.strip_suffix("')")) {
         percent_decode(&inner.replace("''", "'"))
-    } else if let Some(inner) = rest.strip_prefix("(%27").and_then(|r| r.strip_suffix("%27)")) {
+    } else if let Some(inner) = rest
+        .strip_prefix("(%27")
+        .and_then(|r| r.strip_suffix("%27)"))
+    {
         percent_decode(inner).replace("''", "'")
     } else if let Some(inner) = rest.strip_prefix('/') {
         percent_decode(inner.strip_suffix('/').unwrap_or(inner))
@@ -606,7 +811,9 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(b) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -630,32 +837,69 @@ impl ChatApps<'_> {
     }
 
     /// `GET /chats/{id}/installedApps`.
-    pub async fn list(&self, caller: &Principal, owner: &Owner, chat_id: &str, q: &QueryOptions) -> Result<InstalledAppPage, Error> {
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        q: &QueryOptions,
+    ) -> Result<InstalledAppPage, Error> {
         caller.require(&permissions::CHAT_APPS_READ)?;
         self.chats().visible(caller, owner, chat_id).await?;
         if q.skip.is_some() || q.search.is_some() || !q.orderby.is_empty() {
-            return Err(bad("$skip, $search and $orderby are not supported on installedApps."));
+            return Err(bad(
+                "$skip, $search and $orderby are not supported on installedApps.",
+            ));
         }
         let top = q.top.unwrap_or(MAX_PAGE);
         if top == 0 {
             return Err(bad("$top must be at least 1."));
         }
-        let full = [SortKey { column: INSTALLATION_SCHEMA.key_column, descending: false }];
+        let full = [SortKey {
+            column: INSTALLATION_SCHEMA.key_column,
+            descending: false,
+        }];
         let after = match &q.skiptoken {
-            Some(t) => Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?),
+            Some(t) => {
+                Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?)
+            }
             None => None,
         };
-        let query = ListQuery { filter: q.filter.as_ref(), search: None, order: Vec::new(), after, limit: top.min(MAX_PAGE) as usize, count: q.count == Some(true) };
-        let page = self.store.installed_apps(chat_id, &query).await.map_err(|e| Error::from(e).in_family(TEAMS))?;
-        Ok(InstalledAppPage { skiptoken: page.next.map(|c| paging::encode(&full, &c)), count: page.count, items: page.items })
+        let query = ListQuery {
+            filter: q.filter.as_ref(),
+            search: None,
+            order: Vec::new(),
+            after,
+            limit: top.min(MAX_PAGE) as usize,
+            count: q.count == Some(true),
+        };
+        let page = self
+            .store
+            .installed_apps(chat_id, &query)
+            .await
+            .map_err(|e| Error::from(e).in_family(TEAMS))?;
+        Ok(InstalledAppPage {
+            skiptoken: page.next.map(|c| paging::encode(&full, &c)),
+            count: page.count,
+            items: page.items,
+        })
     }
 
     async fn find(&self, chat_id: &str, installation: &str) -> Result<InstalledApp, Error> {
-        self.store.installed_app(chat_id, installation).await?.ok_or_else(|| Error::not_found(TEAMS, installation))
+        self.store
+            .installed_app(chat_id, installation)
+            .await?
+            .ok_or_else(|| Error::not_found(TEAMS, installation))
     }
 
     /// `GET /chats/{id}/installedApps/{installation-id}`.
-    pub async fn get(&self, caller: &Principal, owner: &Owner, chat_id: &str, installation: &str) -> Result<InstalledApp, Error> {
+    pub async fn get(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        installation: &str,
+    ) -> Result<InstalledApp, Error> {
         caller.require(&permissions::CHAT_APPS_READ)?;
         self.chats().visible(caller, owner, chat_id).await?;
         self.find(chat_id, installation).await
@@ -663,16 +907,31 @@ impl ChatApps<'_> {
 
     /// `POST /chats/{id}/installedApps`: installs the newest published definition of a catalogue
     /// app and posts `teamsAppInstalled` in the chat.
-    pub async fn install(&self, caller: &Principal, owner: &Owner, chat_id: &str, input: InstallInput) -> Result<InstalledApp, Error> {
+    pub async fn install(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        input: InstallInput,
+    ) -> Result<InstalledApp, Error> {
         caller.require(&permissions::CHAT_APPS_WRITE)?;
         self.chats().visible(caller, owner, chat_id).await?;
-        let bind = input.teams_app_bind.as_deref().ok_or_else(|| bad("Installing an app needs 'teamsApp@odata.bind'."))?;
+        let bind = input
+            .teams_app_bind
+            .as_deref()
+            .ok_or_else(|| bad("Installing an app needs 'teamsApp@odata.bind'."))?;
         let app_id = navigation_key(bind, "teamsApps").ok_or_else(|| bad(format!("Invalid 'teamsApp@odata.bind' value '{bind}': expected …/appCatalogs/teamsApps/{{id}}.")))?;
         let app = self
             .store
             .teams_app(&caller.tenant_id, &app_id)
             .await?
-            .ok_or_else(|| Error::new(ErrorKind::NotFound, "NotFound", format!("The app '{app_id}' is not in the tenant's app catalogue.")))?;
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotFound,
+                    "NotFound",
+                    format!("The app '{app_id}' is not in the tenant's app catalogue."),
+                )
+            })?;
         let definition = self.newest(&app).await?;
         let now = now_ms();
         let installation = InstallationRecord {
@@ -684,11 +943,23 @@ impl ChatApps<'_> {
             permissions: input.permissions.unwrap_or_default(),
             created_ms: now,
         };
-        let event = chat_messages::system_event(chat_id, &caller.tenant_id, app_event("Installed", &app.id, &definition.display_name, caller), now);
+        let event = chat_messages::system_event(
+            chat_id,
+            &caller.tenant_id,
+            app_event("Installed", &app.id, &definition.display_name, caller),
+            now,
+        );
         match self.store.install_app(&installation, &event).await {
-            Ok(true) => Ok(InstalledApp { installation, app, definition }),
+            Ok(true) => Ok(InstalledApp {
+                installation,
+                app,
+                definition,
+            }),
             Ok(false) => Err(Error::not_found(TEAMS, &app_id)),
-            Err(StoreError::Conflict(_)) => Err(conflict(format!("The app '{}' is already installed in this chat.", app.id))),
+            Err(StoreError::Conflict(_)) => Err(conflict(format!(
+                "The app '{}' is already installed in this chat.",
+                app.id
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -700,37 +971,79 @@ impl ChatApps<'_> {
             .into_iter()
             .filter(|d| d.publishing_state == PUBLISHED)
             .max_by_key(|d| (parse_version(&d.version), d.created_ms))
-            .ok_or_else(|| bad(format!("The app '{}' has no published version to install.", app.id)))
+            .ok_or_else(|| {
+                bad(format!(
+                    "The app '{}' has no published version to install.",
+                    app.id
+                ))
+            })
     }
 
     /// `POST /chats/{id}/installedApps/{installation-id}/upgrade`: moves the installation to the
     /// app's newest published definition (posting `teamsAppUpgraded`), and replaces the consented
     /// permissions when given. Already at the newest: nothing is posted.
-    pub async fn upgrade(&self, caller: &Principal, owner: &Owner, chat_id: &str, installation: &str, permissions: Option<Vec<ResourceSpecificPermission>>) -> Result<(), Error> {
+    pub async fn upgrade(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        installation: &str,
+        permissions: Option<Vec<ResourceSpecificPermission>>,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_APPS_WRITE)?;
         self.chats().visible(caller, owner, chat_id).await?;
         let current = self.find(chat_id, installation).await?;
         let newest = self.newest(&current.app).await?;
         let event = (newest.id != current.definition.id).then(|| {
-            chat_messages::system_event(chat_id, &caller.tenant_id, app_event("Upgraded", &current.app.id, &newest.display_name, caller), now_ms())
+            chat_messages::system_event(
+                chat_id,
+                &caller.tenant_id,
+                app_event("Upgraded", &current.app.id, &newest.display_name, caller),
+                now_ms(),
+            )
         });
         if event.is_none() && permissions.is_none() {
             return Ok(());
         }
-        if !self.store.upgrade_installed_app(chat_id, installation, &newest.id, permissions.as_deref(), event.as_ref()).await? {
+        if !self
+            .store
+            .upgrade_installed_app(
+                chat_id,
+                installation,
+                &newest.id,
+                permissions.as_deref(),
+                event.as_ref(),
+            )
+            .await?
+        {
             return Err(Error::not_found(TEAMS, installation));
         }
         Ok(())
     }
 
     /// `DELETE /chats/{id}/installedApps/{installation-id}`: uninstalls, posting `teamsAppRemoved`.
-    pub async fn remove(&self, caller: &Principal, owner: &Owner, chat_id: &str, installation: &str) -> Result<(), Error> {
+    pub async fn remove(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        installation: &str,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_APPS_WRITE)?;
         self.chats().visible(caller, owner, chat_id).await?;
         let current = self.find(chat_id, installation).await?;
-        let detail = app_event("Removed", &current.app.id, &current.definition.display_name, caller);
+        let detail = app_event(
+            "Removed",
+            &current.app.id,
+            &current.definition.display_name,
+            caller,
+        );
         let event = chat_messages::system_event(chat_id, &caller.tenant_id, detail, now_ms());
-        if !self.store.remove_installed_app(chat_id, installation, &event).await? {
+        if !self
+            .store
+            .remove_installed_app(chat_id, installation, &event)
+            .await?
+        {
             return Err(Error::not_found(TEAMS, installation));
         }
         Ok(())
@@ -738,15 +1051,36 @@ impl ChatApps<'_> {
 
     /// `GET /chats/{id}/installedApps/{installation-id}/chat`: the chat the installation is bound
     /// to, as the viewer sees it. 404 once unbound, or when the viewer is not in the bound chat.
-    pub async fn bound_chat(&self, caller: &Principal, owner: &Owner, chat_id: &str, installation: &str) -> Result<ChatView, Error> {
+    pub async fn bound_chat(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        installation: &str,
+    ) -> Result<ChatView, Error> {
         caller.require(&permissions::CHAT_APPS_READ)?;
         let view = self.chats().visible(caller, owner, chat_id).await?;
         let current = self.find(chat_id, installation).await?;
-        let unbound = || Error::new(ErrorKind::NotFound, "NotFound", format!("The installation '{installation}' is not bound to a chat."));
+        let unbound = || {
+            Error::new(
+                ErrorKind::NotFound,
+                "NotFound",
+                format!("The installation '{installation}' is not bound to a chat."),
+            )
+        };
         let bound = current.installation.bound_chat_id.ok_or_else(unbound)?;
-        let chat = self.store.chat(&caller.tenant_id, &bound).await?.ok_or_else(unbound)?;
+        let chat = self
+            .store
+            .chat(&caller.tenant_id, &bound)
+            .await?
+            .ok_or_else(unbound)?;
         let me = match &view.me {
-            Some(me) => Some(self.store.member(&chat.id, &me.user_id).await?.ok_or_else(unbound)?),
+            Some(me) => Some(
+                self.store
+                    .member(&chat.id, &me.user_id)
+                    .await?
+                    .ok_or_else(unbound)?,
+            ),
             None => None,
         };
         Ok(ChatView { chat, me })
@@ -756,31 +1090,63 @@ impl ChatApps<'_> {
     /// to the chat `reference` names (an `@odata.id` URL or a bare chat id). The chat must be in
     /// the caller's tenant (else 404) and, for a signed-in viewer, one they are a member of (else
     /// 403).
-    pub async fn bind(&self, caller: &Principal, owner: &Owner, chat_id: &str, installation: &str, target_chat_id: &str) -> Result<(), Error> {
+    pub async fn bind(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        installation: &str,
+        target_chat_id: &str,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_APPS_WRITE)?;
         let view = self.chats().visible(caller, owner, chat_id).await?;
         self.find(chat_id, installation).await?;
-        let target = self.store.chat(&caller.tenant_id, target_chat_id).await?.ok_or_else(|| Error::not_found(TEAMS, target_chat_id))?;
+        let target = self
+            .store
+            .chat(&caller.tenant_id, target_chat_id)
+            .await?
+            .ok_or_else(|| Error::not_found(TEAMS, target_chat_id))?;
         if let Some(me) = &view.me
             && self.store.member(&target.id, &me.user_id).await?.is_none()
         {
-            return Err(forbidden(format!("The chat '{}' cannot be referenced: the user is not a member of it.", target.id)));
+            return Err(forbidden(format!(
+                "The chat '{}' cannot be referenced: the user is not a member of it.",
+                target.id
+            )));
         }
-        if !self.store.bind_installed_app(chat_id, installation, Some(&target.id)).await? {
+        if !self
+            .store
+            .bind_installed_app(chat_id, installation, Some(&target.id))
+            .await?
+        {
             return Err(Error::not_found(TEAMS, installation));
         }
         Ok(())
     }
 
     /// `DELETE /chats/{id}/installedApps/{installation-id}/chat/$ref`: unbinds (404 when unbound).
-    pub async fn unbind(&self, caller: &Principal, owner: &Owner, chat_id: &str, installation: &str) -> Result<(), Error> {
+    pub async fn unbind(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        chat_id: &str,
+        installation: &str,
+    ) -> Result<(), Error> {
         caller.require(&permissions::CHAT_APPS_WRITE)?;
         self.chats().visible(caller, owner, chat_id).await?;
         let current = self.find(chat_id, installation).await?;
         if current.installation.bound_chat_id.is_none() {
-            return Err(Error::new(ErrorKind::NotFound, "NotFound", format!("The installation '{installation}' is not bound to a chat.")));
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                "NotFound",
+                format!("The installation '{installation}' is not bound to a chat."),
+            ));
         }
-        if !self.store.bind_installed_app(chat_id, installation, None).await? {
+        if !self
+            .store
+            .bind_installed_app(chat_id, installation, None)
+            .await?
+        {
             return Err(Error::not_found(TEAMS, installation));
         }
         Ok(())
@@ -801,9 +1167,15 @@ mod tests {
     #[test]
     fn ids_are_graphs() {
         let d = definition_id("00001016-de05-492e-9106-4828fc8a8687", "1.0.2", PUBLISHED);
-        assert_eq!(String::from_utf8(STANDARD.decode(&d).unwrap()).unwrap(), "00001016-de05-492e-9106-4828fc8a8687##1.0.2##Published");
+        assert_eq!(
+            String::from_utf8(STANDARD.decode(&d).unwrap()).unwrap(),
+            "00001016-de05-492e-9106-4828fc8a8687##1.0.2##Published"
+        );
         let i = installation_id("19:abc@thread.v2", "app-1");
-        assert_eq!(String::from_utf8(STANDARD.decode(&i).unwrap()).unwrap(), "19:abc@thread.v2##app-1");
+        assert_eq!(
+            String::from_utf8(STANDARD.decode(&i).unwrap()).unwrap(),
+            "19:abc@thread.v2##app-1"
+        );
     }
 
     #[test]
@@ -829,8 +1201,18 @@ mod tests {
         ] {
             assert_eq!(navigation_key(&url, "chats"), None, "{url}");
         }
-        assert_eq!(navigation_key("https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/abc", "teamsApps").as_deref(), Some("abc"));
-        assert_eq!(navigation_key("appCatalogs/teamsApps('abc')", "teamsApps").as_deref(), Some("abc"));
+        assert_eq!(
+            navigation_key(
+                "https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/abc",
+                "teamsApps"
+            )
+            .as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            navigation_key("appCatalogs/teamsApps('abc')", "teamsApps").as_deref(),
+            Some("abc")
+        );
     }
 
     #[test]
@@ -846,8 +1228,21 @@ mod tests {
         assert_eq!(input.display_name.as_deref(), Some("Tasks"));
         assert_eq!(input.required_permissions[0].permission_type, "application");
         assert!(manifest_input(&json!({ "version": "1.0.0", "name": { "short": "x" } })).is_err());
-        assert!(check(AppInput { version: Some("1.0".into()), display_name: Some("x".into()), ..AppInput::default() }).is_err());
-        assert!(check(AppInput { display_name: Some("x".repeat(31)), ..AppInput::default() }).is_err());
+        assert!(
+            check(AppInput {
+                version: Some("1.0".into()),
+                display_name: Some("x".into()),
+                ..AppInput::default()
+            })
+            .is_err()
+        );
+        assert!(
+            check(AppInput {
+                display_name: Some("x".repeat(31)),
+                ..AppInput::default()
+            })
+            .is_err()
+        );
         assert!(parse_version("1.10.0") > parse_version("1.9.9"));
         assert_eq!(parse_version("01.0.0"), None);
     }

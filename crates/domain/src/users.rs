@@ -5,9 +5,9 @@ use switchboard_odata::QueryOptions;
 use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
 
 use crate::credentials::{self, HashCost};
+use crate::directory::{self, DirectoryPage};
 use crate::error::{Error, ErrorKind, Family};
 use crate::graph_time;
-use crate::directory::{self, DirectoryPage};
 use crate::permissions;
 use crate::principal::Principal;
 use crate::store::{Store, UserKey};
@@ -59,22 +59,113 @@ pub static USER_SCHEMA: EntitySchema = EntitySchema {
     key_column: "id",
     properties: &[
         prop("id", "id", PropertyType::String, true, false, false),
-        prop("displayName", "display_name", PropertyType::String, true, true, true),
-        prop("userPrincipalName", "user_principal_name", PropertyType::String, true, true, true),
+        prop(
+            "displayName",
+            "display_name",
+            PropertyType::String,
+            true,
+            true,
+            true,
+        ),
+        prop(
+            "userPrincipalName",
+            "user_principal_name",
+            PropertyType::String,
+            true,
+            true,
+            true,
+        ),
         prop("mail", "mail", PropertyType::String, true, true, true),
-        prop("givenName", "given_name", PropertyType::String, true, true, true),
+        prop(
+            "givenName",
+            "given_name",
+            PropertyType::String,
+            true,
+            true,
+            true,
+        ),
         prop("surname", "surname", PropertyType::String, true, true, true),
-        prop("jobTitle", "job_title", PropertyType::String, true, true, true),
-        prop("businessPhones", "business_phones", PropertyType::StringCollection, true, false, false),
-        prop("mobilePhone", "mobile_phone", PropertyType::String, true, false, false),
-        prop("officeLocation", "office_location", PropertyType::String, true, true, false),
-        prop("preferredLanguage", "preferred_language", PropertyType::String, true, false, false),
-        prop("accountEnabled", "account_enabled", PropertyType::Boolean, true, false, false),
-        prop("mailNickname", "mail_nickname", PropertyType::String, true, false, true),
-        prop("createdDateTime", "created_ms", PropertyType::DateTime, true, true, false),
+        prop(
+            "jobTitle",
+            "job_title",
+            PropertyType::String,
+            true,
+            true,
+            true,
+        ),
+        prop(
+            "businessPhones",
+            "business_phones",
+            PropertyType::StringCollection,
+            true,
+            false,
+            false,
+        ),
+        prop(
+            "mobilePhone",
+            "mobile_phone",
+            PropertyType::String,
+            true,
+            false,
+            false,
+        ),
+        prop(
+            "officeLocation",
+            "office_location",
+            PropertyType::String,
+            true,
+            true,
+            false,
+        ),
+        prop(
+            "preferredLanguage",
+            "preferred_language",
+            PropertyType::String,
+            true,
+            false,
+            false,
+        ),
+        prop(
+            "accountEnabled",
+            "account_enabled",
+            PropertyType::Boolean,
+            true,
+            false,
+            false,
+        ),
+        prop(
+            "mailNickname",
+            "mail_nickname",
+            PropertyType::String,
+            true,
+            false,
+            true,
+        ),
+        prop(
+            "createdDateTime",
+            "created_ms",
+            PropertyType::DateTime,
+            true,
+            true,
+            false,
+        ),
         // Selectable only: never stored, always null (users are deleted outright).
-        prop("deletedDateTime", "NULL", PropertyType::DateTime, false, false, false),
-        prop("passwordProfile", "NULL", PropertyType::String, false, false, false),
+        prop(
+            "deletedDateTime",
+            "NULL",
+            PropertyType::DateTime,
+            false,
+            false,
+            false,
+        ),
+        prop(
+            "passwordProfile",
+            "NULL",
+            PropertyType::String,
+            false,
+            false,
+            false,
+        ),
     ],
 };
 
@@ -90,7 +181,13 @@ const fn prop(
         name,
         column,
         ty,
-        caps: Caps { filter, orderby, select: true, search, case_insensitive: true },
+        caps: Caps {
+            filter,
+            orderby,
+            select: true,
+            search,
+            case_insensitive: true,
+        },
     }
 }
 
@@ -209,7 +306,9 @@ pub fn check_user_principal_name(upn: &str, tenant: &Tenant) -> Result<(), Error
         && alias.len() <= 64
         && !alias.starts_with('.')
         && !alias.ends_with('.')
-        && alias.chars().all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
     if !alias_ok {
         return Err(invalid_value("userPrincipalName"));
     }
@@ -273,15 +372,16 @@ pub struct DirectoryQueryMode {
 
 impl Directory<'_> {
     async fn tenant(&self, caller: &Principal) -> Result<Tenant, Error> {
-        self.store
-            .tenant(&caller.tenant_id)
-            .await?
-            .ok_or_else(|| Error::unauthenticated("Access token validation failure. Unknown tenant."))
+        self.store.tenant(&caller.tenant_id).await?.ok_or_else(|| {
+            Error::unauthenticated("Access token validation failure. Unknown tenant.")
+        })
     }
 
     /// `GET /users/{id | userPrincipalName}`.
     pub async fn get(&self, caller: &Principal, key: &str) -> Result<UserRecord, Error> {
-        let is_self = caller.user_id().is_some_and(|id| id.eq_ignore_ascii_case(key));
+        let is_self = caller
+            .user_id()
+            .is_some_and(|id| id.eq_ignore_ascii_case(key));
         if is_self {
             caller.require(&permissions::ME_READ)?;
         } else {
@@ -308,7 +408,12 @@ impl Directory<'_> {
     }
 
     /// `GET /users`: Graph's directory query rules, then one page from the store.
-    pub async fn list(&self, caller: &Principal, q: &QueryOptions, mode: DirectoryQueryMode) -> Result<UserPage, Error> {
+    pub async fn list(
+        &self,
+        caller: &Principal,
+        q: &QueryOptions,
+        mode: DirectoryQueryMode,
+    ) -> Result<UserPage, Error> {
         caller.require(&permissions::USERS_READ)?;
         let prepared = directory::prepare(q, &USER_SCHEMA, "user", mode.eventual)?;
         let page = self
@@ -332,7 +437,9 @@ impl Directory<'_> {
         let display_name = required(input.display_name.as_deref(), "displayName")?;
         let upn = required(input.user_principal_name.as_deref(), "userPrincipalName")?;
         let mail_nickname = required(input.mail_nickname.as_deref(), "mailNickname")?;
-        let account_enabled = input.account_enabled.ok_or_else(|| invalid_value("accountEnabled"))?;
+        let account_enabled = input
+            .account_enabled
+            .ok_or_else(|| invalid_value("accountEnabled"))?;
         let password = required(input.password.as_deref(), "passwordProfile")?;
         check_user_principal_name(&upn, &tenant)?;
         check_password(&password)?;
@@ -356,7 +463,11 @@ impl Directory<'_> {
             force_change_password: true,
             created_ms: graph_time::now_ms(),
         };
-        UserPatch { input, password_hash: Some(password_hash) }.apply(&mut user);
+        UserPatch {
+            input,
+            password_hash: Some(password_hash),
+        }
+        .apply(&mut user);
         self.store
             .insert_user(&user)
             .await
@@ -365,7 +476,12 @@ impl Directory<'_> {
     }
 
     /// `PATCH /users/{id}`.
-    pub async fn update(&self, caller: &Principal, key: &str, input: UserInput) -> Result<(), Error> {
+    pub async fn update(
+        &self,
+        caller: &Principal,
+        key: &str,
+        input: UserInput,
+    ) -> Result<(), Error> {
         caller.require(&permissions::USERS_WRITE)?;
         let tenant = self.tenant(caller).await?;
         let existing = self.find(caller, key).await?;
@@ -388,7 +504,10 @@ impl Directory<'_> {
             }
             None => None,
         };
-        let patch = UserPatch { input, password_hash };
+        let patch = UserPatch {
+            input,
+            password_hash,
+        };
         self.store
             .update_user(&caller.tenant_id, &existing.id, &patch)
             .await
@@ -401,7 +520,11 @@ impl Directory<'_> {
     pub async fn delete(&self, caller: &Principal, key: &str) -> Result<(), Error> {
         caller.require(&permissions::USERS_WRITE)?;
         let existing = self.find(caller, key).await?;
-        if self.store.delete_user(&caller.tenant_id, &existing.id).await? {
+        if self
+            .store
+            .delete_user(&caller.tenant_id, &existing.id)
+            .await?
+        {
             Ok(())
         } else {
             Err(Error::not_found(Family::Directory, key))
@@ -416,7 +539,6 @@ impl Directory<'_> {
             .map_err(|_| Error::internal("the password hashing task failed"))
     }
 }
-
 
 /// How a URL names a user: a GUID is an object id, anything else a user principal name.
 pub fn user_key(key: &str) -> UserKey {

@@ -24,18 +24,36 @@ use crate::config::Config;
 pub fn open(data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
     let db = data_dir.join(crate::DATABASE_FILE);
     if !db.exists() {
-        bail!("{} has no database; start `switchboard serve --data-dir {}` once first", data_dir.display(), data_dir.display());
+        bail!(
+            "{} has no database; start `switchboard serve --data-dir {}` once first",
+            data_dir.display(),
+            data_dir.display()
+        );
     }
-    let store = SqliteStore::open(&db, &SqliteOptions { readers: 1, ..SqliteOptions::default() })
-        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", db.display()))?;
+    let store = SqliteStore::open(
+        &db,
+        &SqliteOptions {
+            readers: 1,
+            ..SqliteOptions::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", db.display()))?;
     Ok(Arc::new(store))
 }
 
 /// The tenant named (by id or domain), or the first one.
 pub async fn tenant(store: &dyn Store, name: Option<&str>) -> anyhow::Result<Tenant> {
     match name {
-        Some(n) => store.tenant(n).await?.with_context(|| format!("no tenant {n}")),
-        None => store.tenants().await?.into_iter().next().context("the data directory has no tenant"),
+        Some(n) => store
+            .tenant(n)
+            .await?
+            .with_context(|| format!("no tenant {n}")),
+        None => store
+            .tenants()
+            .await?
+            .into_iter()
+            .next()
+            .context("the data directory has no tenant"),
     }
 }
 
@@ -71,24 +89,48 @@ pub async fn create_app(
     let (mut app, secret) = bootstrap::new_application(&tenant.id, name, &roles, &scopes, cost);
     app.redirect_uris = redirect_uris.to_vec();
     store.insert_application(&app).await?;
-    Ok(json!({ "clientId": app.client_id, "clientSecret": secret, "tenantId": tenant.id, "displayName": app.display_name }))
+    Ok(
+        json!({ "clientId": app.client_id, "clientSecret": secret, "tenantId": tenant.id, "displayName": app.display_name }),
+    )
 }
 
 /// `switchboard tenant create`: a new tenant with its own administrator application.
-pub async fn create_tenant(store: &dyn Store, config: &Config, name: &str, domain: &str, cost: HashCost) -> anyhow::Result<AdminCredentials> {
+pub async fn create_tenant(
+    store: &dyn Store,
+    config: &Config,
+    name: &str,
+    domain: &str,
+    cost: HashCost,
+) -> anyhow::Result<AdminCredentials> {
     let domain = domain.trim().to_ascii_lowercase();
     let valid = domain.contains('.')
-        && domain.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if !valid {
         bail!("'{domain}' is not a domain name");
     }
     if store.tenant(&domain).await?.is_some() {
         bail!("a tenant with domain {domain} exists already");
     }
-    let tenant = Tenant { id: uuid::Uuid::new_v4().to_string(), display_name: name.to_string(), domain, created_ms: now_ms() };
-    let (app, secret) = bootstrap::new_application(&tenant.id, &format!("{name} administrator"), ALL_APPLICATION_ROLES, ALL_DELEGATED_SCOPES, cost);
+    let tenant = Tenant {
+        id: uuid::Uuid::new_v4().to_string(),
+        display_name: name.to_string(),
+        domain,
+        created_ms: now_ms(),
+    };
+    let (app, secret) = bootstrap::new_application(
+        &tenant.id,
+        &format!("{name} administrator"),
+        ALL_APPLICATION_ROLES,
+        ALL_DELEGATED_SCOPES,
+        cost,
+    );
     store.create_tenant(&tenant, &app).await?;
-    let base = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
     let base = base.trim_end_matches('/');
     Ok(AdminCredentials {
         tenant_id: tenant.id.clone(),
@@ -113,9 +155,16 @@ fn key_json(key: &SigningKey, state: KeyState) -> Value {
 
 /// `switchboard keys rotate`: publishes a new signing key now; it signs after `publish_lead_secs`.
 pub async fn rotate_key(store: &dyn Store, publish_lead_secs: i64) -> anyhow::Result<Value> {
-    anyhow::ensure!(publish_lead_secs >= 0, "key_publish_lead_secs must be 0 or more");
+    anyhow::ensure!(
+        publish_lead_secs >= 0,
+        "key_publish_lead_secs must be 0 or more"
+    );
     let key = switchboard_auth::rotation::publish_new_key(store, publish_lead_secs * 1000).await?;
-    let state = if key.activate_ms > now_ms() { KeyState::Next } else { KeyState::Active };
+    let state = if key.activate_ms > now_ms() {
+        KeyState::Next
+    } else {
+        KeyState::Active
+    };
     Ok(key_json(&key, state))
 }
 
@@ -123,7 +172,12 @@ pub async fn rotate_key(store: &dyn Store, publish_lead_secs: i64) -> anyhow::Re
 pub async fn list_keys(store: &dyn Store) -> anyhow::Result<Value> {
     let keys = store.signing_keys().await?;
     let states = key_states(&keys, now_ms());
-    Ok(Value::Array(keys.iter().zip(states).map(|(k, s)| key_json(k, s)).collect()))
+    Ok(Value::Array(
+        keys.iter()
+            .zip(states)
+            .map(|(k, s)| key_json(k, s))
+            .collect(),
+    ))
 }
 
 /// `switchboard token`: a bearer token for an application (app-only) or a user (delegated, by
@@ -140,8 +194,16 @@ pub async fn token(
     let ring = Arc::new(KeyRing::load_or_create(store).await?);
     let issuer = TokenIssuer::new(ring, lifetime_secs);
     let application: Application = match app {
-        Some(id) => store.application(&tenant.id, &id.to_ascii_lowercase()).await?.with_context(|| format!("no application {id} in tenant {}", tenant.id))?,
-        None => store.applications(&tenant.id).await?.into_iter().next().context("the tenant has no application")?,
+        Some(id) => store
+            .application(&tenant.id, &id.to_ascii_lowercase())
+            .await?
+            .with_context(|| format!("no application {id} in tenant {}", tenant.id))?,
+        None => store
+            .applications(&tenant.id)
+            .await?
+            .into_iter()
+            .next()
+            .context("the tenant has no application")?,
     };
     match user {
         None => Ok(issuer.issue_app(&tenant, &application)?),
@@ -154,8 +216,14 @@ pub async fn token(
                 application.delegated_scopes.clone()
             } else {
                 let wanted = canonical(scopes, ALL_DELEGATED_SCOPES, "delegated scope")?;
-                if let Some(missing) = wanted.iter().find(|w| !application.delegated_scopes.contains(w)) {
-                    bail!("application {} may not request {missing}", application.client_id);
+                if let Some(missing) = wanted
+                    .iter()
+                    .find(|w| !application.delegated_scopes.contains(w))
+                {
+                    bail!(
+                        "application {} may not request {missing}",
+                        application.client_id
+                    );
                 }
                 wanted
             };

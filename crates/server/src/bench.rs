@@ -19,8 +19,12 @@ use switchboard_store_sqlite::{SqliteOptions, SqliteStore};
 /// handler that answers every request with the same 1 KB JSON document.
 pub async fn ceiling(listen: &str) -> anyhow::Result<()> {
     let body: &'static str = Box::leak(ceiling_body().into_boxed_str());
-    let app = Router::new().fallback(move || async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() });
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let app = Router::new().fallback(move || async move {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     axum::serve(listener, app).await?;
     Ok(())
 }
@@ -38,9 +42,20 @@ fn ceiling_body() -> String {
 /// Opens a data directory's store as the concrete SQLite store (for the bulk message insert).
 fn open(data_dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
     let db = data_dir.join(crate::DATABASE_FILE);
-    anyhow::ensure!(db.exists(), "{} has no database; start `switchboard serve` on it once first", data_dir.display());
+    anyhow::ensure!(
+        db.exists(),
+        "{} has no database; start `switchboard serve` on it once first",
+        data_dir.display()
+    );
     Ok(Arc::new(
-        SqliteStore::open(&db, &SqliteOptions { readers: 1, ..SqliteOptions::default() }).map_err(|e| anyhow::anyhow!("{e}"))?,
+        SqliteStore::open(
+            &db,
+            &SqliteOptions {
+                readers: 1,
+                ..SqliteOptions::default()
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
     ))
 }
 
@@ -87,10 +102,20 @@ pub async fn seed_users(data_dir: &Path, tenant: Option<&str>, count: usize) -> 
 /// `bench-seed messages`: `count` text messages spread evenly over `chats` (`CHAT_ID=USER_ID`,
 /// the sender), created in the past, through the insert the send path uses, 50 000 per
 /// transaction.
-pub async fn seed_messages(data_dir: &Path, tenant: Option<&str>, count: usize, chats: &[String]) -> anyhow::Result<()> {
-    anyhow::ensure!(!chats.is_empty(), "name at least one --chat CHAT_ID=USER_ID");
-    let chats: Vec<(&str, &str)> =
-        chats.iter().map(|c| c.split_once('=').context("--chat takes CHAT_ID=USER_ID")).collect::<anyhow::Result<_>>()?;
+pub async fn seed_messages(
+    data_dir: &Path,
+    tenant: Option<&str>,
+    count: usize,
+    chats: &[String],
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !chats.is_empty(),
+        "name at least one --chat CHAT_ID=USER_ID"
+    );
+    let chats: Vec<(&str, &str)> = chats
+        .iter()
+        .map(|c| c.split_once('=').context("--chat takes CHAT_ID=USER_ID"))
+        .collect::<anyhow::Result<_>>()?;
     let store = open(data_dir)?;
     let tenant = crate::admin::tenant(store.as_ref(), tenant).await?;
     let per_chat = count.div_ceil(chats.len()) as i64;
@@ -111,7 +136,9 @@ pub async fn seed_messages(data_dir: &Path, tenant: Option<&str>, count: usize, 
                         from_user_id: Some(user_id.to_string()),
                         from_display_name: Some("Bench".into()),
                         body_type: "text".into(),
-                        body: format!("Seeded message {i}: the quick brown fox jumps over the lazy dog."),
+                        body: format!(
+                            "Seeded message {i}: the quick brown fox jumps over the lazy dog."
+                        ),
                         subject: None,
                         importance: "normal".into(),
                         mentions: json!([]),

@@ -6,11 +6,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use switchboard_domain::Store;
 use switchboard_domain::credentials::{self, HashCost};
 use switchboard_domain::graph_time::now_ms;
 use switchboard_domain::permissions::{ALL_APPLICATION_ROLES, ALL_DELEGATED_SCOPES};
 use switchboard_domain::tenants::{Application, ClientSecret, Tenant};
-use switchboard_domain::Store;
 
 /// The file's name inside the data directory.
 pub const CREDENTIALS_FILE: &str = "admin-credentials.json";
@@ -85,7 +85,8 @@ pub async fn ensure(
                 path.display()
             )
         })?;
-        serde_json::from_str::<AdminCredentials>(&text).with_context(|| format!("{} is not valid", path.display()))?
+        serde_json::from_str::<AdminCredentials>(&text)
+            .with_context(|| format!("{} is not valid", path.display()))?
     } else {
         let tenant = Tenant {
             id: uuid::Uuid::new_v4().to_string(),
@@ -95,7 +96,15 @@ pub async fn ensure(
         };
         let (app, secret) = tokio::task::spawn_blocking({
             let tenant_id = tenant.id.clone();
-            move || new_application(&tenant_id, "Switchboard administrator", ALL_APPLICATION_ROLES, ALL_DELEGATED_SCOPES, cost)
+            move || {
+                new_application(
+                    &tenant_id,
+                    "Switchboard administrator",
+                    ALL_APPLICATION_ROLES,
+                    ALL_DELEGATED_SCOPES,
+                    cost,
+                )
+            }
         })
         .await?;
         // The file is written before the tenant is committed: a crash in between leaves a file
@@ -134,7 +143,9 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut file = options
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         file.write_all(text.as_bytes())?;
         file.write_all(b"\n")?;
         file.sync_all()?;

@@ -135,7 +135,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(figment::Error::from(format!("config file {} does not exist", file.display())));
+                return Err(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
             }
             figment = figment.merge(Toml::file(file));
         }
@@ -152,8 +155,15 @@ impl Config {
             self.key_rotation_days.is_finite() && self.key_rotation_days >= 0.0,
             "key_rotation_days must be a number of days, 0 or more"
         );
-        anyhow::ensure!(self.key_publish_lead_secs >= 0, "key_publish_lead_secs must be 0 or more");
-        Ok(RotationPolicy::new(self.key_rotation_days, self.key_publish_lead_secs, self.token_lifetime_secs))
+        anyhow::ensure!(
+            self.key_publish_lead_secs >= 0,
+            "key_publish_lead_secs must be 0 or more"
+        );
+        Ok(RotationPolicy::new(
+            self.key_rotation_days,
+            self.key_publish_lead_secs,
+            self.token_lifetime_secs,
+        ))
     }
 
     /// The example configuration file: every key with its default and its documentation.
@@ -265,13 +275,20 @@ mod tests {
     #[test]
     fn example_file_is_current() {
         let committed = include_str!("../../../config.example.toml");
-        assert_eq!(committed, Config::example(), "run `switchboard config example > config.example.toml`");
+        assert_eq!(
+            committed,
+            Config::example(),
+            "run `switchboard config example > config.example.toml`"
+        );
         let parsed: Config = toml_parse(&Config::example());
         assert_eq!(parsed, Config::default());
     }
 
     fn toml_parse(text: &str) -> Config {
-        Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)).extract().unwrap()
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .unwrap()
     }
 
     #[test]
@@ -279,8 +296,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:1\"\ntoken_lifetime_secs = 10\n").unwrap();
-        let flags = Overrides { listen: Some("127.0.0.1:2".into()), ..Overrides::default() };
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\ntoken_lifetime_secs = 10\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            listen: Some("127.0.0.1:2".into()),
+            ..Overrides::default()
+        };
         let c = Config::load(Some(&file), &flags).unwrap();
         assert_eq!(c.listen, "127.0.0.1:2");
         assert_eq!(c.token_lifetime_secs, 10);

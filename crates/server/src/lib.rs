@@ -49,8 +49,12 @@ impl Server {
     /// when `config.tls`, with the certificate from [`tls::ensure_certificate`]).
     pub async fn start(config: Config, listener: TcpListener) -> anyhow::Result<Server> {
         let addr = listener.local_addr()?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
         // The certificate first: a bad one stops the start before anything else is touched.
         let tls = if config.tls {
             let files = tls::ensure_certificate(&config)?;
@@ -63,14 +67,20 @@ impl Server {
             None
         };
         let db = config.data_dir.join(DATABASE_FILE);
-        let options = SqliteOptions { readers: config.sqlite_readers, ..SqliteOptions::default() };
+        let options = SqliteOptions {
+            readers: config.sqlite_readers,
+            ..SqliteOptions::default()
+        };
         let store: Arc<dyn Store> = Arc::new(
             tokio::task::spawn_blocking(move || SqliteStore::open(&db, &options))
                 .await?
                 .map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?,
         );
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let cost = HashCost { memory_kib: config.hash_memory_kib, iterations: config.hash_iterations };
+        let cost = HashCost {
+            memory_kib: config.hash_memory_kib,
+            iterations: config.hash_iterations,
+        };
         let base_url = config
             .public_url
             .clone()
@@ -86,20 +96,38 @@ impl Server {
         )
         .await?;
         if config.sample_data {
-            sample::seed(store.as_ref(), &config.data_dir, &credentials.tenant_id, &credentials.domain, cost).await?;
+            sample::seed(
+                store.as_ref(),
+                &config.data_dir,
+                &credentials.tenant_id,
+                &credentials.domain,
+                cost,
+            )
+            .await?;
         }
         let ring = Arc::new(KeyRing::load_or_create(store.as_ref()).await?);
-        let trusted = TrustedIssuers::new(&config.trusted_issuers).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+        let trusted = TrustedIssuers::new(&config.trusted_issuers)
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         for tenant in store.tenants().await? {
             let own = switchboard_auth::tokens::issuer(&tenant.id);
-            anyhow::ensure!(!trusted.trusts(&own), "trusted_issuers names {own}, this server's own issuer");
+            anyhow::ensure!(
+                !trusted.trusts(&own),
+                "trusted_issuers names {own}, this server's own issuer"
+            );
         }
-        let tokens = Arc::new(TokenIssuer::new(ring.clone(), config.token_lifetime_secs).with_trusted_issuers(trusted));
+        let tokens = Arc::new(
+            TokenIssuer::new(ring.clone(), config.token_lifetime_secs)
+                .with_trusted_issuers(trusted),
+        );
         // Rotates the signing keys and keeps the ring current; stopped with the server.
         let key_maintenance = KeyMaintenance::start(store.clone(), ring, config.rotation_policy()?);
         let state = AppState {
             store: store.clone(),
-            token_service: Arc::new(TokenService::new(store.clone(), tokens.clone(), config.authorization_code_lifetime_secs)),
+            token_service: Arc::new(TokenService::new(
+                store.clone(),
+                tokens.clone(),
+                config.authorization_code_lifetime_secs,
+            )),
             tokens,
             config: Arc::new(ApiConfig {
                 public_url: config.public_url.clone(),
@@ -114,14 +142,23 @@ impl Server {
         let (tls_config, tls_certificate) = tls.unzip();
         let task = tokio::spawn(async move {
             match tls_config {
-                Some(config) => serve(tls::TlsListener::new(listener, config)?, app, stopped).await?,
+                Some(config) => {
+                    serve(tls::TlsListener::new(listener, config)?, app, stopped).await?
+                }
                 None => serve(listener, app, stopped).await?,
             }
             key_maintenance.stop().await;
             task_store.shutdown().await;
             Ok(())
         });
-        Ok(Server { addr, credentials, store, stop: Some(stop), task, tls_certificate })
+        Ok(Server {
+            addr,
+            credentials,
+            store,
+            stop: Some(stop),
+            task,
+            tls_certificate,
+        })
     }
 
     /// The certificate served when TLS is on (the file clients trust when it is self-signed).
@@ -131,7 +168,11 @@ impl Server {
 
     /// `https://{addr}` with TLS, else `http://{addr}`.
     pub fn url(&self) -> String {
-        let scheme = if self.tls_certificate.is_some() { "https" } else { "http" };
+        let scheme = if self.tls_certificate.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         format!("{scheme}://{}", self.addr)
     }
 
@@ -159,7 +200,10 @@ impl Server {
     }
 
     /// Serves until `signal` completes, then shuts down gracefully.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         signal.await;
         self.shutdown().await
     }
@@ -167,17 +211,24 @@ impl Server {
 
 /// Serves `app` on `listener` until `stopped`, then lets in-flight requests finish (for at most
 /// [`DRAIN_TIMEOUT`]).
-async fn serve<L>(listener: L, app: switchboard_api::App, stopped: oneshot::Receiver<()>) -> std::io::Result<()>
+async fn serve<L>(
+    listener: L,
+    app: switchboard_api::App,
+    stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()>
 where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
 {
     let (drained_tx, drained_rx) = oneshot::channel::<()>();
-    let serve = axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
-        .with_graceful_shutdown(async move {
-            let _ = stopped.await;
-            let _ = drained_tx.send(());
-        });
+    let serve = axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stopped.await;
+        let _ = drained_tx.send(());
+    });
     tokio::select! {
         result = serve => result?,
         _ = async {

@@ -207,7 +207,11 @@ fn main() -> anyhow::Result<()> {
                 KeysCommand::Rotate { target } => (target, true),
                 KeysCommand::List { target } => (target, false),
             };
-            let target = Target { data_dir: target.data_dir, config: target.config, tenant: None };
+            let target = Target {
+                data_dir: target.data_dir,
+                config: target.config,
+                tenant: None,
+            };
             admin_command(&target, |store, config, _| async move {
                 let out = if rotate {
                     admin::rotate_key(store.as_ref(), config.key_publish_lead_secs).await?
@@ -218,54 +222,128 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             })
         }
-        Command::BenchCeiling { listen } => {
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(switchboard::bench::ceiling(&listen))
-        }
-        Command::BenchSeed { target, users, messages, chats } => {
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        Command::BenchCeiling { listen } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(switchboard::bench::ceiling(&listen)),
+        Command::BenchSeed {
+            target,
+            users,
+            messages,
+            chats,
+        } => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(async move {
                 if users > 0 {
-                    switchboard::bench::seed_users(&target.data_dir, target.tenant.as_deref(), users).await?;
+                    switchboard::bench::seed_users(
+                        &target.data_dir,
+                        target.tenant.as_deref(),
+                        users,
+                    )
+                    .await?;
                 }
                 if messages > 0 {
-                    switchboard::bench::seed_messages(&target.data_dir, target.tenant.as_deref(), messages, &chats).await?;
+                    switchboard::bench::seed_messages(
+                        &target.data_dir,
+                        target.tenant.as_deref(),
+                        messages,
+                        &chats,
+                    )
+                    .await?;
                 }
                 Ok(())
-            })
-        }
-        Command::Config { command: ConfigCommand::Example } => {
+            }),
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
             print!("{}", Config::example());
             Ok(())
         }
-        Command::App { command: AppCommand::Create { target, name, roles, scopes, redirect_uris } } => {
+        Command::App {
+            command:
+                AppCommand::Create {
+                    target,
+                    name,
+                    roles,
+                    scopes,
+                    redirect_uris,
+                },
+        } => {
             let tenant = target.tenant.clone();
             admin_command(&target, |store, _, cost| async move {
-                let created = admin::create_app(store.as_ref(), tenant.as_deref(), &name, &roles, &scopes, &redirect_uris, cost).await?;
+                let created = admin::create_app(
+                    store.as_ref(),
+                    tenant.as_deref(),
+                    &name,
+                    &roles,
+                    &scopes,
+                    &redirect_uris,
+                    cost,
+                )
+                .await?;
                 println!("{}", serde_json::to_string_pretty(&created)?);
                 Ok(())
             })
         }
-        Command::Tenant { command: TenantCommand::Create { target, name, domain } } => {
-            admin_command(&target, |store, config, cost| async move {
-                let created = admin::create_tenant(store.as_ref(), &config, &name, &domain, cost).await?;
-                println!("{}", serde_json::to_string_pretty(&created)?);
-                Ok(())
-            })
-        }
-        Command::Token { target, user, app, scopes } => {
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    target,
+                    name,
+                    domain,
+                },
+        } => admin_command(&target, |store, config, cost| async move {
+            let created =
+                admin::create_tenant(store.as_ref(), &config, &name, &domain, cost).await?;
+            println!("{}", serde_json::to_string_pretty(&created)?);
+            Ok(())
+        }),
+        Command::Token {
+            target,
+            user,
+            app,
+            scopes,
+        } => {
             let tenant = target.tenant.clone();
             admin_command(&target, |store, config, _| async move {
-                let token = admin::token(store.as_ref(), tenant.as_deref(), user.as_deref(), app.as_deref(), &scopes, config.token_lifetime_secs).await?;
+                let token = admin::token(
+                    store.as_ref(),
+                    tenant.as_deref(),
+                    user.as_deref(),
+                    app.as_deref(),
+                    &scopes,
+                    config.token_lifetime_secs,
+                )
+                .await?;
                 println!("{token}");
                 Ok(())
             })
         }
-        Command::Serve { listen, data_dir, config, public_url, tls, sample_data } => {
-            let overrides =
-                Overrides { listen, data_dir, public_url, tls: tls.then_some(true), sample_data: sample_data.then_some(true) };
-            let config = Config::load(config.as_deref(), &overrides).context("invalid configuration")?;
-            let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
+        Command::Serve {
+            listen,
+            data_dir,
+            config,
+            public_url,
+            tls,
+            sample_data,
+        } => {
+            let overrides = Overrides {
+                listen,
+                data_dir,
+                public_url,
+                tls: tls.then_some(true),
+                sample_data: sample_data.then_some(true),
+            };
+            let config =
+                Config::load(config.as_deref(), &overrides).context("invalid configuration")?;
+            let filter =
+                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
             tracing_subscriber::fmt().with_env_filter(filter).init();
-            tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(serve(config))
         }
     }
 }
@@ -276,15 +354,25 @@ where
     F: FnOnce(std::sync::Arc<dyn switchboard_domain::Store>, Config, HashCost) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let overrides = Overrides { data_dir: Some(target.data_dir.clone()), ..Overrides::default() };
-    let config = Config::load(target.config.as_deref(), &overrides).context("invalid configuration")?;
-    let cost = HashCost { memory_kib: config.hash_memory_kib, iterations: config.hash_iterations };
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
-        let store = admin::open(&config.data_dir)?;
-        let result = run(store.clone(), config, cost).await;
-        store.shutdown().await;
-        result
-    })
+    let overrides = Overrides {
+        data_dir: Some(target.data_dir.clone()),
+        ..Overrides::default()
+    };
+    let config =
+        Config::load(target.config.as_deref(), &overrides).context("invalid configuration")?;
+    let cost = HashCost {
+        memory_kib: config.hash_memory_kib,
+        iterations: config.hash_iterations,
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            let store = admin::open(&config.data_dir)?;
+            let result = run(store.clone(), config, cost).await;
+            store.shutdown().await;
+            result
+        })
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -6,34 +6,111 @@ use std::path::Path;
 use anyhow::Context;
 use base64::Engine;
 use serde::Serialize;
+use switchboard_domain::Principal;
 use switchboard_domain::Store;
+use switchboard_domain::chat_messages::{BodyInput, ChatMessages, MessageInput};
+use switchboard_domain::chats::{ChatInput, Chats, Created, MemberInput, Owner};
 use switchboard_domain::credentials::{self, HashCost};
 use switchboard_domain::graph_time::now_ms;
-use switchboard_domain::store::UserKey;
-use switchboard_domain::users::UserRecord;
-use switchboard_domain::chats::{ChatInput, Chats, Created, MemberInput, Owner};
 use switchboard_domain::principal::PrincipalKind;
-use switchboard_domain::chat_messages::{BodyInput, ChatMessages, MessageInput};
+use switchboard_domain::store::UserKey;
 use switchboard_domain::teams_apps::{AppInput, Catalog, ChatApps, InstallInput};
-use switchboard_domain::Principal;
+use switchboard_domain::users::UserRecord;
 
 /// The file listing the sample users.
 pub const SAMPLE_USERS_FILE: &str = "sample-users.json";
 
 /// (alias, display name, given name, surname, job title, office)
 const PEOPLE: &[(&str, &str, &str, &str, &str, &str)] = &[
-    ("AdeleV", "Adele Vance", "Adele", "Vance", "Retail Manager", "18/2111"),
-    ("AlexW", "Alex Wilber", "Alex", "Wilber", "Marketing Assistant", "131/1104"),
-    ("DiegoS", "Diego Siciliani", "Diego", "Siciliani", "HR Manager", "14/1108"),
-    ("GradyA", "Grady Archie", "Grady", "Archie", "Designer", "19/2109"),
-    ("IsaiahL", "Isaiah Langer", "Isaiah", "Langer", "Sales Rep", "20/1101"),
-    ("JohannaL", "Johanna Lorenz", "Johanna", "Lorenz", "Senior Engineer", "23/2102"),
-    ("JoniS", "Joni Sherman", "Joni", "Sherman", "Paralegal", "20/1109"),
+    (
+        "AdeleV",
+        "Adele Vance",
+        "Adele",
+        "Vance",
+        "Retail Manager",
+        "18/2111",
+    ),
+    (
+        "AlexW",
+        "Alex Wilber",
+        "Alex",
+        "Wilber",
+        "Marketing Assistant",
+        "131/1104",
+    ),
+    (
+        "DiegoS",
+        "Diego Siciliani",
+        "Diego",
+        "Siciliani",
+        "HR Manager",
+        "14/1108",
+    ),
+    (
+        "GradyA",
+        "Grady Archie",
+        "Grady",
+        "Archie",
+        "Designer",
+        "19/2109",
+    ),
+    (
+        "IsaiahL",
+        "Isaiah Langer",
+        "Isaiah",
+        "Langer",
+        "Sales Rep",
+        "20/1101",
+    ),
+    (
+        "JohannaL",
+        "Johanna Lorenz",
+        "Johanna",
+        "Lorenz",
+        "Senior Engineer",
+        "23/2102",
+    ),
+    (
+        "JoniS",
+        "Joni Sherman",
+        "Joni",
+        "Sherman",
+        "Paralegal",
+        "20/1109",
+    ),
     ("LeeG", "Lee Gu", "Lee", "Gu", "Director", "23/3101"),
-    ("LidiaH", "Lidia Holloway", "Lidia", "Holloway", "Product Manager", "20/2107"),
-    ("MeganB", "Megan Bowen", "Megan", "Bowen", "Marketing Manager", "12/1110"),
-    ("MiriamG", "Miriam Graham", "Miriam", "Graham", "Director", "131/2103"),
-    ("NestorW", "Nestor Wilke", "Nestor", "Wilke", "Director", "36/2121"),
+    (
+        "LidiaH",
+        "Lidia Holloway",
+        "Lidia",
+        "Holloway",
+        "Product Manager",
+        "20/2107",
+    ),
+    (
+        "MeganB",
+        "Megan Bowen",
+        "Megan",
+        "Bowen",
+        "Marketing Manager",
+        "12/1110",
+    ),
+    (
+        "MiriamG",
+        "Miriam Graham",
+        "Miriam",
+        "Graham",
+        "Director",
+        "131/2103",
+    ),
+    (
+        "NestorW",
+        "Nestor Wilke",
+        "Nestor",
+        "Wilke",
+        "Director",
+        "36/2121",
+    ),
 ];
 
 #[derive(Serialize)]
@@ -49,7 +126,10 @@ struct SampleUser {
 fn password() -> String {
     let mut bytes = [0u8; 12];
     rand_fill(&mut bytes);
-    format!("Sb-{}7", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "Sb-{}7",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 fn rand_fill(bytes: &mut [u8]) {
@@ -58,7 +138,13 @@ fn rand_fill(bytes: &mut [u8]) {
 }
 
 /// Seeds the sample users into the tenant unless `sample-users.json` already exists.
-pub async fn seed(store: &dyn Store, data_dir: &Path, tenant_id: &str, domain: &str, cost: HashCost) -> anyhow::Result<()> {
+pub async fn seed(
+    store: &dyn Store,
+    data_dir: &Path,
+    tenant_id: &str,
+    domain: &str,
+    cost: HashCost,
+) -> anyhow::Result<()> {
     let path = data_dir.join(SAMPLE_USERS_FILE);
     if path.exists() {
         return Ok(());
@@ -68,7 +154,10 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, tenant_id: &str, domain: &
     for (alias, name, given, surname, title, office) in PEOPLE {
         let upn = format!("{alias}@{domain}");
         if let Some(existing) = store.user(tenant_id, &UserKey::Upn(upn.clone())).await? {
-            tracing::warn!("sample user {upn} exists already ({}); its password is unchanged and not listed", existing.id);
+            tracing::warn!(
+                "sample user {upn} exists already ({}); its password is unchanged and not listed",
+                existing.id
+            );
             continue;
         }
         let password = password();
@@ -96,13 +185,26 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, tenant_id: &str, domain: &
             force_change_password: false,
             created_ms: now_ms(),
         });
-        listed.push(SampleUser { id, user_principal_name: upn, display_name: name.to_string(), password });
+        listed.push(SampleUser {
+            id,
+            user_principal_name: upn,
+            display_name: name.to_string(),
+            password,
+        });
     }
     store.insert_users(&records).await?;
-    let ids: Vec<(&str, &str)> = records.iter().map(|r| (r.mail_nickname.as_str(), r.id.as_str())).collect();
-    crate::bootstrap::write_private(&path, &serde_json::to_string_pretty(&listed)?).with_context(|| format!("cannot write {}", path.display()))?;
+    let ids: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.mail_nickname.as_str(), r.id.as_str()))
+        .collect();
+    crate::bootstrap::write_private(&path, &serde_json::to_string_pretty(&listed)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     seed_teams(store, tenant_id, &ids).await?;
-    tracing::info!("seeded {} sample users; their passwords are in {}", listed.len(), path.display());
+    tracing::info!(
+        "seeded {} sample users; their passwords are in {}",
+        listed.len(),
+        path.display()
+    );
     Ok(())
 }
 
@@ -110,57 +212,116 @@ pub async fn seed(store: &dyn Store, data_dir: &Path, tenant_id: &str, domain: &
 /// made through the domain layer (as Adele Vance) so Graph's rules and system events apply.
 /// `ids` pairs each freshly seeded user's alias with their id; chats whose people were not
 /// seeded now are skipped.
-async fn seed_teams(store: &dyn Store, tenant_id: &str, ids: &[(&str, &str)]) -> anyhow::Result<()> {
-    let id = |alias: &str| ids.iter().find(|(a, _)| *a == alias).map(|(_, id)| id.to_string());
-    let Some(adele) = id("AdeleV") else { return Ok(()) };
-    let client_id = store.applications(tenant_id).await?.first().map(|a| a.client_id.clone()).unwrap_or_default();
-    let scopes = ["Chat.Create", "Chat.ReadWrite", "AppCatalog.ReadWrite.All", "TeamsAppInstallation.ReadWriteForChat"];
+async fn seed_teams(
+    store: &dyn Store,
+    tenant_id: &str,
+    ids: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let id = |alias: &str| {
+        ids.iter()
+            .find(|(a, _)| *a == alias)
+            .map(|(_, id)| id.to_string())
+    };
+    let Some(adele) = id("AdeleV") else {
+        return Ok(());
+    };
+    let client_id = store
+        .applications(tenant_id)
+        .await?
+        .first()
+        .map(|a| a.client_id.clone())
+        .unwrap_or_default();
+    let scopes = [
+        "Chat.Create",
+        "Chat.ReadWrite",
+        "AppCatalog.ReadWrite.All",
+        "TeamsAppInstallation.ReadWriteForChat",
+    ];
     let as_adele = Principal {
         tenant_id: tenant_id.to_string(),
         client_id,
-        kind: PrincipalKind::User { user_id: adele.clone(), scopes: scopes.iter().map(|s| s.to_string()).collect() },
+        kind: PrincipalKind::User {
+            user_id: adele.clone(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        },
     };
     let chats = Chats { store };
     let chat = |chat_type: &str, topic: Option<&str>, aliases: &[&str]| {
         let members: Option<Vec<MemberInput>> = aliases
             .iter()
-            .map(|a| id(a).map(|id| MemberInput { user_bind: Some(format!("users('{id}')")), roles: None, visible_history_ms: None }))
+            .map(|a| {
+                id(a).map(|id| MemberInput {
+                    user_bind: Some(format!("users('{id}')")),
+                    roles: None,
+                    visible_history_ms: None,
+                })
+            })
             .collect();
-        members.map(|m| ChatInput { chat_type: Some(chat_type.to_string()), topic: topic.map(str::to_string), members: Some(m) })
+        members.map(|m| ChatInput {
+            chat_type: Some(chat_type.to_string()),
+            topic: topic.map(str::to_string),
+            members: Some(m),
+        })
     };
     let wanted = [
         chat("oneOnOne", None, &["AdeleV", "AlexW"]),
-        chat("group", Some("Mark 8 launch"), &["AdeleV", "AlexW", "MeganB", "LeeG"]),
-        chat("meeting", Some("Weekly sync"), &["AdeleV", "DiegoS", "MiriamG"]),
+        chat(
+            "group",
+            Some("Mark 8 launch"),
+            &["AdeleV", "AlexW", "MeganB", "LeeG"],
+        ),
+        chat(
+            "meeting",
+            Some("Weekly sync"),
+            &["AdeleV", "DiegoS", "MiriamG"],
+        ),
     ];
     // Who says what in each chat, in order (realistic, short conversations).
     let conversations: [&[(&str, &str)]; 3] = [
         &[
-            ("AdeleV", "Hi Alex, do you have a minute to go over the retail numbers?"),
+            (
+                "AdeleV",
+                "Hi Alex, do you have a minute to go over the retail numbers?",
+            ),
             ("AlexW", "Sure, give me five minutes."),
             ("AdeleV", "Great, I'll call you."),
         ],
         &[
             ("AdeleV", "Welcome to the Mark 8 launch chat!"),
-            ("MeganB", "Thanks Adele. The campaign brief is in the shared folder."),
+            (
+                "MeganB",
+                "Thanks Adele. The campaign brief is in the shared folder.",
+            ),
             ("LeeG", "Let's lock the launch date by Friday."),
-            ("AlexW", "<b>Reminder:</b> the press kit is due on Wednesday."),
+            (
+                "AlexW",
+                "<b>Reminder:</b> the press kit is due on Wednesday.",
+            ),
         ],
         &[
-            ("DiegoS", "Agenda for this week: hiring plan and the offsite."),
+            (
+                "DiegoS",
+                "Agenda for this week: hiring plan and the offsite.",
+            ),
             ("MiriamG", "Can we add the budget review?"),
         ],
     ];
     let as_user = |user_id: &str| Principal {
         tenant_id: tenant_id.to_string(),
         client_id: as_adele.client_id.clone(),
-        kind: PrincipalKind::User { user_id: user_id.to_string(), scopes: vec!["ChatMessage.Send".to_string(), "Chat.ReadWrite".to_string()] },
+        kind: PrincipalKind::User {
+            user_id: user_id.to_string(),
+            scopes: vec!["ChatMessage.Send".to_string(), "Chat.ReadWrite".to_string()],
+        },
     };
     let mut group_chat = None;
     for (input, conversation) in wanted.into_iter().zip(conversations) {
         let Some(input) = input else { continue };
         let is_group = input.chat_type.as_deref() == Some("group");
-        let created = chats.create(&as_adele, &Owner::Caller, input).await.map_err(|e| anyhow::anyhow!("sample chat: {e}"))?;
+        let created = chats
+            .create(&as_adele, &Owner::Caller, input)
+            .await
+            .map_err(|e| anyhow::anyhow!("sample chat: {e}"))?;
         let chat_id = match created {
             Created::New(c) | Created::Existing(c) => c.id,
         };
@@ -168,7 +329,10 @@ async fn seed_teams(store: &dyn Store, tenant_id: &str, ids: &[(&str, &str)]) ->
             let Some(sender) = id(alias) else { continue };
             let html = text.contains('<');
             let input = MessageInput {
-                body: Some(BodyInput { content_type: Some(if html { "html" } else { "text" }.into()), content: Some(text.to_string()) }),
+                body: Some(BodyInput {
+                    content_type: Some(if html { "html" } else { "text" }.into()),
+                    content: Some(text.to_string()),
+                }),
                 ..MessageInput::default()
             };
             ChatMessages { store }
@@ -188,10 +352,19 @@ async fn seed_teams(store: &dyn Store, tenant_id: &str, ids: &[(&str, &str)]) ->
         description: Some("Contoso Tasks keeps a chat's to-do list next to the conversation (a Switchboard sample app).".into()),
         ..AppInput::default()
     };
-    let (app, _) = Catalog { store }.publish(&as_adele, app).await.map_err(|e| anyhow::anyhow!("sample app: {e}"))?;
+    let (app, _) = Catalog { store }
+        .publish(&as_adele, app)
+        .await
+        .map_err(|e| anyhow::anyhow!("sample app: {e}"))?;
     if let Some(chat_id) = group_chat {
-        let bind = InstallInput { teams_app_bind: Some(format!("appCatalogs/teamsApps/{}", app.id)), permissions: None };
-        ChatApps { store }.install(&as_adele, &Owner::Caller, &chat_id, bind).await.map_err(|e| anyhow::anyhow!("sample app install: {e}"))?;
+        let bind = InstallInput {
+            teams_app_bind: Some(format!("appCatalogs/teamsApps/{}", app.id)),
+            permissions: None,
+        };
+        ChatApps { store }
+            .install(&as_adele, &Owner::Caller, &chat_id, bind)
+            .await
+            .map_err(|e| anyhow::anyhow!("sample app install: {e}"))?;
     }
     Ok(())
 }

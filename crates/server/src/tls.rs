@@ -50,31 +50,45 @@ pub struct CertificateFiles {
 pub fn ensure_certificate(config: &Config) -> anyhow::Result<CertificateFiles> {
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
-            return Ok(CertificateFiles { cert: cert.clone(), key: key.clone(), generated: false });
+            return Ok(CertificateFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                generated: false,
+            });
         }
         (None, None) => {}
         _ => anyhow::bail!("tls_cert and tls_key must be given together"),
     }
     let dir = config.data_dir.join(TLS_DIR);
-    let files = CertificateFiles { cert: dir.join(CERT_FILE), key: dir.join(KEY_FILE), generated: true };
+    let files = CertificateFiles {
+        cert: dir.join(CERT_FILE),
+        key: dir.join(KEY_FILE),
+        generated: true,
+    };
     if files.cert.exists() && files.key.exists() {
         return Ok(files);
     }
     create_private_dir(&dir)?;
     let hosts = certificate_hosts(config.public_url.as_deref());
     generate(&files.cert, &files.key, &hosts)?;
-    tracing::info!("generated a self-signed TLS certificate for {} in {}", hosts.join(", "), files.cert.display());
+    tracing::info!(
+        "generated a self-signed TLS certificate for {} in {}",
+        hosts.join(", "),
+        files.cert.display()
+    );
     Ok(files)
 }
 
 /// The names a generated certificate is valid for: loopback, plus the host of `public_url`.
 pub fn certificate_hosts(public_url: Option<&str>) -> Vec<String> {
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-    let public_host = public_url.and_then(|u| url::Url::parse(u).ok()).and_then(|u| match u.host()? {
-        url::Host::Domain(d) => Some(d.to_ascii_lowercase()),
-        url::Host::Ipv4(ip) => Some(ip.to_string()),
-        url::Host::Ipv6(ip) => Some(ip.to_string()),
-    });
+    let public_host = public_url
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| match u.host()? {
+            url::Host::Domain(d) => Some(d.to_ascii_lowercase()),
+            url::Host::Ipv4(ip) => Some(ip.to_string()),
+            url::Host::Ipv6(ip) => Some(ip.to_string()),
+        });
     if let Some(host) = public_host
         && !hosts.contains(&host)
     {
@@ -85,12 +99,18 @@ pub fn certificate_hosts(public_url: Option<&str>) -> Vec<String> {
 
 /// Writes a new self-signed certificate (ECDSA P-256) for `hosts` and its key (mode 0600).
 pub fn generate(cert_path: &Path, key_path: &Path, hosts: &[String]) -> anyhow::Result<()> {
-    let mut params = rcgen::CertificateParams::new(hosts.to_vec()).context("invalid certificate host name")?;
+    let mut params =
+        rcgen::CertificateParams::new(hosts.to_vec()).context("invalid certificate host name")?;
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "Switchboard");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Switchboard");
     params.distinguished_name.push(
         rcgen::DnType::CommonName,
-        format!("Switchboard ({})", hosts.first().map_or("localhost", String::as_str)),
+        format!(
+            "Switchboard ({})",
+            hosts.first().map_or("localhost", String::as_str)
+        ),
     );
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
@@ -102,7 +122,9 @@ pub fn generate(cert_path: &Path, key_path: &Path, hosts: &[String]) -> anyhow::
     // OpenSSL's strict mode (Python 3.13's default) wants an authority key identifier.
     params.use_authority_key_identifier_extension = true;
     let key = rcgen::KeyPair::generate().context("cannot generate a TLS key")?;
-    let cert = params.self_signed(&key).context("cannot sign the TLS certificate")?;
+    let cert = params
+        .self_signed(&key)
+        .context("cannot sign the TLS certificate")?;
     // The key first: a crash in between leaves no certificate, so the next start regenerates both.
     write_file(key_path, key.serialize_pem().as_bytes(), 0o600)?;
     write_file(cert_path, cert.pem().as_bytes(), 0o644)?;
@@ -114,7 +136,11 @@ pub fn server_config(files: &CertificateFiles) -> anyhow::Result<Arc<rustls::Ser
     let certs = CertificateDer::pem_file_iter(&files.cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .with_context(|| format!("cannot read the TLS certificate {}", files.cert.display()))?;
-    anyhow::ensure!(!certs.is_empty(), "{} holds no certificate", files.cert.display());
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "{} holds no certificate",
+        files.cert.display()
+    );
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .with_context(|| format!("cannot read the TLS private key {}", files.key.display()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -123,7 +149,11 @@ pub fn server_config(files: &CertificateFiles) -> anyhow::Result<Arc<rustls::Ser
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .with_context(|| {
-            format!("{} and {} are not a usable certificate and key", files.cert.display(), files.key.display())
+            format!(
+                "{} and {} are not a usable certificate and key",
+                files.cert.display(),
+                files.key.display()
+            )
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
@@ -139,17 +169,26 @@ pub struct TlsListener {
 
 impl TlsListener {
     /// Starts accepting on `listener` (must run inside a tokio runtime).
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> io::Result<TlsListener> {
+    pub fn new(
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+    ) -> io::Result<TlsListener> {
         let addr = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let accepting = tokio::spawn(accept_loop(listener, TlsAcceptor::from(config), tx));
-        Ok(TlsListener { addr, ready, accepting })
+        Ok(TlsListener {
+            addr,
+            ready,
+            accepting,
+        })
     }
 }
 
 impl fmt::Debug for TlsListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsListener").field("addr", &self.addr).finish()
+        f.debug_struct("TlsListener")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -210,7 +249,9 @@ async fn accept_loop(
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
     )
 }
 
@@ -222,7 +263,9 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).with_context(|| format!("cannot create {}", dir.display()))
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
 }
 
 /// Writes `bytes` to `path` atomically (a temporary file, fsync'd, then renamed) with `mode`.
@@ -238,7 +281,9 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut file = options.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut file = options
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
@@ -253,16 +298,27 @@ mod tests {
     #[test]
     fn hosts_include_loopback_and_the_public_host() {
         assert_eq!(certificate_hosts(None), ["localhost", "127.0.0.1", "::1"]);
-        assert_eq!(certificate_hosts(Some("https://Graph.Example.org:8443/")).last().unwrap(), "graph.example.org");
+        assert_eq!(
+            certificate_hosts(Some("https://Graph.Example.org:8443/"))
+                .last()
+                .unwrap(),
+            "graph.example.org"
+        );
         assert_eq!(certificate_hosts(Some("https://[::1]:8443")).len(), 3);
-        assert_eq!(certificate_hosts(Some("https://10.0.0.7")).last().unwrap(), "10.0.0.7");
+        assert_eq!(
+            certificate_hosts(Some("https://10.0.0.7")).last().unwrap(),
+            "10.0.0.7"
+        );
     }
 
     #[test]
     fn generated_certificate_loads_and_key_is_private() {
         let dir = tempfile::tempdir().unwrap();
-        let files =
-            CertificateFiles { cert: dir.path().join(CERT_FILE), key: dir.path().join(KEY_FILE), generated: true };
+        let files = CertificateFiles {
+            cert: dir.path().join(CERT_FILE),
+            key: dir.path().join(KEY_FILE),
+            generated: true,
+        };
         generate(&files.cert, &files.key, &certificate_hosts(None)).unwrap();
         server_config(&files).unwrap();
         #[cfg(unix)]
@@ -273,7 +329,18 @@ mod tests {
         }
         // A certificate with someone else's key is refused at start, not at the first handshake.
         let other = dir.path().join("other.pem");
-        generate(&other, &dir.path().join("other-key.pem"), &certificate_hosts(None)).unwrap();
-        assert!(server_config(&CertificateFiles { cert: other, ..files }).is_err());
+        generate(
+            &other,
+            &dir.path().join("other-key.pem"),
+            &certificate_hosts(None),
+        )
+        .unwrap();
+        assert!(
+            server_config(&CertificateFiles {
+                cert: other,
+                ..files
+            })
+            .is_err()
+        );
     }
 }

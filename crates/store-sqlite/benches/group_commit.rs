@@ -36,9 +36,21 @@ fn user(tenant: &str, n: u64, writer: usize) -> UserRecord {
 async fn case(max_group: usize, writers: usize, secs: u64) -> (f64, f64) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(
-        SqliteStore::open(&dir.path().join("bench.db"), &SqliteOptions { readers: 1, max_group }).expect("open"),
+        SqliteStore::open(
+            &dir.path().join("bench.db"),
+            &SqliteOptions {
+                readers: 1,
+                max_group,
+            },
+        )
+        .expect("open"),
     );
-    let tenant = Tenant { id: "t".into(), display_name: "T".into(), domain: "bench.example".into(), created_ms: 0 };
+    let tenant = Tenant {
+        id: "t".into(),
+        display_name: "T".into(),
+        domain: "bench.example".into(),
+        created_ms: 0,
+    };
     let app = Application {
         tenant_id: "t".into(),
         client_id: "c".into(),
@@ -74,18 +86,34 @@ async fn case(max_group: usize, writers: usize, secs: u64) -> (f64, f64) {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let after = store.stats();
-    let per_commit = (after.writes - before.writes) as f64 / (after.commits - before.commits).max(1) as f64;
+    let per_commit =
+        (after.writes - before.writes) as f64 / (after.commits - before.commits).max(1) as f64;
     (total as f64 / elapsed, per_commit)
 }
 
 fn main() {
-    let secs: u64 = std::env::var("SWITCHBOARD_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    println!("durable writes/s through the SQLite store (WAL, synchronous=FULL), {secs} s per case");
-    println!("{:>8} {:>22} {:>10} {:>22}", "writers", "one commit per write", "", "group commit");
+    let secs: u64 = std::env::var("SWITCHBOARD_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "durable writes/s through the SQLite store (WAL, synchronous=FULL), {secs} s per case"
+    );
+    println!(
+        "{:>8} {:>22} {:>10} {:>22}",
+        "writers", "one commit per write", "", "group commit"
+    );
     for writers in [1, 16, 64] {
         let (single, _) = runtime.block_on(case(1, writers, secs));
-        let (grouped, per_commit) = runtime.block_on(case(switchboard_store_sqlite::DEFAULT_MAX_GROUP, writers, secs));
+        let (grouped, per_commit) = runtime.block_on(case(
+            switchboard_store_sqlite::DEFAULT_MAX_GROUP,
+            writers,
+            secs,
+        ));
         println!(
             "{writers:>8} {single:>18.0} w/s {:>10} {grouped:>14.0} w/s ({per_commit:.1} writes/commit, {:.1}x)",
             "",

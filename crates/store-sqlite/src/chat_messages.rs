@@ -4,7 +4,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 use switchboard_domain::StoreError;
 use switchboard_domain::chat_messages::{
-    ALL_MESSAGES_SCHEMA, ChangeOutcome, ChangePage, MESSAGE_SCHEMA, MessageChange, MessageRecord, NewMessage, Refusal,
+    ALL_MESSAGES_SCHEMA, ChangeOutcome, ChangePage, MESSAGE_SCHEMA, MessageChange, MessageRecord,
+    NewMessage, Refusal,
 };
 use switchboard_domain::store::{ListQuery, Page};
 use switchboard_odata::ast::Expr;
@@ -19,7 +20,8 @@ pub const COLUMNS: &str = "m.chat_id, m.id, m.tenant_id, m.message_type, m.from_
     m.modified_ms, m.edited_ms, m.deleted_ms";
 
 fn json(text: Option<String>) -> Value {
-    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null)
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// Reads a message from a row selected with [`COLUMNS`] (from column `offset` on).
@@ -39,7 +41,9 @@ pub fn row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<MessageRecord> {
         attachments: json(r.get(o + 11)?),
         reactions: json(r.get(o + 12)?),
         history: json(r.get(o + 13)?),
-        event_detail: r.get::<_, Option<String>>(o + 14)?.and_then(|t| serde_json::from_str(&t).ok()),
+        event_detail: r
+            .get::<_, Option<String>>(o + 14)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
         created_ms: r.get(o + 15)?,
         modified_ms: r.get(o + 16)?,
         edited_ms: r.get(o + 17)?,
@@ -111,11 +115,19 @@ pub fn insert(c: &Connection, message: &NewMessage) -> Result<MessageRecord, Sto
         seq
     ])
     .map_err(internal)?;
-    Ok(MessageRecord { id, created_ms: id, modified_ms: id, ..m.clone() })
+    Ok(MessageRecord {
+        id,
+        created_ms: id,
+        modified_ms: id,
+        ..m.clone()
+    })
 }
 
 /// The newest message of each of the chats.
-pub fn last_messages(c: &Connection, chat_ids: &[String]) -> Result<Vec<MessageRecord>, StoreError> {
+pub fn last_messages(
+    c: &Connection,
+    chat_ids: &[String],
+) -> Result<Vec<MessageRecord>, StoreError> {
     let mut stmt = c
         .prepare_cached(&format!("SELECT {COLUMNS} FROM chat_messages AS m WHERE m.chat_id = ?1 ORDER BY m.id DESC LIMIT 1"))
         .map_err(internal)?;
@@ -142,15 +154,22 @@ pub fn send(c: &Connection, message: &NewMessage) -> Result<MessageRecord, Store
 
 /// One message of a chat.
 pub fn get(c: &Connection, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} FROM chat_messages AS m WHERE m.chat_id = ?1 AND m.id = ?2"))
-        .map_err(internal)?
-        .query_row(params![chat_id, id], row)
-        .optional()
-        .map_err(internal)
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM chat_messages AS m WHERE m.chat_id = ?1 AND m.id = ?2"
+    ))
+    .map_err(internal)?
+    .query_row(params![chat_id, id], row)
+    .optional()
+    .map_err(internal)
 }
 
 /// A page of a chat's messages from `visible_from` on (ids are creation instants).
-pub fn list(c: &Connection, chat_id: &str, visible_from: i64, q: &ListQuery<'_>) -> Result<Page<MessageRecord>, StoreError> {
+pub fn list(
+    c: &Connection,
+    chat_id: &str,
+    visible_from: i64,
+    q: &ListQuery<'_>,
+) -> Result<Page<MessageRecord>, StoreError> {
     let collection = Collection {
         schema: &MESSAGE_SCHEMA,
         from: "chat_messages AS m",
@@ -158,13 +177,21 @@ pub fn list(c: &Connection, chat_id: &str, visible_from: i64, q: &ListQuery<'_>)
         columns: COLUMNS,
         // `+m.id`: the visible-history bound must not drive the index choice (the sort does).
         base_where: "m.chat_id = ?1 AND +m.id >= ?2",
-        base_params: vec![SqlValue::Text(chat_id.to_string()), SqlValue::Integer(visible_from)],
+        base_params: vec![
+            SqlValue::Text(chat_id.to_string()),
+            SqlValue::Integer(visible_from),
+        ],
     };
     query::page(c, &collection, q, row)
 }
 
 /// Read, check, modify, write: one message, inside the caller's write transaction.
-pub fn change(c: &Connection, chat_id: &str, id: i64, change: &MessageChange) -> Result<ChangeOutcome, StoreError> {
+pub fn change(
+    c: &Connection,
+    chat_id: &str,
+    id: i64,
+    change: &MessageChange,
+) -> Result<ChangeOutcome, StoreError> {
     let Some(mut m) = get(c, chat_id, id)? else {
         return Ok(ChangeOutcome::Refused(Refusal::NotFound));
     };
@@ -216,9 +243,19 @@ pub fn changes(
         columns: COLUMNS_WITH_SEQ,
         base_where: "m.tenant_id = ?1 AND cm.user_id = ?2 AND c.deleted_ms IS NULL \
             AND m.id >= coalesce(cm.visible_history_ms, cm.added_ms)",
-        base_params: vec![SqlValue::Text(tenant_id.to_string()), SqlValue::Text(user_id.to_string())],
+        base_params: vec![
+            SqlValue::Text(tenant_id.to_string()),
+            SqlValue::Text(user_id.to_string()),
+        ],
     };
-    let q = ListQuery { filter, search: None, order: Vec::new(), after: Some(vec![SqlValue::Integer(after_seq)]), limit, count: false };
+    let q = ListQuery {
+        filter,
+        search: None,
+        order: Vec::new(),
+        after: Some(vec![SqlValue::Integer(after_seq)]),
+        limit,
+        count: false,
+    };
     let page = query::page(c, &collection, &q, |r| Ok((row(r)?, r.get::<_, i64>(19)?)))?;
     Ok(ChangePage {
         last_seq: page.items.last().map(|(_, seq)| *seq),
@@ -264,8 +301,14 @@ mod tests {
                  VALUES ('c1', 't1', 'group', 0, 0, 300), ('c2', 't2', 'group', 0, 0, 200);",
         )
         .unwrap();
-        let detail = serde_json::json!({ "@odata.type": "#microsoft.graph.chatRenamedEventMessageDetail" });
-        for (chat, tenant, at) in [("c1", "t1", 300), ("c1", "t1", 100), ("c2", "t2", 200), ("c1", "t1", 200)] {
+        let detail =
+            serde_json::json!({ "@odata.type": "#microsoft.graph.chatRenamedEventMessageDetail" });
+        for (chat, tenant, at) in [
+            ("c1", "t1", 300),
+            ("c1", "t1", 100),
+            ("c2", "t2", 200),
+            ("c1", "t1", 200),
+        ] {
             // The pre-0004 insert: no seq column yet.
             c.execute(
                 "INSERT INTO chat_messages (chat_id, id, tenant_id, message_type, body_type, body, importance, created_ms, modified_ms)
@@ -274,7 +317,8 @@ mod tests {
             )
             .unwrap();
         }
-        c.execute_batch(include_str!("../migrations/0004_chat_message_changes.sql")).unwrap();
+        c.execute_batch(include_str!("../migrations/0004_chat_message_changes.sql"))
+            .unwrap();
         let seqs: Vec<(String, i64, i64)> = c
             .prepare("SELECT tenant_id, id, seq FROM chat_messages ORDER BY tenant_id, seq")
             .unwrap()
@@ -282,13 +326,34 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(seqs, vec![("t1".into(), 100, 1), ("t1".into(), 200, 2), ("t1".into(), 300, 3), ("t2".into(), 200, 1)]);
+        assert_eq!(
+            seqs,
+            vec![
+                ("t1".into(), 100, 1),
+                ("t1".into(), 200, 2),
+                ("t1".into(), 300, 3),
+                ("t2".into(), 200, 1)
+            ]
+        );
         let secret = token_secret(&c).unwrap();
         assert_eq!(secret.len(), 32);
         let next = insert(&c, &system_event("c1", "t1", detail, 50)).unwrap();
         assert_eq!(next.id, 301, "ids stay above the chat's newest");
-        let seq: i64 = c.query_row("SELECT seq FROM chat_messages WHERE chat_id = 'c1' AND id = 301", [], |r| r.get(0)).unwrap();
+        let seq: i64 = c
+            .query_row(
+                "SELECT seq FROM chat_messages WHERE chat_id = 'c1' AND id = 301",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(seq, 4);
-        assert!(c.execute("UPDATE chat_messages SET seq = 1 WHERE chat_id = 'c1' AND id = 301", []).is_err(), "(tenant, seq) is unique");
+        assert!(
+            c.execute(
+                "UPDATE chat_messages SET seq = 1 WHERE chat_id = 'c1' AND id = 301",
+                []
+            )
+            .is_err(),
+            "(tenant, seq) is unique"
+        );
     }
 }

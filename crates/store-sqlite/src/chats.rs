@@ -3,7 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use switchboard_domain::StoreError;
 use switchboard_domain::chat_messages::NewMessage;
-use switchboard_domain::chats::{CHAT_SCHEMA, ChatRecord, ChatType, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
+use switchboard_domain::chats::{
+    CHAT_SCHEMA, ChatRecord, ChatType, ChatView, Created, MemberRecord, RemoveOutcome,
+    ViewpointChange,
+};
 use switchboard_domain::store::{ListQuery, Page};
 use switchboard_odata::sql::SqlValue;
 
@@ -22,7 +25,9 @@ fn chat_row(r: &Row<'_>) -> rusqlite::Result<ChatRecord> {
         created_ms: r.get(4)?,
         last_updated_ms: r.get(5)?,
         last_message_ms: r.get(6)?,
-        online_meeting: r.get::<_, Option<String>>(7)?.and_then(|t| serde_json::from_str(&t).ok()),
+        online_meeting: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
@@ -65,7 +70,12 @@ fn insert_member(c: &Connection, m: &MemberRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn create(c: &Connection, chat: &ChatRecord, members: &[MemberRecord], events: &[NewMessage]) -> Result<Created, StoreError> {
+pub fn create(
+    c: &Connection,
+    chat: &ChatRecord,
+    members: &[MemberRecord],
+    events: &[NewMessage],
+) -> Result<Created, StoreError> {
     if let Some(existing) = get(c, &chat.tenant_id, &chat.id)? {
         return Ok(Created::Existing(existing));
     }
@@ -94,7 +104,11 @@ pub fn create(c: &Connection, chat: &ChatRecord, members: &[MemberRecord], event
     Ok(Created::New(created))
 }
 
-pub fn get(c: &Connection, tenant_id: &str, chat_id: &str) -> Result<Option<ChatRecord>, StoreError> {
+pub fn get(
+    c: &Connection,
+    tenant_id: &str,
+    chat_id: &str,
+) -> Result<Option<ChatRecord>, StoreError> {
     c.prepare_cached(&format!("SELECT {CHAT_COLUMNS} FROM chats AS c WHERE c.id = ?1 AND c.tenant_id = ?2 AND c.deleted_ms IS NULL"))
         .map_err(internal)?
         .query_row(params![chat_id, tenant_id], chat_row)
@@ -102,14 +116,30 @@ pub fn get(c: &Connection, tenant_id: &str, chat_id: &str) -> Result<Option<Chat
         .map_err(internal)
 }
 
-pub fn member(c: &Connection, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError> {
-    c.prepare_cached(&format!(
-        "SELECT {MEMBER_COLUMNS} FROM chat_members AS m LEFT JOIN users AS u ON u.id = m.user_id WHERE m.chat_id = ?1 AND m.user_id = ?2"
-    ))
-    .map_err(internal)?
-    .query_row(params![chat_id, user_id], |r| member_row_at(r, 0))
-    .optional()
-    .map_err(internal)
+/// [`MEMBER_COLUMNS`] with the directory's columns as subqueries (users.id is the key, so they
+/// equal the LEFT JOIN's). With the join, SQLite re-prepares the statement on every execution
+/// (its plan depends on the bound chat id), and this lookup runs before every message send.
+const MEMBER_COLUMNS_NO_JOIN: &str = "m.chat_id, m.user_id, m.tenant_id, \
+    (SELECT u.display_name FROM users AS u WHERE u.id = m.user_id), (SELECT u.mail FROM users AS u WHERE u.id = m.user_id), \
+    m.roles, m.visible_history_ms, m.added_ms, m.is_hidden, m.last_read_ms";
+
+/// The statement behind [`member`].
+pub(crate) fn member_sql() -> String {
+    format!(
+        "SELECT {MEMBER_COLUMNS_NO_JOIN} FROM chat_members AS m WHERE m.chat_id = ?1 AND m.user_id = ?2"
+    )
+}
+
+pub fn member(
+    c: &Connection,
+    chat_id: &str,
+    user_id: &str,
+) -> Result<Option<MemberRecord>, StoreError> {
+    c.prepare_cached(&member_sql())
+        .map_err(internal)?
+        .query_row(params![chat_id, user_id], |r| member_row_at(r, 0))
+        .optional()
+        .map_err(internal)
 }
 
 pub fn members(c: &Connection, chat_id: &str) -> Result<Vec<MemberRecord>, StoreError> {
@@ -124,7 +154,12 @@ pub fn members(c: &Connection, chat_id: &str) -> Result<Vec<MemberRecord>, Store
         .map_err(internal)
 }
 
-pub fn list(c: &Connection, tenant_id: &str, user_id: &str, q: &ListQuery<'_>) -> Result<Page<ChatView>, StoreError> {
+pub fn list(
+    c: &Connection,
+    tenant_id: &str,
+    user_id: &str,
+    q: &ListQuery<'_>,
+) -> Result<Page<ChatView>, StoreError> {
     // The caller's membership row rides along, for `viewpoint`.
     let collection = Collection {
         schema: &CHAT_SCHEMA,
@@ -133,12 +168,27 @@ pub fn list(c: &Connection, tenant_id: &str, user_id: &str, q: &ListQuery<'_>) -
         columns: "c.id, c.tenant_id, c.chat_type, c.topic, c.created_ms, c.last_updated_ms, c.last_message_ms, c.online_meeting, \
             m.chat_id, m.user_id, m.tenant_id, u.display_name, u.mail, m.roles, m.visible_history_ms, m.added_ms, m.is_hidden, m.last_read_ms",
         base_where: "c.tenant_id = ?1 AND m.user_id = ?2 AND c.deleted_ms IS NULL",
-        base_params: vec![SqlValue::Text(tenant_id.to_string()), SqlValue::Text(user_id.to_string())],
+        base_params: vec![
+            SqlValue::Text(tenant_id.to_string()),
+            SqlValue::Text(user_id.to_string()),
+        ],
     };
-    query::page(c, &collection, q, |r| Ok(ChatView { chat: chat_row(r)?, me: Some(member_row_at(r, 8)?) }))
+    query::page(c, &collection, q, |r| {
+        Ok(ChatView {
+            chat: chat_row(r)?,
+            me: Some(member_row_at(r, 8)?),
+        })
+    })
 }
 
-pub fn rename(c: &Connection, tenant_id: &str, chat_id: &str, topic: &str, now: i64, event: &NewMessage) -> Result<Option<ChatRecord>, StoreError> {
+pub fn rename(
+    c: &Connection,
+    tenant_id: &str,
+    chat_id: &str,
+    topic: &str,
+    now: i64,
+    event: &NewMessage,
+) -> Result<Option<ChatRecord>, StoreError> {
     let n = c
         .prepare_cached("UPDATE chats SET topic = ?3, last_updated_ms = ?4 WHERE id = ?1 AND tenant_id = ?2 AND deleted_ms IS NULL")
         .map_err(internal)?
@@ -151,7 +201,12 @@ pub fn rename(c: &Connection, tenant_id: &str, chat_id: &str, topic: &str, now: 
     get(c, tenant_id, chat_id)
 }
 
-pub fn delete(c: &Connection, tenant_id: &str, chat_id: &str, now: i64) -> Result<bool, StoreError> {
+pub fn delete(
+    c: &Connection,
+    tenant_id: &str,
+    chat_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached("UPDATE chats SET deleted_ms = ?3 WHERE id = ?1 AND tenant_id = ?2 AND deleted_ms IS NULL")
         .map_err(internal)?
@@ -160,14 +215,23 @@ pub fn delete(c: &Connection, tenant_id: &str, chat_id: &str, now: i64) -> Resul
     Ok(n > 0)
 }
 
-pub fn set_viewpoint(c: &Connection, chat_id: &str, user_id: &str, change: ViewpointChange) -> Result<(), StoreError> {
+pub fn set_viewpoint(
+    c: &Connection,
+    chat_id: &str,
+    user_id: &str,
+    change: ViewpointChange,
+) -> Result<(), StoreError> {
     match change {
         ViewpointChange::Hidden(hidden) => c
-            .prepare_cached("UPDATE chat_members SET is_hidden = ?3 WHERE chat_id = ?1 AND user_id = ?2")
+            .prepare_cached(
+                "UPDATE chat_members SET is_hidden = ?3 WHERE chat_id = ?1 AND user_id = ?2",
+            )
             .map_err(internal)?
             .execute(params![chat_id, user_id, hidden]),
         ViewpointChange::LastRead(at) => c
-            .prepare_cached("UPDATE chat_members SET last_read_ms = ?3 WHERE chat_id = ?1 AND user_id = ?2")
+            .prepare_cached(
+                "UPDATE chat_members SET last_read_ms = ?3 WHERE chat_id = ?1 AND user_id = ?2",
+            )
             .map_err(internal)?
             .execute(params![chat_id, user_id, at]),
     }
@@ -190,7 +254,13 @@ fn touch(c: &Connection, chat_id: &str, now: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn remove_member(c: &Connection, chat_id: &str, user_id: &str, now: i64, event: &NewMessage) -> Result<RemoveOutcome, StoreError> {
+pub fn remove_member(
+    c: &Connection,
+    chat_id: &str,
+    user_id: &str,
+    now: i64,
+    event: &NewMessage,
+) -> Result<RemoveOutcome, StoreError> {
     let count: i64 = c
         .prepare_cached("SELECT count(*) FROM chat_members WHERE chat_id = ?1")
         .map_err(internal)?

@@ -20,12 +20,18 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
+use switchboard_domain::chat_messages::{
+    ChangeOutcome, ChangePage, MessageChange, MessageRecord, NewMessage,
+};
+use switchboard_domain::chats::{
+    ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange,
+};
 use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
+use switchboard_domain::teams_apps::{
+    DefinitionRecord, InstallationRecord, InstalledApp, ResourceSpecificPermission, TeamsAppRecord,
+};
 use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
-use switchboard_domain::chat_messages::{ChangeOutcome, ChangePage, MessageChange, MessageRecord, NewMessage};
-use switchboard_domain::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
 use switchboard_domain::users::{UserPatch, UserRecord};
-use switchboard_domain::teams_apps::{DefinitionRecord, InstallationRecord, InstalledApp, ResourceSpecificPermission, TeamsAppRecord};
 
 use readers::Readers;
 pub use writer::DEFAULT_MAX_GROUP;
@@ -37,7 +43,10 @@ pub(crate) fn internal(e: rusqlite::Error) -> StoreError {
         if f.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains("UNIQUE") {
             return StoreError::Conflict(msg.clone());
         }
-        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
+        if matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ) {
             return StoreError::Unavailable(msg.clone());
         }
     }
@@ -55,7 +64,10 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { readers: 4, max_group: writer::DEFAULT_MAX_GROUP }
+        SqliteOptions {
+            readers: 4,
+            max_group: writer::DEFAULT_MAX_GROUP,
+        }
     }
 }
 
@@ -66,7 +78,8 @@ pub struct SqliteStore {
 }
 
 fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
-    conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(internal)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(256);
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
@@ -83,7 +96,8 @@ fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
         )
         .map_err(internal)?;
     } else {
-        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -8192;").map_err(internal)?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -8192;")
+            .map_err(internal)?;
     }
     Ok(())
 }
@@ -98,13 +112,18 @@ impl SqliteStore {
         for _ in 0..options.readers.max(1) {
             let reader = Connection::open_with_flags(
                 path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
             )
             .map_err(internal)?;
             configure(&reader, false)?;
             readers.push(reader);
         }
-        Ok(SqliteStore { writer: Writer::start(conn, options.max_group)?, readers: Readers::new(readers) })
+        Ok(SqliteStore {
+            writer: Writer::start(conn, options.max_group)?,
+            readers: Readers::new(readers),
+        })
     }
 }
 
@@ -129,52 +148,95 @@ impl Store for SqliteStore {
         self.readers.read(move |c| tenants::tenant(c, &key)).await
     }
 
-    async fn application(&self, tenant_id: &str, client_id: &str) -> Result<Option<Application>, StoreError> {
+    async fn application(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<Option<Application>, StoreError> {
         let (t, a) = (tenant_id.to_string(), client_id.to_string());
-        self.readers.read(move |c| tenants::application(c, &t, &a)).await
+        self.readers
+            .read(move |c| tenants::application(c, &t, &a))
+            .await
     }
 
     async fn applications(&self, tenant_id: &str) -> Result<Vec<Application>, StoreError> {
         let t = tenant_id.to_string();
-        self.readers.read(move |c| tenants::applications(c, &t)).await
+        self.readers
+            .read(move |c| tenants::applications(c, &t))
+            .await
     }
 
     async fn insert_application(&self, app: &Application) -> Result<(), StoreError> {
         let app = app.clone();
-        self.writer.write(move |c| tenants::insert_application(c, &app)).await
+        self.writer
+            .write(move |c| tenants::insert_application(c, &app))
+            .await
     }
 
     async fn insert_grant(&self, grant: &Grant) -> Result<(), StoreError> {
         let grant = grant.clone();
-        self.writer.write(move |c| tenants::insert_grant(c, &grant)).await
+        self.writer
+            .write(move |c| tenants::insert_grant(c, &grant))
+            .await
     }
 
-    async fn redeem_grant(&self, kind: GrantKind, id_hash: &str, now_ms: i64) -> Result<Redeemed, StoreError> {
+    async fn redeem_grant(
+        &self,
+        kind: GrantKind,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Redeemed, StoreError> {
         let id = id_hash.to_string();
-        self.writer.write(move |c| tenants::redeem_grant(c, kind, &id, now_ms)).await
+        self.writer
+            .write(move |c| tenants::redeem_grant(c, kind, &id, now_ms))
+            .await
     }
 
     async fn update_application(&self, app: &Application) -> Result<(), StoreError> {
         let app = app.clone();
-        self.writer.write(move |c| tenants::update_application(c, &app)).await
+        self.writer
+            .write(move |c| tenants::update_application(c, &app))
+            .await
     }
 
-    async fn list_applications(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<Application>, StoreError> {
+    async fn list_applications(
+        &self,
+        tenant_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<Application>, StoreError> {
         let tenant = tenant_id.to_string();
         let filter = query.filter.cloned();
         let search = query.search.cloned();
-        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        let (order, after, limit, count) = (
+            query.order.clone(),
+            query.after.clone(),
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = ListQuery { filter: filter.as_ref(), search: search.as_ref(), order, after, limit, count };
+                let q = ListQuery {
+                    filter: filter.as_ref(),
+                    search: search.as_ref(),
+                    order,
+                    after,
+                    limit,
+                    count,
+                };
                 tenants::list_applications(c, &tenant, &q)
             })
             .await
     }
 
-    async fn delete_application(&self, tenant_id: &str, client_id: &str) -> Result<bool, StoreError> {
+    async fn delete_application(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<bool, StoreError> {
         let (t, id) = (tenant_id.to_string(), client_id.to_string());
-        self.writer.write(move |c| tenants::delete_application(c, &t, &id)).await
+        self.writer
+            .write(move |c| tenants::delete_application(c, &t, &id))
+            .await
     }
 
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
@@ -183,45 +245,88 @@ impl Store for SqliteStore {
 
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), StoreError> {
         let key = key.clone();
-        self.writer.write(move |c| tenants::insert_signing_key(c, &key)).await
+        self.writer
+            .write(move |c| tenants::insert_signing_key(c, &key))
+            .await
     }
 
-    async fn set_signing_key_retire(&self, kid: &str, retire_ms: Option<i64>) -> Result<bool, StoreError> {
+    async fn set_signing_key_retire(
+        &self,
+        kid: &str,
+        retire_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let kid = kid.to_string();
-        self.writer.write(move |c| tenants::set_signing_key_retire(c, &kid, retire_ms)).await
+        self.writer
+            .write(move |c| tenants::set_signing_key_retire(c, &kid, retire_ms))
+            .await
     }
 
-    async fn ensure_mailbox(&self, tenant_id: &str, user_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    async fn ensure_mailbox(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let (t, u) = (tenant_id.to_string(), user_id.to_string());
-        self.writer.write(move |c| mail::ensure_mailbox(c, &t, &u, now_ms).map(|_| ())).await
+        self.writer
+            .write(move |c| mail::ensure_mailbox(c, &t, &u, now_ms).map(|_| ()))
+            .await
     }
 
-    async fn mail_folder(&self, user_id: &str, key: &str) -> Result<Option<switchboard_domain::mail::FolderRecord>, StoreError> {
+    async fn mail_folder(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<switchboard_domain::mail::FolderRecord>, StoreError> {
         let (u, k) = (user_id.to_string(), key.to_string());
         self.readers.read(move |c| mail::folder(c, &u, &k)).await
     }
 
-    async fn mail_folders(&self, user_id: &str, parent_id: &str, skip: u64, limit: usize) -> Result<(Vec<switchboard_domain::mail::FolderRecord>, u64), StoreError> {
+    async fn mail_folders(
+        &self,
+        user_id: &str,
+        parent_id: &str,
+        skip: u64,
+        limit: usize,
+    ) -> Result<(Vec<switchboard_domain::mail::FolderRecord>, u64), StoreError> {
         let (u, p) = (user_id.to_string(), parent_id.to_string());
-        self.readers.read(move |c| mail::folders(c, &u, &p, skip, limit)).await
+        self.readers
+            .read(move |c| mail::folders(c, &u, &p, skip, limit))
+            .await
     }
 
-    async fn insert_mail_folder(&self, folder: &switchboard_domain::mail::FolderRecord) -> Result<(), StoreError> {
+    async fn insert_mail_folder(
+        &self,
+        folder: &switchboard_domain::mail::FolderRecord,
+    ) -> Result<(), StoreError> {
         let f = folder.clone();
         self.writer.write(move |c| mail::insert_folder(c, &f)).await
     }
 
-    async fn rename_mail_folder(&self, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
+    async fn rename_mail_folder(
+        &self,
+        user_id: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<bool, StoreError> {
         let (u, i, n) = (user_id.to_string(), id.to_string(), name.to_string());
-        self.writer.write(move |c| mail::rename_folder(c, &u, &i, &n)).await
+        self.writer
+            .write(move |c| mail::rename_folder(c, &u, &i, &n))
+            .await
     }
 
     async fn delete_mail_folder(&self, user_id: &str, id: &str) -> Result<bool, StoreError> {
         let (u, i) = (user_id.to_string(), id.to_string());
-        self.writer.write(move |c| mail::delete_folder(c, &u, &i)).await
+        self.writer
+            .write(move |c| mail::delete_folder(c, &u, &i))
+            .await
     }
 
-    async fn mail_message(&self, user_id: &str, id: &str) -> Result<Option<switchboard_domain::mail::MailRecord>, StoreError> {
+    async fn mail_message(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<switchboard_domain::mail::MailRecord>, StoreError> {
         let (u, i) = (user_id.to_string(), id.to_string());
         self.readers.read(move |c| mail::message(c, &u, &i)).await
     }
@@ -234,16 +339,32 @@ impl Store for SqliteStore {
     ) -> Result<(Vec<switchboard_domain::mail::MailRecord>, Option<u64>), StoreError> {
         let (u, f) = (user_id.to_string(), folder_id.map(str::to_string));
         let filter = query.filter.cloned();
-        let (search, order, skip, limit, count) = (query.search.clone(), query.order.clone(), query.skip, query.limit, query.count);
+        let (search, order, skip, limit, count) = (
+            query.search.clone(),
+            query.order.clone(),
+            query.skip,
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = switchboard_domain::mail::MailQuery { filter: filter.as_ref(), search, order, skip, limit, count };
+                let q = switchboard_domain::mail::MailQuery {
+                    filter: filter.as_ref(),
+                    search,
+                    order,
+                    skip,
+                    limit,
+                    count,
+                };
                 mail::list(c, &u, f.as_deref(), &q)
             })
             .await
     }
 
-    async fn write_mail(&self, write: &switchboard_domain::mail::MailWrite) -> Result<switchboard_domain::mail::MailOutcome, StoreError> {
+    async fn write_mail(
+        &self,
+        write: &switchboard_domain::mail::MailWrite,
+    ) -> Result<switchboard_domain::mail::MailOutcome, StoreError> {
         let w = write.clone();
         self.writer.write(move |c| mail::write(c, &w)).await
     }
@@ -265,23 +386,46 @@ impl Store for SqliteStore {
         self.readers.read(move |c| users::get(c, &t, &k)).await
     }
 
-    async fn list_users(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<UserRecord>, StoreError> {
+    async fn list_users(
+        &self,
+        tenant_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<UserRecord>, StoreError> {
         // The query borrows the request; the blocking reader needs owned data.
         let tenant = tenant_id.to_string();
         let filter = query.filter.cloned();
         let search = query.search.cloned();
-        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        let (order, after, limit, count) = (
+            query.order.clone(),
+            query.after.clone(),
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = ListQuery { filter: filter.as_ref(), search: search.as_ref(), order, after, limit, count };
+                let q = ListQuery {
+                    filter: filter.as_ref(),
+                    search: search.as_ref(),
+                    order,
+                    after,
+                    limit,
+                    count,
+                };
                 users::list(c, &tenant, &q)
             })
             .await
     }
 
-    async fn update_user(&self, tenant_id: &str, user_id: &str, patch: &UserPatch) -> Result<Option<UserRecord>, StoreError> {
+    async fn update_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        patch: &UserPatch,
+    ) -> Result<Option<UserRecord>, StoreError> {
         let (t, id, patch) = (tenant_id.to_string(), user_id.to_string(), patch.clone());
-        self.writer.write(move |c| users::update(c, &t, &id, &patch)).await
+        self.writer
+            .write(move |c| users::update(c, &t, &id, &patch))
+            .await
     }
 
     async fn delete_user(&self, tenant_id: &str, user_id: &str) -> Result<bool, StoreError> {
@@ -289,9 +433,16 @@ impl Store for SqliteStore {
         self.writer.write(move |c| users::delete(c, &t, &id)).await
     }
 
-    async fn create_chat(&self, chat: &ChatRecord, members: &[MemberRecord], events: &[NewMessage]) -> Result<Created, StoreError> {
+    async fn create_chat(
+        &self,
+        chat: &ChatRecord,
+        members: &[MemberRecord],
+        events: &[NewMessage],
+    ) -> Result<Created, StoreError> {
         let (chat, members, events) = (chat.clone(), members.to_vec(), events.to_vec());
-        self.writer.write(move |c| chats::create(c, &chat, &members, &events)).await
+        self.writer
+            .write(move |c| chats::create(c, &chat, &members, &events))
+            .await
     }
 
     async fn chat(&self, tenant_id: &str, chat_id: &str) -> Result<Option<ChatRecord>, StoreError> {
@@ -299,9 +450,15 @@ impl Store for SqliteStore {
         self.readers.read(move |c| chats::get(c, &t, &id)).await
     }
 
-    async fn member(&self, chat_id: &str, user_id: &str) -> Result<Option<MemberRecord>, StoreError> {
+    async fn member(
+        &self,
+        chat_id: &str,
+        user_id: &str,
+    ) -> Result<Option<MemberRecord>, StoreError> {
         let (chat, user) = (chat_id.to_string(), user_id.to_string());
-        self.readers.read(move |c| chats::member(c, &chat, &user)).await
+        self.readers
+            .read(move |c| chats::member(c, &chat, &user))
+            .await
     }
 
     async fn chat_access(
@@ -332,105 +489,240 @@ impl Store for SqliteStore {
         self.readers.read(move |c| chats::members(c, &chat)).await
     }
 
-    async fn list_chats(&self, tenant_id: &str, user_id: &str, query: &ListQuery<'_>) -> Result<Page<ChatView>, StoreError> {
+    async fn list_chats(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<ChatView>, StoreError> {
         let (tenant, user) = (tenant_id.to_string(), user_id.to_string());
         let filter = query.filter.cloned();
-        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        let (order, after, limit, count) = (
+            query.order.clone(),
+            query.after.clone(),
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                let q = ListQuery {
+                    filter: filter.as_ref(),
+                    search: None,
+                    order,
+                    after,
+                    limit,
+                    count,
+                };
                 chats::list(c, &tenant, &user, &q)
             })
             .await
     }
 
-    async fn rename_chat(&self, tenant_id: &str, chat_id: &str, topic: &str, now_ms: i64, event: &NewMessage) -> Result<Option<ChatRecord>, StoreError> {
-        let (t, id, topic, event) = (tenant_id.to_string(), chat_id.to_string(), topic.to_string(), event.clone());
-        self.writer.write(move |c| chats::rename(c, &t, &id, &topic, now_ms, &event)).await
+    async fn rename_chat(
+        &self,
+        tenant_id: &str,
+        chat_id: &str,
+        topic: &str,
+        now_ms: i64,
+        event: &NewMessage,
+    ) -> Result<Option<ChatRecord>, StoreError> {
+        let (t, id, topic, event) = (
+            tenant_id.to_string(),
+            chat_id.to_string(),
+            topic.to_string(),
+            event.clone(),
+        );
+        self.writer
+            .write(move |c| chats::rename(c, &t, &id, &topic, now_ms, &event))
+            .await
     }
 
-    async fn delete_chat(&self, tenant_id: &str, chat_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+    async fn delete_chat(
+        &self,
+        tenant_id: &str,
+        chat_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let (t, id) = (tenant_id.to_string(), chat_id.to_string());
-        self.writer.write(move |c| chats::delete(c, &t, &id, now_ms)).await
+        self.writer
+            .write(move |c| chats::delete(c, &t, &id, now_ms))
+            .await
     }
 
-    async fn set_viewpoint(&self, chat_id: &str, user_id: &str, change: ViewpointChange) -> Result<(), StoreError> {
+    async fn set_viewpoint(
+        &self,
+        chat_id: &str,
+        user_id: &str,
+        change: ViewpointChange,
+    ) -> Result<(), StoreError> {
         let (chat, user) = (chat_id.to_string(), user_id.to_string());
-        self.writer.write(move |c| chats::set_viewpoint(c, &chat, &user, change)).await
+        self.writer
+            .write(move |c| chats::set_viewpoint(c, &chat, &user, change))
+            .await
     }
 
-    async fn add_member(&self, member: &MemberRecord, event: &NewMessage) -> Result<(), StoreError> {
+    async fn add_member(
+        &self,
+        member: &MemberRecord,
+        event: &NewMessage,
+    ) -> Result<(), StoreError> {
         let (member, event) = (member.clone(), event.clone());
-        self.writer.write(move |c| chats::add_member(c, &member, &event)).await
+        self.writer
+            .write(move |c| chats::add_member(c, &member, &event))
+            .await
     }
 
-    async fn remove_member(&self, chat_id: &str, user_id: &str, now_ms: i64, event: &NewMessage) -> Result<RemoveOutcome, StoreError> {
+    async fn remove_member(
+        &self,
+        chat_id: &str,
+        user_id: &str,
+        now_ms: i64,
+        event: &NewMessage,
+    ) -> Result<RemoveOutcome, StoreError> {
         let (chat, user, event) = (chat_id.to_string(), user_id.to_string(), event.clone());
-        self.writer.write(move |c| chats::remove_member(c, &chat, &user, now_ms, &event)).await
+        self.writer
+            .write(move |c| chats::remove_member(c, &chat, &user, now_ms, &event))
+            .await
     }
 
     async fn last_messages(&self, chat_ids: &[String]) -> Result<Vec<MessageRecord>, StoreError> {
         let ids = chat_ids.to_vec();
-        self.readers.read(move |c| chat_messages::last_messages(c, &ids)).await
+        self.readers
+            .read(move |c| chat_messages::last_messages(c, &ids))
+            .await
     }
 
-    async fn teams_apps(&self, tenant_id: &str, query: &ListQuery<'_>) -> Result<Page<TeamsAppRecord>, StoreError> {
+    async fn teams_apps(
+        &self,
+        tenant_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<TeamsAppRecord>, StoreError> {
         let tenant = tenant_id.to_string();
         let filter = query.filter.cloned();
-        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        let (order, after, limit, count) = (
+            query.order.clone(),
+            query.after.clone(),
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                let q = ListQuery {
+                    filter: filter.as_ref(),
+                    search: None,
+                    order,
+                    after,
+                    limit,
+                    count,
+                };
                 teams_apps::list_apps(c, &tenant, &q)
             })
             .await
     }
 
-    async fn teams_app(&self, tenant_id: &str, app_id: &str) -> Result<Option<TeamsAppRecord>, StoreError> {
+    async fn teams_app(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+    ) -> Result<Option<TeamsAppRecord>, StoreError> {
         let (t, id) = (tenant_id.to_string(), app_id.to_string());
-        self.readers.read(move |c| teams_apps::app(c, &t, &id)).await
+        self.readers
+            .read(move |c| teams_apps::app(c, &t, &id))
+            .await
     }
 
-    async fn app_definitions(&self, app_ids: &[String]) -> Result<Vec<DefinitionRecord>, StoreError> {
+    async fn app_definitions(
+        &self,
+        app_ids: &[String],
+    ) -> Result<Vec<DefinitionRecord>, StoreError> {
         let ids = app_ids.to_vec();
-        self.readers.read(move |c| teams_apps::definitions(c, &ids)).await
+        self.readers
+            .read(move |c| teams_apps::definitions(c, &ids))
+            .await
     }
 
-    async fn insert_teams_app(&self, app: &TeamsAppRecord, definition: &DefinitionRecord) -> Result<(), StoreError> {
+    async fn insert_teams_app(
+        &self,
+        app: &TeamsAppRecord,
+        definition: &DefinitionRecord,
+    ) -> Result<(), StoreError> {
         let (app, definition) = (app.clone(), definition.clone());
-        self.writer.write(move |c| teams_apps::insert_app(c, &app, &definition)).await
+        self.writer
+            .write(move |c| teams_apps::insert_app(c, &app, &definition))
+            .await
     }
 
-    async fn insert_app_definition(&self, tenant_id: &str, definition: &DefinitionRecord) -> Result<bool, StoreError> {
+    async fn insert_app_definition(
+        &self,
+        tenant_id: &str,
+        definition: &DefinitionRecord,
+    ) -> Result<bool, StoreError> {
         let (t, definition) = (tenant_id.to_string(), definition.clone());
-        self.writer.write(move |c| teams_apps::add_definition(c, &t, &definition)).await
+        self.writer
+            .write(move |c| teams_apps::add_definition(c, &t, &definition))
+            .await
     }
 
-    async fn delete_teams_app(&self, tenant_id: &str, app_id: &str, event: &NewMessage) -> Result<bool, StoreError> {
+    async fn delete_teams_app(
+        &self,
+        tenant_id: &str,
+        app_id: &str,
+        event: &NewMessage,
+    ) -> Result<bool, StoreError> {
         let (t, id, event) = (tenant_id.to_string(), app_id.to_string(), event.clone());
-        self.writer.write(move |c| teams_apps::delete_app(c, &t, &id, &event)).await
+        self.writer
+            .write(move |c| teams_apps::delete_app(c, &t, &id, &event))
+            .await
     }
 
-    async fn installed_apps(&self, chat_id: &str, query: &ListQuery<'_>) -> Result<Page<InstalledApp>, StoreError> {
+    async fn installed_apps(
+        &self,
+        chat_id: &str,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<InstalledApp>, StoreError> {
         let chat = chat_id.to_string();
         let filter = query.filter.cloned();
-        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        let (order, after, limit, count) = (
+            query.order.clone(),
+            query.after.clone(),
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                let q = ListQuery {
+                    filter: filter.as_ref(),
+                    search: None,
+                    order,
+                    after,
+                    limit,
+                    count,
+                };
                 teams_apps::list_installed(c, &chat, &q)
             })
             .await
     }
 
-    async fn installed_app(&self, chat_id: &str, installation_id: &str) -> Result<Option<InstalledApp>, StoreError> {
+    async fn installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+    ) -> Result<Option<InstalledApp>, StoreError> {
         let (chat, id) = (chat_id.to_string(), installation_id.to_string());
-        self.readers.read(move |c| teams_apps::installed(c, &chat, &id)).await
+        self.readers
+            .read(move |c| teams_apps::installed(c, &chat, &id))
+            .await
     }
 
-    async fn install_app(&self, installation: &InstallationRecord, event: &NewMessage) -> Result<bool, StoreError> {
+    async fn install_app(
+        &self,
+        installation: &InstallationRecord,
+        event: &NewMessage,
+    ) -> Result<bool, StoreError> {
         let (installation, event) = (installation.clone(), event.clone());
-        self.writer.write(move |c| teams_apps::install(c, &installation, &event)).await
+        self.writer
+            .write(move |c| teams_apps::install(c, &installation, &event))
+            .await
     }
 
     async fn upgrade_installed_app(
@@ -441,48 +733,111 @@ impl Store for SqliteStore {
         permissions: Option<&[ResourceSpecificPermission]>,
         event: Option<&NewMessage>,
     ) -> Result<bool, StoreError> {
-        let (chat, id, definition) = (chat_id.to_string(), installation_id.to_string(), definition_id.to_string());
+        let (chat, id, definition) = (
+            chat_id.to_string(),
+            installation_id.to_string(),
+            definition_id.to_string(),
+        );
         let (permissions, event) = (permissions.map(<[_]>::to_vec), event.cloned());
         self.writer
-            .write(move |c| teams_apps::upgrade(c, &chat, &id, &definition, permissions.as_deref(), event.as_ref()))
+            .write(move |c| {
+                teams_apps::upgrade(
+                    c,
+                    &chat,
+                    &id,
+                    &definition,
+                    permissions.as_deref(),
+                    event.as_ref(),
+                )
+            })
             .await
     }
 
-    async fn remove_installed_app(&self, chat_id: &str, installation_id: &str, event: &NewMessage) -> Result<bool, StoreError> {
-        let (chat, id, event) = (chat_id.to_string(), installation_id.to_string(), event.clone());
-        self.writer.write(move |c| teams_apps::remove(c, &chat, &id, &event)).await
+    async fn remove_installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+        event: &NewMessage,
+    ) -> Result<bool, StoreError> {
+        let (chat, id, event) = (
+            chat_id.to_string(),
+            installation_id.to_string(),
+            event.clone(),
+        );
+        self.writer
+            .write(move |c| teams_apps::remove(c, &chat, &id, &event))
+            .await
     }
 
-    async fn bind_installed_app(&self, chat_id: &str, installation_id: &str, bound_chat_id: Option<&str>) -> Result<bool, StoreError> {
-        let (chat, id, bound) = (chat_id.to_string(), installation_id.to_string(), bound_chat_id.map(str::to_string));
-        self.writer.write(move |c| teams_apps::bind(c, &chat, &id, bound.as_deref())).await
+    async fn bind_installed_app(
+        &self,
+        chat_id: &str,
+        installation_id: &str,
+        bound_chat_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (chat, id, bound) = (
+            chat_id.to_string(),
+            installation_id.to_string(),
+            bound_chat_id.map(str::to_string),
+        );
+        self.writer
+            .write(move |c| teams_apps::bind(c, &chat, &id, bound.as_deref()))
+            .await
     }
 
     async fn send_message(&self, message: &NewMessage) -> Result<MessageRecord, StoreError> {
         let message = message.clone();
-        self.writer.write(move |c| chat_messages::send(c, &message)).await
+        self.writer
+            .write(move |c| chat_messages::send(c, &message))
+            .await
     }
 
     async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError> {
         let chat = chat_id.to_string();
-        self.readers.read(move |c| chat_messages::get(c, &chat, id)).await
+        self.readers
+            .read(move |c| chat_messages::get(c, &chat, id))
+            .await
     }
 
-    async fn list_messages(&self, chat_id: &str, visible_from: i64, query: &ListQuery<'_>) -> Result<Page<MessageRecord>, StoreError> {
+    async fn list_messages(
+        &self,
+        chat_id: &str,
+        visible_from: i64,
+        query: &ListQuery<'_>,
+    ) -> Result<Page<MessageRecord>, StoreError> {
         let chat = chat_id.to_string();
         let filter = query.filter.cloned();
-        let (order, after, limit, count) = (query.order.clone(), query.after.clone(), query.limit, query.count);
+        let (order, after, limit, count) = (
+            query.order.clone(),
+            query.after.clone(),
+            query.limit,
+            query.count,
+        );
         self.readers
             .read(move |c| {
-                let q = ListQuery { filter: filter.as_ref(), search: None, order, after, limit, count };
+                let q = ListQuery {
+                    filter: filter.as_ref(),
+                    search: None,
+                    order,
+                    after,
+                    limit,
+                    count,
+                };
                 chat_messages::list(c, &chat, visible_from, &q)
             })
             .await
     }
 
-    async fn change_message(&self, chat_id: &str, id: i64, change: &MessageChange) -> Result<ChangeOutcome, StoreError> {
+    async fn change_message(
+        &self,
+        chat_id: &str,
+        id: i64,
+        change: &MessageChange,
+    ) -> Result<ChangeOutcome, StoreError> {
         let (chat, change) = (chat_id.to_string(), change.clone());
-        self.writer.write(move |c| chat_messages::change(c, &chat, id, &change)).await
+        self.writer
+            .write(move |c| chat_messages::change(c, &chat, id, &change))
+            .await
     }
 
     async fn message_changes(
@@ -495,7 +850,9 @@ impl Store for SqliteStore {
     ) -> Result<ChangePage, StoreError> {
         let (tenant, user, filter) = (tenant_id.to_string(), user_id.to_string(), filter.cloned());
         self.readers
-            .read(move |c| chat_messages::changes(c, &tenant, &user, after_seq, filter.as_ref(), limit))
+            .read(move |c| {
+                chat_messages::changes(c, &tenant, &user, after_seq, filter.as_ref(), limit)
+            })
             .await
     }
 

@@ -3,7 +3,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use switchboard_domain::StoreError;
-use switchboard_domain::mail::{self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT, WELL_KNOWN};
+use switchboard_domain::mail::{
+    self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT,
+    WELL_KNOWN,
+};
 use switchboard_odata::sql::{self, SqlValue};
 
 use crate::internal;
@@ -77,7 +80,12 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<MailRecord> {
 }
 
 /// Creates the root and the well-known folders that are missing. Runs inside a write.
-pub fn ensure_mailbox(c: &Connection, tenant_id: &str, user_id: &str, now_ms: i64) -> Result<String, StoreError> {
+pub fn ensure_mailbox(
+    c: &Connection,
+    tenant_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> Result<String, StoreError> {
     let root: Option<String> = c
         .prepare_cached("SELECT id FROM mail_folders WHERE user_id = ?1 AND well_known = ?2")
         .map_err(internal)?
@@ -112,7 +120,11 @@ pub fn ensure_mailbox(c: &Connection, tenant_id: &str, user_id: &str, now_ms: i6
 }
 
 /// A folder by id or well-known name.
-pub fn folder(c: &Connection, user_id: &str, key: &str) -> Result<Option<FolderRecord>, StoreError> {
+pub fn folder(
+    c: &Connection,
+    user_id: &str,
+    key: &str,
+) -> Result<Option<FolderRecord>, StoreError> {
     c.prepare_cached(&format!(
         "SELECT {FOLDER_COLUMNS} FROM mail_folders AS f WHERE f.user_id = ?1 AND (f.id = ?2 OR f.well_known = lower(?2))"
     ))
@@ -123,7 +135,13 @@ pub fn folder(c: &Connection, user_id: &str, key: &str) -> Result<Option<FolderR
 }
 
 /// Child folders of a parent, oldest first.
-pub fn folders(c: &Connection, user_id: &str, parent_id: &str, skip: u64, limit: usize) -> Result<(Vec<FolderRecord>, u64), StoreError> {
+pub fn folders(
+    c: &Connection,
+    user_id: &str,
+    parent_id: &str,
+    skip: u64,
+    limit: usize,
+) -> Result<(Vec<FolderRecord>, u64), StoreError> {
     let items = c
         .prepare_cached(&format!(
             "SELECT {FOLDER_COLUMNS} FROM mail_folders AS f WHERE f.user_id = ?1 AND f.parent_id = ?2 AND f.is_hidden = 0
@@ -155,7 +173,12 @@ pub fn insert_folder(c: &Connection, f: &FolderRecord) -> Result<(), StoreError>
 }
 
 /// Renames a folder.
-pub fn rename_folder(c: &Connection, user_id: &str, id: &str, name: &str) -> Result<bool, StoreError> {
+pub fn rename_folder(
+    c: &Connection,
+    user_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached("UPDATE mail_folders SET display_name = ?3 WHERE user_id = ?1 AND id = ?2")
         .map_err(internal)?
@@ -166,14 +189,19 @@ pub fn rename_folder(c: &Connection, user_id: &str, id: &str, name: &str) -> Res
 
 /// Deletes a folder with its subtree and their messages.
 pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, StoreError> {
-    const TREE: &str = "WITH RECURSIVE tree(id) AS (SELECT id FROM mail_folders WHERE user_id = ?1 AND id = ?2
+    const TREE: &str =
+        "WITH RECURSIVE tree(id) AS (SELECT id FROM mail_folders WHERE user_id = ?1 AND id = ?2
         UNION ALL SELECT f.id FROM mail_folders AS f JOIN tree ON f.parent_id = tree.id)";
-    c.prepare_cached(&format!("{TREE} DELETE FROM mail_messages WHERE folder_id IN (SELECT id FROM tree)"))
-        .map_err(internal)?
-        .execute(params![user_id, id])
-        .map_err(internal)?;
+    c.prepare_cached(&format!(
+        "{TREE} DELETE FROM mail_messages WHERE folder_id IN (SELECT id FROM tree)"
+    ))
+    .map_err(internal)?
+    .execute(params![user_id, id])
+    .map_err(internal)?;
     let n = c
-        .prepare_cached(&format!("{TREE} DELETE FROM mail_folders WHERE id IN (SELECT id FROM tree)"))
+        .prepare_cached(&format!(
+            "{TREE} DELETE FROM mail_folders WHERE id IN (SELECT id FROM tree)"
+        ))
         .map_err(internal)?
         .execute(params![user_id, id])
         .map_err(internal)?;
@@ -182,15 +210,22 @@ pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, St
 
 /// One message.
 pub fn message(c: &Connection, user_id: &str, id: &str) -> Result<Option<MailRecord>, StoreError> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} FROM mail_messages AS m WHERE m.user_id = ?1 AND m.id = ?2"))
-        .map_err(internal)?
-        .query_row(params![user_id, id], message_row)
-        .optional()
-        .map_err(internal)
+    c.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM mail_messages AS m WHERE m.user_id = ?1 AND m.id = ?2"
+    ))
+    .map_err(internal)?
+    .query_row(params![user_id, id], message_row)
+    .optional()
+    .map_err(internal)
 }
 
 /// A page of messages.
-pub fn list(c: &Connection, user_id: &str, folder_id: Option<&str>, q: &MailQuery<'_>) -> Result<(Vec<MailRecord>, Option<u64>), StoreError> {
+pub fn list(
+    c: &Connection,
+    user_id: &str,
+    folder_id: Option<&str>,
+    q: &MailQuery<'_>,
+) -> Result<(Vec<MailRecord>, Option<u64>), StoreError> {
     let mut params: Vec<SqlValue> = vec![SqlValue::Text(user_id.to_string())];
     let mut clauses = vec!["m.user_id = ?1".to_string()];
     if let Some(f) = folder_id {
@@ -198,21 +233,32 @@ pub fn list(c: &Connection, user_id: &str, folder_id: Option<&str>, q: &MailQuer
         clauses.push(format!("m.folder_id = ?{}", params.len()));
     }
     if let Some(filter) = q.filter {
-        clauses.push(sql::compile_filter(filter, &MAIL_SCHEMA, "m", &sql::Sqlite, &mut params).map_err(StoreError::InvalidQuery)?);
+        clauses.push(
+            sql::compile_filter(filter, &MAIL_SCHEMA, "m", &sql::Sqlite, &mut params)
+                .map_err(StoreError::InvalidQuery)?,
+        );
     }
     if let Some(search) = &q.search {
         params.push(SqlValue::Text(search.clone()));
-        clauses.push(format!("m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH ?{})", params.len()));
+        clauses.push(format!(
+            "m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH ?{})",
+            params.len()
+        ));
     }
     let order = if q.order.is_empty() {
         "m.received_ms DESC, m.seq DESC".to_string()
     } else {
-        format!("{}, m.received_ms DESC, m.seq DESC", sql::order_by_clause(&q.order, "m"))
+        format!(
+            "{}, m.received_ms DESC, m.seq DESC",
+            sql::order_by_clause(&q.order, "m")
+        )
     };
     let where_clause = clauses.join(" AND ");
     let count = if q.count {
         let n: i64 = c
-            .prepare_cached(&format!("SELECT count(*) FROM mail_messages AS m WHERE {where_clause}"))
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM mail_messages AS m WHERE {where_clause}"
+            ))
             .map_err(internal)?
             .query_row(params_from_iter(params.iter().map(to_sqlite)), |r| r.get(0))
             .map_err(internal)?;
@@ -239,7 +285,9 @@ pub fn list(c: &Connection, user_id: &str, folder_id: Option<&str>, q: &MailQuer
 }
 
 fn resolve_folder(c: &Connection, m: &MailRecord) -> Result<String, StoreError> {
-    let Some(name) = m.folder_id.strip_prefix("wk:") else { return Ok(m.folder_id.clone()) };
+    let Some(name) = m.folder_id.strip_prefix("wk:") else {
+        return Ok(m.folder_id.clone());
+    };
     ensure_mailbox(c, &m.tenant_id, &m.user_id, m.created_ms)?;
     c.prepare_cached("SELECT id FROM mail_folders WHERE user_id = ?1 AND well_known = ?2")
         .map_err(internal)?
@@ -310,8 +358,14 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
             }
             Ok(MailOutcome::Done(first))
         }
-        MailWrite::Change { user_id, id, change } => {
-            let Some(mut m) = message(c, user_id, id)? else { return Ok(MailOutcome::NotFound) };
+        MailWrite::Change {
+            user_id,
+            id,
+            change,
+        } => {
+            let Some(mut m) = message(c, user_id, id)? else {
+                return Ok(MailOutcome::NotFound);
+            };
             if let Err(e) = change.apply(&mut m) {
                 return Ok(MailOutcome::Refused(e));
             }
@@ -321,18 +375,34 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
             let stored = insert(c, &m)?;
             Ok(MailOutcome::Done(Some(stored)))
         }
-        MailWrite::Delete { user_id, id } => Ok(if delete(c, user_id, id)? { MailOutcome::Done(None) } else { MailOutcome::NotFound }),
-        MailWrite::Send { user_id, draft_id, if_match, records } => {
+        MailWrite::Delete { user_id, id } => Ok(if delete(c, user_id, id)? {
+            MailOutcome::Done(None)
+        } else {
+            MailOutcome::NotFound
+        }),
+        MailWrite::Send {
+            user_id,
+            draft_id,
+            if_match,
+            records,
+        } => {
             if let Some(id) = draft_id {
-                let Some(draft) = message(c, user_id, id)? else { return Ok(MailOutcome::NotFound) };
+                let Some(draft) = message(c, user_id, id)? else {
+                    return Ok(MailOutcome::NotFound);
+                };
                 if !draft.is_draft {
-                    return Ok(MailOutcome::Refused(switchboard_domain::Error::bad_request(
-                        switchboard_domain::Family::Outlook,
-                        "Only a draft message can be sent.",
-                    )));
+                    return Ok(MailOutcome::Refused(
+                        switchboard_domain::Error::bad_request(
+                            switchboard_domain::Family::Outlook,
+                            "Only a draft message can be sent.",
+                        ),
+                    ));
                 }
                 if if_match.as_ref().is_some_and(|k| *k != draft.change_key) {
-                    let check = mail::MailChange { if_match: if_match.clone(), ..Default::default() };
+                    let check = mail::MailChange {
+                        if_match: if_match.clone(),
+                        ..Default::default()
+                    };
                     if let Err(e) = check.apply(&mut draft.clone()) {
                         return Ok(MailOutcome::Refused(e));
                     }
@@ -392,9 +462,25 @@ mod tests {
     }
 
     fn search(c: &Connection, text: &str) -> Vec<String> {
-        let parsed = switchboard_odata::QueryOptions::parse(&format!("$search=\"{text}\""), &switchboard_odata::Limits::default()).unwrap();
-        let q = MailQuery { filter: None, search: Some(fts5_match(parsed.search.as_ref().unwrap()).unwrap()), order: Vec::new(), skip: 0, limit: 10, count: true };
-        list(c, "u", None, &q).unwrap().0.into_iter().map(|m| m.subject.unwrap()).collect()
+        let parsed = switchboard_odata::QueryOptions::parse(
+            &format!("$search=\"{text}\""),
+            &switchboard_odata::Limits::default(),
+        )
+        .unwrap();
+        let q = MailQuery {
+            filter: None,
+            search: Some(fts5_match(parsed.search.as_ref().unwrap()).unwrap()),
+            order: Vec::new(),
+            skip: 0,
+            limit: 10,
+            count: true,
+        };
+        list(c, "u", None, &q)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|m| m.subject.unwrap())
+            .collect()
     }
 
     #[test]
@@ -402,18 +488,44 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         crate::migrations::run(&mut c).unwrap();
         let a = record("Quarterly zeppelin", "numbers");
-        write(&c, &MailWrite::Insert(vec![a.clone(), record("Lunch", "noon")])).unwrap();
+        write(
+            &c,
+            &MailWrite::Insert(vec![a.clone(), record("Lunch", "noon")]),
+        )
+        .unwrap();
         assert_eq!(search(&c, "zeppelin"), ["Quarterly zeppelin"]);
         let mut patch = serde_json::Map::new();
         patch.insert("subject".into(), serde_json::json!("Annual blimp"));
-        let change = MailChange { patch, change_key: "k".into(), now_ms: 2, ..Default::default() };
-        write(&c, &MailWrite::Change { user_id: "u".into(), id: a.id.clone(), change }).unwrap();
+        let change = MailChange {
+            patch,
+            change_key: "k".into(),
+            now_ms: 2,
+            ..Default::default()
+        };
+        write(
+            &c,
+            &MailWrite::Change {
+                user_id: "u".into(),
+                id: a.id.clone(),
+                change,
+            },
+        )
+        .unwrap();
         assert!(search(&c, "zeppelin").is_empty());
         assert_eq!(search(&c, "blimp"), ["Annual blimp"]);
         let moved = message(&c, "u", &a.id).unwrap().unwrap();
-        write(&c, &MailWrite::Delete { user_id: "u".into(), id: moved.id }).unwrap();
+        write(
+            &c,
+            &MailWrite::Delete {
+                user_id: "u".into(),
+                id: moved.id,
+            },
+        )
+        .unwrap();
         assert!(search(&c, "blimp").is_empty());
-        let indexed: i64 = c.query_row("SELECT count(*) FROM mail_search", [], |r| r.get(0)).unwrap();
+        let indexed: i64 = c
+            .query_row("SELECT count(*) FROM mail_search", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(indexed, 1);
         let plan: String = c
             .query_row(

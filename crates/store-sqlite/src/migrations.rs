@@ -11,9 +11,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "grants", include_str!("../migrations/0002_grants.sql")),
     (3, "chats", include_str!("../migrations/0003_chats.sql")),
-    (4, "chat_message_changes", include_str!("../migrations/0004_chat_message_changes.sql")),
-    (6, "teams_apps", include_str!("../migrations/0006_teams_apps.sql")),
-    (10, "application_platforms", include_str!("../migrations/0010_application_platforms.sql")),
+    (
+        4,
+        "chat_message_changes",
+        include_str!("../migrations/0004_chat_message_changes.sql"),
+    ),
+    (
+        6,
+        "teams_apps",
+        include_str!("../migrations/0006_teams_apps.sql"),
+    ),
+    (
+        10,
+        "application_platforms",
+        include_str!("../migrations/0010_application_platforms.sql"),
+    ),
     (11, "mail", include_str!("../migrations/0011_mail.sql")),
 ];
 
@@ -86,9 +98,17 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         run(&mut conn).unwrap();
         run(&mut conn).unwrap();
-        conn.execute("UPDATE schema_migrations SET checksum = 'x' WHERE version = 1", []).unwrap();
+        conn.execute(
+            "UPDATE schema_migrations SET checksum = 'x' WHERE version = 1",
+            [],
+        )
+        .unwrap();
         assert!(run(&mut conn).is_err());
-        conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'x', 0)", []).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (999, 'future', 'x', 0)",
+            [],
+        )
+        .unwrap();
         assert!(run(&mut conn).is_err());
     }
 }

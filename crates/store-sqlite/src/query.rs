@@ -80,23 +80,31 @@ pub fn page<T>(
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Page<T>, StoreError> {
     let mut keys: Vec<SortKey> = q.order.clone();
-    keys.push(SortKey { column: c.schema.key_column, descending: false });
+    keys.push(SortKey {
+        column: c.schema.key_column,
+        descending: false,
+    });
 
     let mut params = c.base_params.clone();
     let mut clauses = conditions(c, q, &mut params)?;
     if let Some(after) = &q.after {
         if after.len() != keys.len() {
-            return Err(StoreError::InvalidQuery(switchboard_odata::ODataError::new(
-                switchboard_odata::ErrorKind::InvalidOption,
-                "The $skiptoken does not belong to this query.",
-            )));
+            return Err(StoreError::InvalidQuery(
+                switchboard_odata::ODataError::new(
+                    switchboard_odata::ErrorKind::InvalidOption,
+                    "The $skiptoken does not belong to this query.",
+                ),
+            ));
         }
         clauses.push(
             sql::keyset_after(&keys, after, c.alias, DIALECT, &mut params)
                 .map_err(StoreError::InvalidQuery)?,
         );
     }
-    let key_columns: Vec<String> = keys.iter().map(|k| format!("{}.{}", c.alias, k.column)).collect();
+    let key_columns: Vec<String> = keys
+        .iter()
+        .map(|k| format!("{}.{}", c.alias, k.column))
+        .collect();
     params.push(SqlValue::Integer(q.limit as i64 + 1));
     let text = format!(
         "SELECT {}, {} FROM {} WHERE {} ORDER BY {} LIMIT ?{}",
@@ -109,7 +117,9 @@ pub fn page<T>(
     );
     let mut stmt = conn.prepare_cached(&text).map_err(internal)?;
     let first_key = stmt.column_count() - keys.len();
-    let mut rows = stmt.query(params_from_iter(params.iter().map(to_sqlite))).map_err(internal)?;
+    let mut rows = stmt
+        .query(params_from_iter(params.iter().map(to_sqlite)))
+        .map_err(internal)?;
     let mut items = Vec::new();
     let mut last_key = None;
     let mut more = false;
@@ -129,7 +139,11 @@ pub fn page<T>(
     let count = if q.count {
         let mut params = c.base_params.clone();
         let clauses = conditions(c, q, &mut params)?;
-        let text = format!("SELECT count(*) FROM {} WHERE {}", c.from, clauses.join(" AND "));
+        let text = format!(
+            "SELECT count(*) FROM {} WHERE {}",
+            c.from,
+            clauses.join(" AND ")
+        );
         let n: i64 = conn
             .prepare_cached(&text)
             .map_err(internal)?
@@ -139,5 +153,9 @@ pub fn page<T>(
     } else {
         None
     };
-    Ok(Page { items, next: if more { last_key } else { None }, count })
+    Ok(Page {
+        items,
+        next: if more { last_key } else { None },
+        count,
+    })
 }

@@ -18,7 +18,10 @@ impl Readers {
     /// A pool over the given connections.
     pub fn new(conns: Vec<Connection>) -> Readers {
         let n = conns.len();
-        Readers { idle: Mutex::new(conns), permits: Semaphore::new(n) }
+        Readers {
+            idle: Mutex::new(conns),
+            permits: Semaphore::new(n),
+        }
     }
 
     /// Runs `f` on an idle connection, on a blocking thread.

@@ -5,14 +5,16 @@ use switchboard_domain::StoreError;
 use switchboard_domain::chat_messages::NewMessage;
 use switchboard_domain::store::{ListQuery, Page};
 use switchboard_domain::teams_apps::{
-    DefinitionRecord, INSTALLATION_SCHEMA, InstallationRecord, InstalledApp, ResourceSpecificPermission, TEAMS_APP_SCHEMA, TeamsAppRecord, event_in,
+    DefinitionRecord, INSTALLATION_SCHEMA, InstallationRecord, InstalledApp,
+    ResourceSpecificPermission, TEAMS_APP_SCHEMA, TeamsAppRecord, event_in,
 };
 use switchboard_odata::sql::SqlValue;
 
 use crate::internal;
 use crate::query::{self, Collection};
 
-const APP_COLUMNS: &str = "a.id, a.tenant_id, a.external_id, a.display_name, a.distribution_method, a.created_ms";
+const APP_COLUMNS: &str =
+    "a.id, a.tenant_id, a.external_id, a.display_name, a.distribution_method, a.created_ms";
 
 fn app_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<TeamsAppRecord> {
     Ok(TeamsAppRecord {
@@ -29,7 +31,8 @@ const DEFINITION_COLUMNS: &str = "d.id, d.teams_app_id, d.version, d.display_nam
     d.publishing_state, d.created_by, d.created_ms, d.modified_ms, d.azure_ad_app_id, d.required_permissions";
 
 fn permissions(text: Option<String>) -> Vec<ResourceSpecificPermission> {
-    text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 fn permissions_text(p: &[ResourceSpecificPermission]) -> String {
@@ -45,7 +48,9 @@ fn definition_row_at(r: &Row<'_>, o: usize) -> rusqlite::Result<DefinitionRecord
         short_description: r.get(o + 4)?,
         description: r.get(o + 5)?,
         publishing_state: r.get(o + 6)?,
-        created_by: r.get::<_, Option<String>>(o + 7)?.and_then(|t| serde_json::from_str(&t).ok()),
+        created_by: r
+            .get::<_, Option<String>>(o + 7)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
         created_ms: r.get(o + 8)?,
         modified_ms: r.get(o + 9)?,
         azure_ad_app_id: r.get(o + 10)?,
@@ -78,7 +83,11 @@ fn installed_row(r: &Row<'_>) -> rusqlite::Result<InstalledApp> {
     })
 }
 
-pub fn list_apps(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<Page<TeamsAppRecord>, StoreError> {
+pub fn list_apps(
+    c: &Connection,
+    tenant_id: &str,
+    q: &ListQuery<'_>,
+) -> Result<Page<TeamsAppRecord>, StoreError> {
     let collection = Collection {
         schema: &TEAMS_APP_SCHEMA,
         from: "teams_apps AS a",
@@ -90,15 +99,24 @@ pub fn list_apps(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<P
     query::page(c, &collection, q, |r| app_row_at(r, 0))
 }
 
-pub fn app(c: &Connection, tenant_id: &str, app_id: &str) -> Result<Option<TeamsAppRecord>, StoreError> {
-    c.prepare_cached(&format!("SELECT {APP_COLUMNS} FROM teams_apps AS a WHERE a.id = ?1 AND a.tenant_id = ?2"))
-        .map_err(internal)?
-        .query_row(params![app_id, tenant_id], |r| app_row_at(r, 0))
-        .optional()
-        .map_err(internal)
+pub fn app(
+    c: &Connection,
+    tenant_id: &str,
+    app_id: &str,
+) -> Result<Option<TeamsAppRecord>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {APP_COLUMNS} FROM teams_apps AS a WHERE a.id = ?1 AND a.tenant_id = ?2"
+    ))
+    .map_err(internal)?
+    .query_row(params![app_id, tenant_id], |r| app_row_at(r, 0))
+    .optional()
+    .map_err(internal)
 }
 
-pub fn definitions(c: &Connection, app_ids: &[String]) -> Result<Vec<DefinitionRecord>, StoreError> {
+pub fn definitions(
+    c: &Connection,
+    app_ids: &[String],
+) -> Result<Vec<DefinitionRecord>, StoreError> {
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {DEFINITION_COLUMNS} FROM teams_app_definitions AS d WHERE d.teams_app_id = ?1 ORDER BY d.created_ms, d.id"
@@ -106,7 +124,9 @@ pub fn definitions(c: &Connection, app_ids: &[String]) -> Result<Vec<DefinitionR
         .map_err(internal)?;
     let mut out = Vec::new();
     for id in app_ids {
-        let rows = stmt.query_map(params![id], |r| definition_row_at(r, 0)).map_err(internal)?;
+        let rows = stmt
+            .query_map(params![id], |r| definition_row_at(r, 0))
+            .map_err(internal)?;
         for row in rows {
             out.push(row.map_err(internal)?);
         }
@@ -139,7 +159,11 @@ fn insert_definition(c: &Connection, d: &DefinitionRecord) -> Result<(), StoreEr
     Ok(())
 }
 
-pub fn insert_app(c: &Connection, a: &TeamsAppRecord, d: &DefinitionRecord) -> Result<(), StoreError> {
+pub fn insert_app(
+    c: &Connection,
+    a: &TeamsAppRecord,
+    d: &DefinitionRecord,
+) -> Result<(), StoreError> {
     c.prepare_cached(
         "INSERT INTO teams_apps (id, tenant_id, external_id, display_name, distribution_method, created_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -150,7 +174,11 @@ pub fn insert_app(c: &Connection, a: &TeamsAppRecord, d: &DefinitionRecord) -> R
     insert_definition(c, d)
 }
 
-pub fn add_definition(c: &Connection, tenant_id: &str, d: &DefinitionRecord) -> Result<bool, StoreError> {
+pub fn add_definition(
+    c: &Connection,
+    tenant_id: &str,
+    d: &DefinitionRecord,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached("UPDATE teams_apps SET display_name = ?3 WHERE id = ?1 AND tenant_id = ?2")
         .map_err(internal)?
@@ -163,12 +191,19 @@ pub fn add_definition(c: &Connection, tenant_id: &str, d: &DefinitionRecord) -> 
     Ok(true)
 }
 
-pub fn delete_app(c: &Connection, tenant_id: &str, app_id: &str, event: &NewMessage) -> Result<bool, StoreError> {
+pub fn delete_app(
+    c: &Connection,
+    tenant_id: &str,
+    app_id: &str,
+    event: &NewMessage,
+) -> Result<bool, StoreError> {
     if app(c, tenant_id, app_id)?.is_none() {
         return Ok(false);
     }
     let chats: Vec<String> = c
-        .prepare_cached("SELECT chat_id FROM chat_installed_apps WHERE teams_app_id = ?1 ORDER BY chat_id")
+        .prepare_cached(
+            "SELECT chat_id FROM chat_installed_apps WHERE teams_app_id = ?1 ORDER BY chat_id",
+        )
         .map_err(internal)?
         .query_map(params![app_id], |r| r.get(0))
         .map_err(internal)?
@@ -182,12 +217,19 @@ pub fn delete_app(c: &Connection, tenant_id: &str, app_id: &str, event: &NewMess
         "DELETE FROM teams_app_definitions WHERE teams_app_id = ?1",
         "DELETE FROM teams_apps WHERE id = ?1",
     ] {
-        c.prepare_cached(sql).map_err(internal)?.execute(params![app_id]).map_err(internal)?;
+        c.prepare_cached(sql)
+            .map_err(internal)?
+            .execute(params![app_id])
+            .map_err(internal)?;
     }
     Ok(true)
 }
 
-pub fn list_installed(c: &Connection, chat_id: &str, q: &ListQuery<'_>) -> Result<Page<InstalledApp>, StoreError> {
+pub fn list_installed(
+    c: &Connection,
+    chat_id: &str,
+    q: &ListQuery<'_>,
+) -> Result<Page<InstalledApp>, StoreError> {
     let collection = Collection {
         schema: &INSTALLATION_SCHEMA,
         from: INSTALLED_FROM,
@@ -199,15 +241,25 @@ pub fn list_installed(c: &Connection, chat_id: &str, q: &ListQuery<'_>) -> Resul
     query::page(c, &collection, q, installed_row)
 }
 
-pub fn installed(c: &Connection, chat_id: &str, installation_id: &str) -> Result<Option<InstalledApp>, StoreError> {
-    c.prepare_cached(&format!("SELECT {INSTALLED_COLUMNS} FROM {INSTALLED_FROM} WHERE v.id = ?1 AND v.chat_id = ?2"))
-        .map_err(internal)?
-        .query_row(params![installation_id, chat_id], installed_row)
-        .optional()
-        .map_err(internal)
+pub fn installed(
+    c: &Connection,
+    chat_id: &str,
+    installation_id: &str,
+) -> Result<Option<InstalledApp>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {INSTALLED_COLUMNS} FROM {INSTALLED_FROM} WHERE v.id = ?1 AND v.chat_id = ?2"
+    ))
+    .map_err(internal)?
+    .query_row(params![installation_id, chat_id], installed_row)
+    .optional()
+    .map_err(internal)
 }
 
-pub fn install(c: &Connection, i: &InstallationRecord, event: &NewMessage) -> Result<bool, StoreError> {
+pub fn install(
+    c: &Connection,
+    i: &InstallationRecord,
+    event: &NewMessage,
+) -> Result<bool, StoreError> {
     // The app may have left the catalogue since the domain read it.
     let exists: Option<i64> = c
         .prepare_cached("SELECT 1 FROM teams_app_definitions WHERE id = ?1 AND teams_app_id = ?2")
@@ -253,7 +305,12 @@ pub fn upgrade(
     Ok(true)
 }
 
-pub fn remove(c: &Connection, chat_id: &str, installation_id: &str, event: &NewMessage) -> Result<bool, StoreError> {
+pub fn remove(
+    c: &Connection,
+    chat_id: &str,
+    installation_id: &str,
+    event: &NewMessage,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached("DELETE FROM chat_installed_apps WHERE id = ?1 AND chat_id = ?2")
         .map_err(internal)?
@@ -266,9 +323,16 @@ pub fn remove(c: &Connection, chat_id: &str, installation_id: &str, event: &NewM
     Ok(true)
 }
 
-pub fn bind(c: &Connection, chat_id: &str, installation_id: &str, bound: Option<&str>) -> Result<bool, StoreError> {
+pub fn bind(
+    c: &Connection,
+    chat_id: &str,
+    installation_id: &str,
+    bound: Option<&str>,
+) -> Result<bool, StoreError> {
     let n = c
-        .prepare_cached("UPDATE chat_installed_apps SET bound_chat_id = ?3 WHERE id = ?1 AND chat_id = ?2")
+        .prepare_cached(
+            "UPDATE chat_installed_apps SET bound_chat_id = ?3 WHERE id = ?1 AND chat_id = ?2",
+        )
         .map_err(internal)?
         .execute(params![installation_id, chat_id, bound])
         .map_err(internal)?;

@@ -15,26 +15,40 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(text: String) -> rusqlite::Result<T> {
-    serde_json::from_str(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn tenant_row(r: &Row<'_>) -> rusqlite::Result<Tenant> {
-    Ok(Tenant { id: r.get(0)?, display_name: r.get(1)?, domain: r.get(2)?, created_ms: r.get(3)? })
+    Ok(Tenant {
+        id: r.get(0)?,
+        display_name: r.get(1)?,
+        domain: r.get(2)?,
+        created_ms: r.get(3)?,
+    })
 }
 
 pub fn insert_tenant(c: &Connection, t: &Tenant) -> Result<(), StoreError> {
-    c.prepare_cached("INSERT INTO tenants (id, display_name, domain, created_ms) VALUES (?1, ?2, ?3, ?4)")
-        .map_err(internal)?
-        .execute(params![t.id, t.display_name, t.domain, t.created_ms])
-        .map_err(internal)?;
+    c.prepare_cached(
+        "INSERT INTO tenants (id, display_name, domain, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .map_err(internal)?
+    .execute(params![t.id, t.display_name, t.domain, t.created_ms])
+    .map_err(internal)?;
     Ok(())
 }
 
 pub fn all_tenants(c: &Connection) -> Result<Vec<Tenant>, StoreError> {
     let mut stmt = c
-        .prepare_cached("SELECT id, display_name, domain, created_ms FROM tenants ORDER BY created_ms, id")
+        .prepare_cached(
+            "SELECT id, display_name, domain, created_ms FROM tenants ORDER BY created_ms, id",
+        )
         .map_err(internal)?;
-    stmt.query_map([], tenant_row).map_err(internal)?.collect::<Result<_, _>>().map_err(internal)
+    stmt.query_map([], tenant_row)
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)
 }
 
 pub fn tenant(c: &Connection, key: &str) -> Result<Option<Tenant>, StoreError> {
@@ -110,17 +124,26 @@ pub fn update_application(c: &Connection, a: &Application) -> Result<(), StoreEr
         ])
         .map_err(internal)?;
     if n == 0 {
-        return Err(StoreError::Internal(format!("no application {}", a.client_id)));
+        return Err(StoreError::Internal(format!(
+            "no application {}",
+            a.client_id
+        )));
     }
     Ok(())
 }
 
-pub fn application(c: &Connection, tenant_id: &str, client_id: &str) -> Result<Option<Application>, StoreError> {
-    c.prepare_cached(&format!("SELECT {APP_COLUMNS} FROM applications WHERE tenant_id = ?1 AND client_id = ?2"))
-        .map_err(internal)?
-        .query_row(params![tenant_id, client_id.to_ascii_lowercase()], app_row)
-        .optional()
-        .map_err(internal)
+pub fn application(
+    c: &Connection,
+    tenant_id: &str,
+    client_id: &str,
+) -> Result<Option<Application>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {APP_COLUMNS} FROM applications WHERE tenant_id = ?1 AND client_id = ?2"
+    ))
+    .map_err(internal)?
+    .query_row(params![tenant_id, client_id.to_ascii_lowercase()], app_row)
+    .optional()
+    .map_err(internal)
 }
 
 pub fn signing_keys(c: &Connection) -> Result<Vec<SigningKey>, StoreError> {
@@ -152,7 +175,11 @@ pub fn insert_signing_key(c: &Connection, k: &SigningKey) -> Result<(), StoreErr
 }
 
 /// A page of a tenant's applications (`GET /applications`).
-pub fn list_applications(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<Page<Application>, StoreError> {
+pub fn list_applications(
+    c: &Connection,
+    tenant_id: &str,
+    q: &ListQuery<'_>,
+) -> Result<Page<Application>, StoreError> {
     let collection = Collection {
         schema: &APPLICATION_SCHEMA,
         from: "applications AS a",
@@ -164,7 +191,11 @@ pub fn list_applications(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> 
     query::page(c, &collection, q, app_row)
 }
 
-pub fn delete_application(c: &Connection, tenant_id: &str, client_id: &str) -> Result<bool, StoreError> {
+pub fn delete_application(
+    c: &Connection,
+    tenant_id: &str,
+    client_id: &str,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached("DELETE FROM applications WHERE tenant_id = ?1 AND client_id = ?2")
         .map_err(internal)?
@@ -173,7 +204,11 @@ pub fn delete_application(c: &Connection, tenant_id: &str, client_id: &str) -> R
     Ok(n > 0)
 }
 
-pub fn set_signing_key_retire(c: &Connection, kid: &str, retire_ms: Option<i64>) -> Result<bool, StoreError> {
+pub fn set_signing_key_retire(
+    c: &Connection,
+    kid: &str,
+    retire_ms: Option<i64>,
+) -> Result<bool, StoreError> {
     let n = c
         .prepare_cached("UPDATE signing_keys SET retire_ms = ?2 WHERE kid = ?1")
         .map_err(internal)?
@@ -186,7 +221,10 @@ pub fn applications(c: &Connection, tenant_id: &str) -> Result<Vec<Application>,
     let mut stmt = c
         .prepare_cached(&format!("SELECT {APP_COLUMNS} FROM applications WHERE tenant_id = ?1 ORDER BY created_ms, client_id"))
         .map_err(internal)?;
-    stmt.query_map(params![tenant_id], app_row).map_err(internal)?.collect::<Result<_, _>>().map_err(internal)
+    stmt.query_map(params![tenant_id], app_row)
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)
 }
 
 pub fn insert_grant(c: &Connection, g: &Grant) -> Result<(), StoreError> {
@@ -220,7 +258,12 @@ pub fn insert_grant(c: &Connection, g: &Grant) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn redeem_grant(c: &Connection, kind: GrantKind, id_hash: &str, now: i64) -> Result<Redeemed, StoreError> {
+pub fn redeem_grant(
+    c: &Connection,
+    kind: GrantKind,
+    id_hash: &str,
+    now: i64,
+) -> Result<Redeemed, StoreError> {
     let found = c
         .prepare_cached(
             "SELECT id_hash, tenant_id, client_id, user_id, scopes, redirect_uri, code_challenge, code_challenge_method,

@@ -71,11 +71,20 @@ pub fn insert(c: &Connection, u: &UserRecord) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn get(c: &Connection, tenant_id: &str, key: &UserKey) -> Result<Option<UserRecord>, StoreError> {
+pub fn get(
+    c: &Connection,
+    tenant_id: &str,
+    key: &UserKey,
+) -> Result<Option<UserRecord>, StoreError> {
     let (sql, value) = match key {
-        UserKey::Id(id) => (format!("SELECT {COLUMNS} FROM users AS u WHERE u.tenant_id = ?1 AND u.id = ?2"), id),
+        UserKey::Id(id) => (
+            format!("SELECT {COLUMNS} FROM users AS u WHERE u.tenant_id = ?1 AND u.id = ?2"),
+            id,
+        ),
         UserKey::Upn(upn) => (
-            format!("SELECT {COLUMNS} FROM users AS u WHERE u.tenant_id = ?1 AND u.user_principal_name = ?2 COLLATE NOCASE"),
+            format!(
+                "SELECT {COLUMNS} FROM users AS u WHERE u.tenant_id = ?1 AND u.user_principal_name = ?2 COLLATE NOCASE"
+            ),
             upn,
         ),
     };
@@ -86,7 +95,11 @@ pub fn get(c: &Connection, tenant_id: &str, key: &UserKey) -> Result<Option<User
         .map_err(internal)
 }
 
-pub fn list(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<Page<UserRecord>, StoreError> {
+pub fn list(
+    c: &Connection,
+    tenant_id: &str,
+    q: &ListQuery<'_>,
+) -> Result<Page<UserRecord>, StoreError> {
     let collection = Collection {
         schema: &USER_SCHEMA,
         from: "users AS u",
@@ -98,7 +111,12 @@ pub fn list(c: &Connection, tenant_id: &str, q: &ListQuery<'_>) -> Result<Page<U
     query::page(c, &collection, q, row)
 }
 
-pub fn update(c: &Connection, tenant_id: &str, id: &str, patch: &UserPatch) -> Result<Option<UserRecord>, StoreError> {
+pub fn update(
+    c: &Connection,
+    tenant_id: &str,
+    id: &str,
+    patch: &UserPatch,
+) -> Result<Option<UserRecord>, StoreError> {
     let Some(mut user) = get(c, tenant_id, &UserKey::Id(id.to_string()))? else {
         return Ok(None);
     };

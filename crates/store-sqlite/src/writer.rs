@@ -8,8 +8,8 @@
 //! grows with concurrency. A failing write rolls back to its savepoint and fails alone.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rusqlite::Connection;
 use switchboard_domain::StoreError;
@@ -60,7 +60,11 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || run(conn, jobs, max_group.max(1), &thread_counters))
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
-        Ok(Writer { queue, closed: AtomicBool::new(false), counters })
+        Ok(Writer {
+            queue,
+            closed: AtomicBool::new(false),
+            counters,
+        })
     }
 
     /// Runs `op` in the next group; returns its result once the group is committed.
@@ -136,12 +140,19 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_group: usize, counte
 /// Runs one transaction control statement, prepared once and cached (`execute_batch` would
 /// parse it again for every write).
 fn control(conn: &Connection, sql: &str) -> Result<(), StoreError> {
-    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(internal)
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(internal)
 }
 
 /// Runs the group in one transaction, each write in its own savepoint; every job's [`Finish`]
 /// lands in `finishes`, also for jobs that never ran because the group failed first.
-fn commit_group(conn: &Connection, group: Vec<Job>, finishes: &mut Vec<Finish>) -> Result<(), StoreError> {
+fn commit_group(
+    conn: &Connection,
+    group: Vec<Job>,
+    finishes: &mut Vec<Finish>,
+) -> Result<(), StoreError> {
     let mut jobs = group.into_iter();
     let mut run = || -> Result<(), StoreError> {
         control(conn, "BEGIN IMMEDIATE")?;
@@ -177,7 +188,10 @@ mod tests {
     async fn queued_writes_share_one_commit() {
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open(dir.path().join("w.db")).unwrap();
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (v INTEGER);").unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; CREATE TABLE t (v INTEGER);",
+        )
+        .unwrap();
         let writer = Arc::new(Writer::start(conn, DEFAULT_MAX_GROUP).unwrap());
         let (release, hold) = std::sync::mpsc::channel::<()>();
         let (started, running) = oneshot::channel::<()>();
@@ -187,7 +201,8 @@ mod tests {
                 writer
                     .write(move |_| {
                         let _ = started.send(());
-                        hold.recv().map_err(|_| StoreError::Internal("released".into()))
+                        hold.recv()
+                            .map_err(|_| StoreError::Internal("released".into()))
                     })
                     .await
             })
@@ -198,7 +213,13 @@ mod tests {
         for i in 0..64 {
             let writer = writer.clone();
             writes.push(tokio::spawn(async move {
-                writer.write(move |c| c.execute("INSERT INTO t VALUES (?1)", [i]).map(|_| ()).map_err(internal)).await
+                writer
+                    .write(move |c| {
+                        c.execute("INSERT INTO t VALUES (?1)", [i])
+                            .map(|_| ())
+                            .map_err(internal)
+                    })
+                    .await
             }));
         }
         while writer.queue.capacity() > QUEUE - 64 {
@@ -219,19 +240,33 @@ mod tests {
     async fn a_failing_write_fails_alone() {
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open(dir.path().join("w.db")).unwrap();
-        conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE);").unwrap();
+        conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE);")
+            .unwrap();
         let writer = Writer::start(conn, DEFAULT_MAX_GROUP).unwrap();
-        let insert = |v: i64| writer.write(move |c| c.execute("INSERT INTO t VALUES (?1)", [v]).map(|_| ()).map_err(internal));
+        let insert = |v: i64| {
+            writer.write(move |c| {
+                c.execute("INSERT INTO t VALUES (?1)", [v])
+                    .map(|_| ())
+                    .map_err(internal)
+            })
+        };
         let (a, b, c) = tokio::join!(insert(1), insert(1), insert(2));
         assert!(a.is_ok());
         assert!(matches!(b, Err(StoreError::Conflict(_))), "{b:?}");
         assert!(c.is_ok());
         let half_written = writer.write(|c| {
-            c.execute("INSERT INTO t VALUES (3)", []).map_err(internal)?;
+            c.execute("INSERT INTO t VALUES (3)", [])
+                .map_err(internal)?;
             c.execute("INSERT INTO t VALUES (1)", []).map_err(internal)
         });
         assert!(half_written.await.is_err());
-        let count: i64 = writer.write(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).map_err(internal)).await.unwrap();
+        let count: i64 = writer
+            .write(|c| {
+                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                    .map_err(internal)
+            })
+            .await
+            .unwrap();
         assert_eq!(count, 2, "the failed write left nothing behind");
     }
 }

@@ -31,7 +31,10 @@ const USERS: usize = 64;
 const PASSWORD: &str = "Bench-Passw0rd!x";
 
 #[derive(Parser)]
-#[command(name = "switchboard-loadgen", about = "Switchboard's benchmark harness")]
+#[command(
+    name = "switchboard-loadgen",
+    about = "Switchboard's benchmark harness"
+)]
 struct Args {
     /// The switchboard binary (a release build).
     #[arg(long, default_value = "target/release/switchboard")]
@@ -82,14 +85,36 @@ struct Req {
 
 impl Req {
     fn get(path: impl Into<String>, token: Option<Arc<str>>) -> Req {
-        Req { method: hyper::Method::GET, path: path.into(), token, form: false, body: Bytes::new() }
+        Req {
+            method: hyper::Method::GET,
+            path: path.into(),
+            token,
+            form: false,
+            body: Bytes::new(),
+        }
     }
     fn post(path: impl Into<String>, token: Option<Arc<str>>, body: &Value) -> Req {
-        Req { method: hyper::Method::POST, path: path.into(), token, form: false, body: Bytes::from(body.to_string()) }
+        Req {
+            method: hyper::Method::POST,
+            path: path.into(),
+            token,
+            form: false,
+            body: Bytes::from(body.to_string()),
+        }
     }
     fn form(path: impl Into<String>, fields: &[(&str, &str)]) -> Req {
-        let body = fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
-        Req { method: hyper::Method::POST, path: path.into(), token: None, form: true, body: Bytes::from(body) }
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        Req {
+            method: hyper::Method::POST,
+            path: path.into(),
+            token: None,
+            form: true,
+            body: Bytes::from(body),
+        }
     }
 }
 
@@ -114,12 +139,22 @@ impl Conn {
             self.connect().await?;
         }
         let sender = self.sender.as_mut().context("not connected")?;
-        let mut b = hyper::Request::builder().method(req.method.clone()).uri(&req.path).header("host", self.addr.to_string());
+        let mut b = hyper::Request::builder()
+            .method(req.method.clone())
+            .uri(&req.path)
+            .header("host", self.addr.to_string());
         if let Some(t) = &req.token {
             b = b.header("authorization", format!("Bearer {t}"));
         }
         if req.method == hyper::Method::POST {
-            b = b.header("content-type", if req.form { "application/x-www-form-urlencoded" } else { "application/json" });
+            b = b.header(
+                "content-type",
+                if req.form {
+                    "application/x-www-form-urlencoded"
+                } else {
+                    "application/json"
+                },
+            );
         }
         let request = b.body(Full::new(req.body.clone()))?;
         let result = async {
@@ -140,7 +175,12 @@ impl Conn {
     async fn json(&mut self, req: &Req) -> anyhow::Result<Value> {
         let (status, body) = self.send(req).await?;
         if !(200..300).contains(&status) {
-            bail!("{} {} answered {status}: {}", req.method, req.path, String::from_utf8_lossy(&body));
+            bail!(
+                "{} {} answered {status}: {}",
+                req.method,
+                req.path,
+                String::from_utf8_lossy(&body)
+            );
         }
         if body.is_empty() {
             return Ok(Value::Null);
@@ -206,7 +246,10 @@ impl Proc {
 
     /// Graceful stop (SIGTERM), bounded; SIGKILL after 60 s.
     fn stop(mut self) -> anyhow::Result<()> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if self.child.try_wait()?.is_some() {
@@ -222,7 +265,9 @@ impl Proc {
 
 /// utime + stime of a process, in seconds (clock ticks of 1/100 s, Linux's USER_HZ).
 fn cpu_secs(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
     // Fields after the command name (which may contain spaces) start at state (field 3).
     let after = stat.rsplit_once(')').map(|(_, a)| a).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
@@ -233,7 +278,11 @@ fn cpu_secs(pid: &str) -> f64 {
 fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -281,7 +330,12 @@ async fn drive(addr: SocketAddr, conns: usize, secs: f64, make: MakeReq) -> Load
                     }
                     Ok((status, body)) => {
                         errors += 1;
-                        first_error.get_or_insert_with(|| format!("{status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
+                        first_error.get_or_insert_with(|| {
+                            format!(
+                                "{status}: {}",
+                                String::from_utf8_lossy(&body[..body.len().min(300)])
+                            )
+                        });
                     }
                     Err(e) => {
                         errors += 1;
@@ -322,7 +376,14 @@ struct Bench {
 
 impl Bench {
     /// One run: the load, with the server's CPU and peak RSS and our own CPU around it.
-    async fn run(&mut self, scenario: &str, server: &Proc, conns: usize, make: MakeReq, background: Option<(usize, MakeReq)>) -> Value {
+    async fn run(
+        &mut self,
+        scenario: &str,
+        server: &Proc,
+        conns: usize,
+        make: MakeReq,
+        background: Option<(usize, MakeReq)>,
+    ) -> Value {
         if let Some(only) = &self.args.only {
             if !scenario.contains(only.as_str()) && !scenario.starts_with("http_ceiling") {
                 return json!({ "requests_per_sec": 0.0 });
@@ -340,10 +401,19 @@ impl Bench {
             Some(t) => t.await.ok(),
             None => None,
         };
-        let (server_cpu, own_cpu) = (cpu_secs(&pid.to_string()) - server_cpu0, cpu_secs("self") - own_cpu0);
+        let (server_cpu, own_cpu) = (
+            cpu_secs(&pid.to_string()) - server_cpu0,
+            cpu_secs("self") - own_cpu0,
+        );
         let requests = load.ok + load.errors + bg.as_ref().map_or(0, |b| b.ok + b.errors);
         let rps = load.ok as f64 / load.elapsed;
-        let ms = |q: f64| if load.hist.is_empty() { 0.0 } else { load.hist.value_at_quantile(q) as f64 / 1000.0 };
+        let ms = |q: f64| {
+            if load.hist.is_empty() {
+                0.0
+            } else {
+                load.hist.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
         let ceiling = self.ceiling.get(&conns).copied();
         let mut r = json!({
             "scenario": scenario,
@@ -383,13 +453,27 @@ fn round(v: f64, digits: i32) -> f64 {
 fn print_header() {
     println!(
         "{:<34} {:>5} {:>9} {:>8} {:>8} {:>8} {:>6} {:>6} {:>7} {:>7} {:>9} {:>7}",
-        "scenario", "conns", "req/s", "p50 ms", "p99 ms", "p99.9", "errors", "srvCPU", "srv us", "RSS MB", "client us", "ceiling"
+        "scenario",
+        "conns",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9",
+        "errors",
+        "srvCPU",
+        "srv us",
+        "RSS MB",
+        "client us",
+        "ceiling"
     );
 }
 
 fn print_row(r: &Value) {
     let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
-    let ratio = r["ratio_to_ceiling"].as_f64().map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "-".into());
+    let ratio = r["ratio_to_ceiling"]
+        .as_f64()
+        .map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "-".into());
     println!(
         "{:<34} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>6.2} {:>7.1} {:>7.1} {:>9.1} {:>7}{}",
         r["scenario"].as_str().unwrap_or(""),
@@ -404,7 +488,9 @@ fn print_row(r: &Value) {
         f("server_peak_rss_mb"),
         f("client_cpu_us_per_request"),
         ratio,
-        r.get("background_sends_per_sec").map(|b| format!("  (+{b} sends/s in background)")).unwrap_or_default(),
+        r.get("background_sends_per_sec")
+            .map(|b| format!("  (+{b} sends/s in background)"))
+            .unwrap_or_default(),
     );
     if let Some(e) = r.get("first_error") {
         println!("    first error: {e}");
@@ -443,11 +529,21 @@ struct World {
 }
 
 async fn seed(addr: SocketAddr, data_dir: &Path) -> anyhow::Result<World> {
-    let creds: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("admin-credentials.json"))?)?;
-    let s = |k: &str| creds[k].as_str().map(str::to_string).with_context(|| format!("admin-credentials.json has no {k}"));
+    let creds: Value = serde_json::from_str(&std::fs::read_to_string(
+        data_dir.join("admin-credentials.json"),
+    )?)?;
+    let s = |k: &str| {
+        creds[k]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("admin-credentials.json has no {k}"))
+    };
     let (client_id, client_secret, domain) = (s("clientId")?, s("clientSecret")?, s("domain")?);
     let endpoint = s("tokenEndpoint")?;
-    let token_path = format!("/{}", endpoint.splitn(4, '/').nth(3).context("tokenEndpoint")?);
+    let token_path = format!(
+        "/{}",
+        endpoint.splitn(4, '/').nth(3).context("tokenEndpoint")?
+    );
     let mut c = Conn::new(addr);
     let token = c
         .json(&Req::form(
@@ -460,12 +556,20 @@ async fn seed(addr: SocketAddr, data_dir: &Path) -> anyhow::Result<World> {
             ],
         ))
         .await?;
-    let admin_token: Arc<str> = token["access_token"].as_str().context("no access_token")?.into();
+    let admin_token: Arc<str> = token["access_token"]
+        .as_str()
+        .context("no access_token")?
+        .into();
     // Users (and their password-grant tokens) in parallel: each costs an Argon2 hash.
     let mut tasks = Vec::new();
     for i in 0..=USERS {
-        let (admin_token, token_path, client_id, client_secret, domain) =
-            (admin_token.clone(), token_path.clone(), client_id.clone(), client_secret.clone(), domain.clone());
+        let (admin_token, token_path, client_id, client_secret, domain) = (
+            admin_token.clone(),
+            token_path.clone(),
+            client_id.clone(),
+            client_secret.clone(),
+            domain.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut c = Conn::new(addr);
             let upn = format!("loaduser{i:02}@{domain}");
@@ -516,11 +620,24 @@ async fn seed(addr: SocketAddr, data_dir: &Path) -> anyhow::Result<World> {
         chats.push(chat["id"].as_str().context("chat id")?.to_string());
     }
     let everyone: Vec<Value> = users.iter().map(|(id, _)| member(id)).collect();
-    let shared =
-        c.json(&Req::post("/v1.0/chats", Some(users[0].1.clone()), &json!({ "chatType": "group", "topic": "Everyone", "members": everyone })))
-            .await?;
+    let shared = c
+        .json(&Req::post(
+            "/v1.0/chats",
+            Some(users[0].1.clone()),
+            &json!({ "chatType": "group", "topic": "Everyone", "members": everyone }),
+        ))
+        .await?;
     let shared_chat = shared["id"].as_str().context("chat id")?.to_string();
-    Ok(World { admin_token, token_path, client_id, client_secret, domain, users, chats, shared_chat })
+    Ok(World {
+        admin_token,
+        token_path,
+        client_id,
+        client_secret,
+        domain,
+        users,
+        chats,
+        shared_chat,
+    })
 }
 
 fn send_body(w: usize, i: u64) -> Value {
@@ -528,8 +645,12 @@ fn send_body(w: usize, i: u64) -> Value {
 }
 
 fn send_many(world: &World) -> MakeReq {
-    let targets: Vec<(String, Arc<str>)> =
-        world.chats.iter().zip(&world.users).map(|(chat, (_, t))| (format!("/v1.0/chats/{chat}/messages"), t.clone())).collect();
+    let targets: Vec<(String, Arc<str>)> = world
+        .chats
+        .iter()
+        .zip(&world.users)
+        .map(|(chat, (_, t))| (format!("/v1.0/chats/{chat}/messages"), t.clone()))
+        .collect();
     Arc::new(move |w, i| {
         let (path, token) = &targets[w % targets.len()];
         Req::post(path.clone(), Some(token.clone()), &send_body(w, i))
@@ -538,8 +659,17 @@ fn send_many(world: &World) -> MakeReq {
 
 fn send_one(world: &World) -> MakeReq {
     let path = format!("/v1.0/chats/{}/messages", world.shared_chat);
-    let tokens: Vec<Arc<str>> = world.users[..USERS].iter().map(|(_, t)| t.clone()).collect();
-    Arc::new(move |w, i| Req::post(path.clone(), Some(tokens[w % tokens.len()].clone()), &send_body(w, i)))
+    let tokens: Vec<Arc<str>> = world.users[..USERS]
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    Arc::new(move |w, i| {
+        Req::post(
+            path.clone(),
+            Some(tokens[w % tokens.len()].clone()),
+            &send_body(w, i),
+        )
+    })
 }
 
 /// Pages of 50 of each connection's own chat (the chats the background senders write to).
@@ -562,17 +692,31 @@ fn background_sends(world: &World) -> MakeReq {
 }
 
 fn list_chats(world: &World) -> MakeReq {
-    let tokens: Vec<Arc<str>> = world.users[..USERS].iter().map(|(_, t)| t.clone()).collect();
-    Arc::new(move |w, _| Req::get("/v1.0/me/chats?$expand=lastMessagePreview", Some(tokens[w % tokens.len()].clone())))
+    let tokens: Vec<Arc<str>> = world.users[..USERS]
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
+    Arc::new(move |w, _| {
+        Req::get(
+            "/v1.0/me/chats?$expand=lastMessagePreview",
+            Some(tokens[w % tokens.len()].clone()),
+        )
+    })
 }
 
 fn users_filter(world: &World, directory: usize) -> MakeReq {
     let token = world.admin_token.clone();
     let prefixes = (directory / 100).max(1);
     Arc::new(move |w, i| {
-        let p = format!("Bench User {:04}", (w as u64 * 7919 + i * 31) % prefixes as u64);
+        let p = format!(
+            "Bench User {:04}",
+            (w as u64 * 7919 + i * 31) % prefixes as u64
+        );
         Req::get(
-            format!("/v1.0/users?$filter={}&$select=id,displayName,userPrincipalName", urlencode(&format!("startswith(displayName,'{p}')"))),
+            format!(
+                "/v1.0/users?$filter={}&$select=id,displayName,userPrincipalName",
+                urlencode(&format!("startswith(displayName,'{p}')"))
+            ),
             Some(token.clone()),
         )
     })
@@ -598,20 +742,34 @@ fn recipients(world: &World, w: usize, n: usize) -> Vec<Value> {
 }
 
 fn create_draft(world: &World) -> MakeReq {
-    let tokens: Vec<Arc<str>> = world.users[..USERS].iter().map(|(_, t)| t.clone()).collect();
+    let tokens: Vec<Arc<str>> = world.users[..USERS]
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
     let to: Vec<Vec<Value>> = (0..USERS).map(|w| recipients(world, w, 1)).collect();
     Arc::new(move |w, i| {
         let body = json!({ "subject": format!("Draft {i}"), "body": { "contentType": "text", "content": "A draft from the benchmark." }, "toRecipients": to[w % USERS] });
-        Req::post("/v1.0/me/messages", Some(tokens[w % tokens.len()].clone()), &body)
+        Req::post(
+            "/v1.0/me/messages",
+            Some(tokens[w % tokens.len()].clone()),
+            &body,
+        )
     })
 }
 
 fn send_mail(world: &World) -> MakeReq {
-    let tokens: Vec<Arc<str>> = world.users[..USERS].iter().map(|(_, t)| t.clone()).collect();
+    let tokens: Vec<Arc<str>> = world.users[..USERS]
+        .iter()
+        .map(|(_, t)| t.clone())
+        .collect();
     let to: Vec<Vec<Value>> = (0..USERS).map(|w| recipients(world, w, 3)).collect();
     Arc::new(move |w, i| {
         let body = json!({ "message": { "subject": format!("Mail {i}"), "body": { "contentType": "text", "content": "Mail from the benchmark." }, "toRecipients": to[w % USERS] }, "saveToSentItems": true });
-        Req::post("/v1.0/me/sendMail", Some(tokens[w % tokens.len()].clone()), &body)
+        Req::post(
+            "/v1.0/me/sendMail",
+            Some(tokens[w % tokens.len()].clone()),
+            &body,
+        )
     })
 }
 
@@ -620,7 +778,10 @@ async fn probe(addr: SocketAddr, make: &MakeReq) -> Result<(), String> {
     let mut c = Conn::new(addr);
     match c.send(&make(0, 0)).await {
         Ok((s, _)) if (200..300).contains(&s) => Ok(()),
-        Ok((s, body)) => Err(format!("probe answered {s}: {}", String::from_utf8_lossy(&body[..body.len().min(200)]))),
+        Ok((s, body)) => Err(format!(
+            "probe answered {s}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        )),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -636,34 +797,69 @@ fn main() -> anyhow::Result<()> {
         args.scale_messages = args.scale_messages.min(20_000);
         args.background_senders = args.background_senders.min(2);
     }
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(args))
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.bin.exists(), "{} not found (build it: cargo build --release -p switchboard)", args.bin.display());
+    anyhow::ensure!(
+        args.bin.exists(),
+        "{} not found (build it: cargo build --release -p switchboard)",
+        args.bin.display()
+    );
     std::fs::create_dir_all(&args.out)?;
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
     let data_dir = args.out.join(format!("data-{stamp}"));
     let bin = args.bin.clone();
     let conns = args.conns.clone();
-    let mut bench = Bench { args, results: Vec::new(), ceiling: Default::default() };
+    let mut bench = Bench {
+        args,
+        results: Vec::new(),
+        ceiling: Default::default(),
+    };
     let mut notes: Vec<String> = Vec::new();
 
-    println!("Switchboard benchmark: {} s per run, connections {:?}, loopback", bench.args.secs, conns);
-    println!("machine: {} cores, {} MB RAM (shared; other builds may be running)", shell("nproc", &[]), status_mem_mb());
+    println!(
+        "Switchboard benchmark: {} s per run, connections {:?}, loopback",
+        bench.args.secs, conns
+    );
+    println!(
+        "machine: {} cores, {} MB RAM (shared; other builds may be running)",
+        shell("nproc", &[]),
+        status_mem_mb()
+    );
     print_header();
 
     // The HTTP ceiling.
     let addr = free_addr()?;
     let listen = addr.to_string();
-    let mut ceiling = Proc::start(&bin, &["bench-ceiling", "--listen", &listen], addr, &bench.args.out.join("ceiling.log"))?;
+    let mut ceiling = Proc::start(
+        &bin,
+        &["bench-ceiling", "--listen", &listen],
+        addr,
+        &bench.args.out.join("ceiling.log"),
+    )?;
     ceiling.ready(Instant::now()).await?;
     let body = Bytes::from(send_body(0, 0).to_string());
     for &n in &conns {
         let body = body.clone();
-        let make: MakeReq = Arc::new(move |_, _| Req { method: hyper::Method::POST, path: "/ceiling".into(), token: None, form: false, body: body.clone() });
-        let r = bench.run("http_ceiling (1 KB JSON)", &ceiling, n, make, None).await;
-        bench.ceiling.insert(n, r["requests_per_sec"].as_f64().unwrap_or(0.0));
+        let make: MakeReq = Arc::new(move |_, _| Req {
+            method: hyper::Method::POST,
+            path: "/ceiling".into(),
+            token: None,
+            form: false,
+            body: body.clone(),
+        });
+        let r = bench
+            .run("http_ceiling (1 KB JSON)", &ceiling, n, make, None)
+            .await;
+        bench
+            .ceiling
+            .insert(n, r["requests_per_sec"].as_f64().unwrap_or(0.0));
     }
     ceiling.stop()?;
 
@@ -677,38 +873,82 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let fresh_start = server.ready(t).await?;
     let t = Instant::now();
     let world = seed(addr, &data_dir).await?;
-    println!("(fresh start answered in {} ms; {} users, {} chats and tokens created through the API in {:.1} s)",
-        fresh_start.as_millis(), world.users.len(), world.chats.len() + 1, t.elapsed().as_secs_f64());
+    println!(
+        "(fresh start answered in {} ms; {} users, {} chats and tokens created through the API in {:.1} s)",
+        fresh_start.as_millis(),
+        world.users.len(),
+        world.chats.len() + 1,
+        t.elapsed().as_secs_f64()
+    );
 
     // Restart before measuring: creating users hashes their passwords (Argon2, 19 MB each, in
     // parallel above), and the allocator keeps that memory, which would hide the runs' own peaks.
     server.stop()?;
     let t = Instant::now();
-    server = Proc::start(&bin, &serve_args, addr, &bench.args.out.join("serve-measured.log"))?;
+    server = Proc::start(
+        &bin,
+        &serve_args,
+        addr,
+        &bench.args.out.join("serve-measured.log"),
+    )?;
     let small_start = server.ready(t).await?;
-    println!("(restarted; serve answered {} ms after start)", small_start.as_millis());
+    println!(
+        "(restarted; serve answered {} ms after start)",
+        small_start.as_millis()
+    );
 
     let mut empty = std::collections::HashMap::new();
     for &n in &conns {
-        let r = bench.run("send (N chats)", &server, n, send_many(&world), None).await;
+        let r = bench
+            .run("send (N chats)", &server, n, send_many(&world), None)
+            .await;
         empty.insert(("send", n), r);
     }
     for &n in &conns {
-        bench.run("send (one chat)", &server, n, send_one(&world), None).await;
+        bench
+            .run("send (one chat)", &server, n, send_one(&world), None)
+            .await;
     }
     let bg = bench.args.background_senders;
     for &n in &conns {
-        let r = bench.run("list 50 messages (+ sends)", &server, n, list_messages(&world), Some((bg, background_sends(&world)))).await;
+        let r = bench
+            .run(
+                "list 50 messages (+ sends)",
+                &server,
+                n,
+                list_messages(&world),
+                Some((bg, background_sends(&world))),
+            )
+            .await;
         empty.insert(("list", n), r);
     }
     for &n in &conns {
-        bench.run("list chats $expand=preview", &server, n, list_chats(&world), None).await;
+        bench
+            .run(
+                "list chats $expand=preview",
+                &server,
+                n,
+                list_chats(&world),
+                None,
+            )
+            .await;
     }
     for &n in &conns {
-        bench.run("token (client credentials)", &server, n, token_grant(&world), None).await;
+        bench
+            .run(
+                "token (client credentials)",
+                &server,
+                n,
+                token_grant(&world),
+                None,
+            )
+            .await;
     }
     // Mail: only where the routes exist in this build.
-    for (name, make) in [("mail: create draft", create_draft(&world)), ("mail: sendMail (3 recipients)", send_mail(&world))] {
+    for (name, make) in [
+        ("mail: create draft", create_draft(&world)),
+        ("mail: sendMail (3 recipients)", send_mail(&world)),
+    ] {
         match probe(addr, &make).await {
             Ok(()) => {
                 for &n in &conns {
@@ -717,7 +957,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
             Err(why) => {
                 println!("{name:<34} not available ({why})");
-                bench.results.push(json!({ "scenario": name, "available": false, "why": why }));
+                bench
+                    .results
+                    .push(json!({ "scenario": name, "available": false, "why": why }));
             }
         }
     }
@@ -727,10 +969,24 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let t = Instant::now();
     let users = bench.args.directory_users.to_string();
     run_tool(&bin, &["bench-seed", "--data-dir", &dd, "--users", &users])?;
-    println!("(seeded {users} directory users through insert_users in {:.1} s)", t.elapsed().as_secs_f64());
-    notes.push(format!("directory users seeded through the store's insert_users in {:.1} s", t.elapsed().as_secs_f64()));
+    println!(
+        "(seeded {users} directory users through insert_users in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    notes.push(format!(
+        "directory users seeded through the store's insert_users in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
     for &n in &conns {
-        bench.run(&format!("users $filter startswith ({users})"), &server, n, users_filter(&world, bench.args.directory_users), None).await;
+        bench
+            .run(
+                &format!("users $filter startswith ({users})"),
+                &server,
+                n,
+                users_filter(&world, bench.args.directory_users),
+                None,
+            )
+            .await;
     }
 
     // Scale: the same sends and lists with a million messages stored.
@@ -738,17 +994,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if bench.args.scale_messages > 0 {
         server.stop()?;
         let count = bench.args.scale_messages.to_string();
-        let mut seed_args: Vec<String> = ["bench-seed", "--data-dir", &dd, "--messages", &count].iter().map(|s| s.to_string()).collect();
+        let mut seed_args: Vec<String> = ["bench-seed", "--data-dir", &dd, "--messages", &count]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         for (chat, (uid, _)) in world.chats.iter().zip(&world.users) {
             seed_args.push("--chat".into());
             seed_args.push(format!("{chat}={uid}"));
         }
         let t = Instant::now();
-        run_tool(&bin, &seed_args.iter().map(String::as_str).collect::<Vec<_>>())?;
+        run_tool(
+            &bin,
+            &seed_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )?;
         let seeded = t.elapsed().as_secs_f64();
-        let db_mb = std::fs::metadata(data_dir.join("switchboard.db")).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0);
+        let db_mb = std::fs::metadata(data_dir.join("switchboard.db"))
+            .map(|m| m.len() as f64 / 1048576.0)
+            .unwrap_or(0.0);
         let t = Instant::now();
-        server = Proc::start(&bin, &serve_args, addr, &bench.args.out.join("serve-scale.log"))?;
+        server = Proc::start(
+            &bin,
+            &serve_args,
+            addr,
+            &bench.args.out.join("serve-scale.log"),
+        )?;
         let start_up = server.ready(t).await?;
         println!(
             "(stored {count} more messages through the store in {seeded:.1} s; database {db_mb:.0} MB; serve answered {} ms after start)",
@@ -756,12 +1025,28 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
         let mut ratios = Vec::new();
         for &n in &conns {
-            let r = bench.run(&format!("send (N chats) @{count} stored"), &server, n, send_many(&world), None).await;
+            let r = bench
+                .run(
+                    &format!("send (N chats) @{count} stored"),
+                    &server,
+                    n,
+                    send_many(&world),
+                    None,
+                )
+                .await;
             ratios.push(json!({ "scenario": "send", "connections": n,
                 "throughput_ratio": round(empty[&("send", n)]["requests_per_sec"].as_f64().unwrap_or(0.0) / r["requests_per_sec"].as_f64().unwrap_or(1.0).max(1.0), 2) }));
         }
         for &n in &conns {
-            let r = bench.run(&format!("list 50 (+ sends) @{count} stored"), &server, n, list_messages(&world), Some((bg, background_sends(&world)))).await;
+            let r = bench
+                .run(
+                    &format!("list 50 (+ sends) @{count} stored"),
+                    &server,
+                    n,
+                    list_messages(&world),
+                    Some((bg, background_sends(&world))),
+                )
+                .await;
             ratios.push(json!({ "scenario": "list", "connections": n,
                 "throughput_ratio": round(empty[&("list", n)]["requests_per_sec"].as_f64().unwrap_or(0.0) / r["requests_per_sec"].as_f64().unwrap_or(1.0).max(1.0), 2) }));
         }
@@ -775,8 +1060,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let broken: Vec<String> = bench
         .results
         .iter()
-        .filter(|r| r.get("requests").is_some() && (r["requests"] == 0 || r["errors"].as_u64().unwrap_or(0) > 0))
-        .map(|r| format!("{} at {} connections", r["scenario"].as_str().unwrap_or(""), r["connections"]))
+        .filter(|r| {
+            r.get("requests").is_some()
+                && (r["requests"] == 0 || r["errors"].as_u64().unwrap_or(0) > 0)
+        })
+        .map(|r| {
+            format!(
+                "{} at {} connections",
+                r["scenario"].as_str().unwrap_or(""),
+                r["connections"]
+            )
+        })
         .collect();
     let out = json!({
         "date": shell("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
@@ -796,7 +1090,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", path.display());
     if bench.args.smoke && !broken.is_empty() {
-        bail!("scenarios with errors or no successful request: {}", broken.join(", "));
+        bail!(
+            "scenarios with errors or no successful request: {}",
+            broken.join(", ")
+        );
     }
     if !bench.args.smoke {
         let _ = std::fs::remove_dir_all(&data_dir);
@@ -805,9 +1102,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn run_tool(bin: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new(bin).args(args).env("SWITCHBOARD_LOG", "warn").output()?;
+    let out = Command::new(bin)
+        .args(args)
+        .env("SWITCHBOARD_LOG", "warn")
+        .output()?;
     if !out.status.success() {
-        bail!("{} {} failed: {}", bin.display(), args.join(" "), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} {} failed: {}",
+            bin.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -815,7 +1120,11 @@ fn run_tool(bin: &Path, args: &[&str]) -> anyhow::Result<()> {
 fn status_mem_mb() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         / 1024
 }

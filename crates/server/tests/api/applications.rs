@@ -11,7 +11,12 @@ use crate::harness::*;
 const GRAPH: &str = "00000003-0000-0000-c000-000000000000";
 
 fn claims(token: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// Registers an application; returns its JSON.
@@ -23,7 +28,13 @@ async fn create(t: &TestServer, token: &str, body: Value) -> Value {
 
 /// Adds a secret; returns the passwordCredential JSON (with `secretText`).
 async fn add_password(t: &TestServer, token: &str, id: &str, body: Value) -> Value {
-    let (status, credential) = t.post(&format!("/v1.0/applications/{id}/addPassword"), token, &body).await;
+    let (status, credential) = t
+        .post(
+            &format!("/v1.0/applications/{id}/addPassword"),
+            token,
+            &body,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{credential}");
     credential
 }
@@ -43,13 +54,36 @@ async fn client_credentials(t: &TestServer, client_id: &str, secret: &str) -> (S
 
 /// One concrete request per `/applications` route of the permission matrix (see
 /// `tenants::request_for`); `admin` prepares what the request acts on.
-pub async fn matrix_request(t: &TestServer, method: &str, route: &str, admin: &str, n: usize) -> (Method, String, Option<Value>) {
-    let app = || async { create(t, admin, json!({ "displayName": format!("probe{n}") })).await["id"].as_str().unwrap().to_string() };
+pub async fn matrix_request(
+    t: &TestServer,
+    method: &str,
+    route: &str,
+    admin: &str,
+    n: usize,
+) -> (Method, String, Option<Value>) {
+    let app = || async {
+        create(t, admin, json!({ "displayName": format!("probe{n}") })).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     match (method, route) {
         ("GET", "/applications") => (Method::GET, "/v1.0/applications".into(), None),
-        ("GET", "/applications/{id}") => (Method::GET, format!("/v1.0/applications/{}", app().await), None),
-        ("POST", "/applications") => (Method::POST, "/v1.0/applications".into(), Some(json!({ "displayName": format!("new{n}") }))),
-        ("DELETE", "/applications/{id}") => (Method::DELETE, format!("/v1.0/applications/{}", app().await), None),
+        ("GET", "/applications/{id}") => (
+            Method::GET,
+            format!("/v1.0/applications/{}", app().await),
+            None,
+        ),
+        ("POST", "/applications") => (
+            Method::POST,
+            "/v1.0/applications".into(),
+            Some(json!({ "displayName": format!("new{n}") })),
+        ),
+        ("DELETE", "/applications/{id}") => (
+            Method::DELETE,
+            format!("/v1.0/applications/{}", app().await),
+            None,
+        ),
         ("POST", "/applications/{id}/addPassword") => (
             Method::POST,
             format!("/v1.0/applications/{}/addPassword", app().await),
@@ -58,7 +92,11 @@ pub async fn matrix_request(t: &TestServer, method: &str, route: &str, admin: &s
         ("POST", "/applications/{id}/removePassword") => {
             let id = app().await;
             let credential = add_password(t, admin, &id, json!({ "passwordCredential": {} })).await;
-            (Method::POST, format!("/v1.0/applications/{id}/removePassword"), Some(json!({ "keyId": credential["keyId"] })))
+            (
+                Method::POST,
+                format!("/v1.0/applications/{id}/removePassword"),
+                Some(json!({ "keyId": credential["keyId"] })),
+            )
         }
         other => panic!("no request for {other:?}"),
     }
@@ -95,13 +133,25 @@ async fn create_list_read_and_delete() {
     let id = app["id"].as_str().unwrap().to_string();
     let app_id = app["appId"].as_str().unwrap().to_string();
     assert_eq!(location, format!("{}/v1.0/applications/{id}", t.base));
-    assert_eq!(app["@odata.context"], format!("{}/v1.0/$metadata#applications/$entity", t.base));
+    assert_eq!(
+        app["@odata.context"],
+        format!("{}/v1.0/$metadata#applications/$entity", t.base)
+    );
     assert_eq!(app["displayName"], "Contoso Chat Bot");
     assert_ne!(id, app_id);
     assert_eq!(app["passwordCredentials"], json!([]));
-    assert_eq!(app["web"]["redirectUris"], json!(["https://bot.example/auth"]));
-    assert_eq!(app["spa"]["redirectUris"], json!(["https://bot.example/spa"]));
-    assert_eq!(app["publicClient"]["redirectUris"], json!(["msal0000://auth"]));
+    assert_eq!(
+        app["web"]["redirectUris"],
+        json!(["https://bot.example/auth"])
+    );
+    assert_eq!(
+        app["spa"]["redirectUris"],
+        json!(["https://bot.example/spa"])
+    );
+    assert_eq!(
+        app["publicClient"]["redirectUris"],
+        json!(["msal0000://auth"])
+    );
     // Permissions come back by Graph's ids; openid needs no grant and is not kept.
     assert_eq!(
         app["requiredResourceAccess"],
@@ -116,23 +166,44 @@ async fn create_list_read_and_delete() {
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(read["appId"], app_id.as_str());
     // The alternate key: by application (client) id.
-    let (status, by_app_id) = t.get(&format!("/v1.0/applications(appId='{app_id}')"), &admin).await;
+    let (status, by_app_id) = t
+        .get(&format!("/v1.0/applications(appId='{app_id}')"), &admin)
+        .await;
     assert_eq!(status, StatusCode::OK, "{by_app_id}");
     assert_eq!(by_app_id["id"], id.as_str());
 
     let (status, list) = t.get("/v1.0/applications", &admin).await;
     assert_eq!(status, StatusCode::OK);
-    let mut names: Vec<&str> = list["value"].as_array().unwrap().iter().map(|a| a["displayName"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["displayName"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["Contoso Chat Bot", "Switchboard administrator"]);
-    let (_, ordered) = t.get("/v1.0/applications?$orderby=displayName desc&$top=1", &admin).await;
-    assert_eq!(ordered["value"][0]["displayName"], "Switchboard administrator");
+    let (_, ordered) = t
+        .get(
+            "/v1.0/applications?$orderby=displayName desc&$top=1",
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        ordered["value"][0]["displayName"],
+        "Switchboard administrator"
+    );
     assert!(ordered["@odata.nextLink"].is_string(), "{ordered}");
     let (status, filtered) = t
-        .get(&format!("/v1.0/applications?$filter=appId eq '{app_id}'&$select=id,displayName"), &admin)
+        .get(
+            &format!("/v1.0/applications?$filter=appId eq '{app_id}'&$select=id,displayName"),
+            &admin,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{filtered}");
-    assert_eq!(filtered["value"], json!([{ "id": id, "displayName": "Contoso Chat Bot" }]));
+    assert_eq!(
+        filtered["value"],
+        json!([{ "id": id, "displayName": "Contoso Chat Bot" }])
+    );
     let (status, body) = t.get("/v1.0/applications?$select=nonsense", &admin).await;
     assert_error(status, &body, 400, "Request_BadRequest");
 
@@ -166,17 +237,48 @@ async fn bad_requests_other_tenants_and_missing_permissions() {
     }
     let app = create(&t, &admin, json!({ "displayName": "Ours" })).await;
     let id = app["id"].as_str().unwrap();
-    let (status, body) = t.post(&format!("/v1.0/applications/{id}/addPassword"), &admin, &json!({ "passwordCredential": { "endDateTime": "2001-01-01T00:00:00Z" } })).await;
+    let (status, body) = t
+        .post(
+            &format!("/v1.0/applications/{id}/addPassword"),
+            &admin,
+            &json!({ "passwordCredential": { "endDateTime": "2001-01-01T00:00:00Z" } }),
+        )
+        .await;
     assert_error(status, &body, 400, "Request_BadRequest");
-    let (status, body) = t.post(&format!("/v1.0/applications/{id}/removePassword"), &admin, &json!({ "keyId": uuid_like() })).await;
+    let (status, body) = t
+        .post(
+            &format!("/v1.0/applications/{id}/removePassword"),
+            &admin,
+            &json!({ "keyId": uuid_like() }),
+        )
+        .await;
     assert_error(status, &body, 400, "Request_BadRequest");
-    let (status, body) = t.post(&format!("/v1.0/applications/{id}/removePassword"), &admin, &json!({ "keyId": "nope" })).await;
+    let (status, body) = t
+        .post(
+            &format!("/v1.0/applications/{id}/removePassword"),
+            &admin,
+            &json!({ "keyId": "nope" }),
+        )
+        .await;
     assert_error(status, &body, 400, "Request_BadRequest");
-    let (status, body) = t.get(&format!("/v1.0/applications/{}", uuid_like()), &admin).await;
+    let (status, body) = t
+        .get(&format!("/v1.0/applications/{}", uuid_like()), &admin)
+        .await;
     assert_error(status, &body, 404, "Request_ResourceNotFound");
 
     // Another tenant's administrator sees none of this tenant's applications.
-    let other: Value = serde_json::from_str(&crate::tenants::cli(&t, &["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"])).unwrap();
+    let other: Value = serde_json::from_str(&crate::tenants::cli(
+        &t,
+        &[
+            "tenant",
+            "create",
+            "--name",
+            "Fabrikam",
+            "--domain",
+            "fabrikam.example",
+        ],
+    ))
+    .unwrap();
     let (status, token) = t
         .token_request(
             other["tenantId"].as_str().unwrap(),
@@ -193,27 +295,57 @@ async fn bad_requests_other_tenants_and_missing_permissions() {
     let app_id = app["appId"].as_str().unwrap();
     for (status, body) in [
         t.get(&format!("/v1.0/applications/{id}"), foreign).await,
-        t.get(&format!("/v1.0/applications(appId='{app_id}')"), foreign).await,
+        t.get(&format!("/v1.0/applications(appId='{app_id}')"), foreign)
+            .await,
         t.delete(&format!("/v1.0/applications/{id}"), foreign).await,
-        t.post(&format!("/v1.0/applications/{id}/addPassword"), foreign, &json!({ "passwordCredential": {} })).await,
+        t.post(
+            &format!("/v1.0/applications/{id}/addPassword"),
+            foreign,
+            &json!({ "passwordCredential": {} }),
+        )
+        .await,
     ] {
         assert_error(status, &body, 404, "Request_ResourceNotFound");
     }
     let (_, list) = t.get("/v1.0/applications", foreign).await;
-    let names: Vec<&str> = list["value"].as_array().unwrap().iter().map(|a| a["displayName"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["displayName"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Fabrikam administrator"]);
 
     // Reading needs Application.Read.All (or more); writing needs Application.ReadWrite.All.
     let reader = create(&t, &admin, json!({ "displayName": "Reader", "requiredResourceAccess": [{ "resourceAppId": GRAPH, "resourceAccess": [{ "id": "Application.Read.All", "type": "Role" }] }] })).await;
-    let secret = add_password(&t, &admin, reader["id"].as_str().unwrap(), json!({ "passwordCredential": {} })).await;
-    let (status, body) = client_credentials(&t, reader["appId"].as_str().unwrap(), secret["secretText"].as_str().unwrap()).await;
+    let secret = add_password(
+        &t,
+        &admin,
+        reader["id"].as_str().unwrap(),
+        json!({ "passwordCredential": {} }),
+    )
+    .await;
+    let (status, body) = client_credentials(
+        &t,
+        reader["appId"].as_str().unwrap(),
+        secret["secretText"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let reader_token = body["access_token"].as_str().unwrap();
     let (status, _) = t.get("/v1.0/applications", reader_token).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = t.post("/v1.0/applications", reader_token, &json!({ "displayName": "Escalation" })).await;
+    let (status, body) = t
+        .post(
+            "/v1.0/applications",
+            reader_token,
+            &json!({ "displayName": "Escalation" }),
+        )
+        .await;
     assert_error(status, &body, 403, "Authorization_RequestDenied");
-    let (status, body) = t.delete(&format!("/v1.0/applications/{id}"), reader_token).await;
+    let (status, body) = t
+        .delete(&format!("/v1.0/applications/{id}"), reader_token)
+        .await;
     assert_error(status, &body, 403, "Authorization_RequestDenied");
 }
 
@@ -242,16 +374,37 @@ async fn a_secret_from_add_password_gets_tokens_with_exactly_the_granted_permiss
     let id = app["id"].as_str().unwrap();
     let app_id = app["appId"].as_str().unwrap();
 
-    let credential = add_password(&t, &admin, id, json!({ "passwordCredential": { "displayName": "CI secret" } })).await;
+    let credential = add_password(
+        &t,
+        &admin,
+        id,
+        json!({ "passwordCredential": { "displayName": "CI secret" } }),
+    )
+    .await;
     let secret = credential["secretText"].as_str().unwrap().to_string();
-    assert_eq!(credential["@odata.context"], format!("{}/v1.0/$metadata#microsoft.graph.passwordCredential", t.base));
+    assert_eq!(
+        credential["@odata.context"],
+        format!(
+            "{}/v1.0/$metadata#microsoft.graph.passwordCredential",
+            t.base
+        )
+    );
     assert_eq!(credential["displayName"], "CI secret");
     assert_eq!(credential["hint"], &secret[..3]);
-    assert!(credential["keyId"].as_str().unwrap().len() == 36, "{credential}");
+    assert!(
+        credential["keyId"].as_str().unwrap().len() == 36,
+        "{credential}"
+    );
     assert!(credential["customKeyIdentifier"].is_null());
-    let start = switchboard_domain::graph_time::parse(credential["startDateTime"].as_str().unwrap()).unwrap();
-    let end = switchboard_domain::graph_time::parse(credential["endDateTime"].as_str().unwrap()).unwrap();
-    assert!(end - start > 700 * 24 * 3600 * 1000, "two years by default: {credential}");
+    let start =
+        switchboard_domain::graph_time::parse(credential["startDateTime"].as_str().unwrap())
+            .unwrap();
+    let end =
+        switchboard_domain::graph_time::parse(credential["endDateTime"].as_str().unwrap()).unwrap();
+    assert!(
+        end - start > 700 * 24 * 3600 * 1000,
+        "two years by default: {credential}"
+    );
     // Graph never shows the secret again.
     let (_, read) = t.get(&format!("/v1.0/applications/{id}"), &admin).await;
     assert_eq!(read["passwordCredentials"][0]["keyId"], credential["keyId"]);
@@ -263,14 +416,19 @@ async fn a_secret_from_add_password_gets_tokens_with_exactly_the_granted_permiss
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = body["access_token"].as_str().unwrap().to_string();
     let c = claims(&token);
-    assert_eq!(c["roles"], json!(["User.Read.All", "Organization.Read.All"]));
+    assert_eq!(
+        c["roles"],
+        json!(["User.Read.All", "Organization.Read.All"])
+    );
     assert_eq!(c["appid"], app_id);
     assert_eq!(c["app_displayname"], "Directory reader");
     let (status, _) = t.get("/v1.0/users", &token).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = t.get("/v1.0/organization", &token).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, body) = t.post("/v1.0/users", &token, &user_body("eve", "Eve", &t.domain())).await;
+    let (status, body) = t
+        .post("/v1.0/users", &token, &user_body("eve", "Eve", &t.domain()))
+        .await;
     assert_error(status, &body, 403, "Authorization_RequestDenied");
     let (status, body) = t.get("/v1.0/applications", &token).await;
     assert_error(status, &body, 403, "Authorization_RequestDenied");
@@ -283,19 +441,35 @@ async fn a_secret_from_add_password_gets_tokens_with_exactly_the_granted_permiss
         async move {
             t.token_request(
                 &t.creds().tenant_id,
-                &[("grant_type", "password"), ("client_id", app_id), ("client_secret", &secret), ("username", &upn), ("password", PASSWORD), ("scope", scope)],
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", app_id),
+                    ("client_secret", &secret),
+                    ("username", &upn),
+                    ("password", PASSWORD),
+                    ("scope", scope),
+                ],
             )
             .await
         }
     };
     let (status, body) = password_grant(".default").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(claims(body["access_token"].as_str().unwrap())["scp"], "User.Read");
-    let (status, me) = t.get("/v1.0/me", body["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["scp"],
+        "User.Read"
+    );
+    let (status, me) = t
+        .get("/v1.0/me", body["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["id"], alice["id"]);
     let (status, body) = password_grant("User.ReadWrite.All").await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
 
     // An expired secret no longer authenticates; a removed one neither.
     let expired = add_password(
@@ -305,20 +479,48 @@ async fn a_secret_from_add_password_gets_tokens_with_exactly_the_granted_permiss
         json!({ "passwordCredential": { "startDateTime": "2020-01-01T00:00:00Z", "endDateTime": "2020-06-01T00:00:00Z" } }),
     )
     .await;
-    let (status, body) = client_credentials(&t, app_id, expired["secretText"].as_str().unwrap()).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (401, Some("invalid_client")), "{body}");
-    let (status, _) = t.post(&format!("/v1.0/applications/{id}/removePassword"), &admin, &json!({ "keyId": credential["keyId"] })).await;
+    let (status, body) =
+        client_credentials(&t, app_id, expired["secretText"].as_str().unwrap()).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    let (status, _) = t
+        .post(
+            &format!("/v1.0/applications/{id}/removePassword"),
+            &admin,
+            &json!({ "keyId": credential["keyId"] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, body) = client_credentials(&t, app_id, &secret).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (401, Some("invalid_client")), "{body}");
-    let (status, body) = t.post(&format!("/v1.0/applications/{id}/removePassword"), &admin, &json!({ "keyId": credential["keyId"] })).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    let (status, body) = t
+        .post(
+            &format!("/v1.0/applications/{id}/removePassword"),
+            &admin,
+            &json!({ "keyId": credential["keyId"] }),
+        )
+        .await;
     assert_error(status, &body, 400, "Request_BadRequest");
     // A deleted application gets no more tokens.
     let fresh = add_password(&t, &admin, id, json!({ "passwordCredential": {} })).await;
     let (status, _) = client_credentials(&t, app_id, fresh["secretText"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = t.delete(&format!("/v1.0/applications(appId='{app_id}')"), &admin).await;
+    let (status, _) = t
+        .delete(&format!("/v1.0/applications(appId='{app_id}')"), &admin)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = client_credentials(&t, app_id, fresh["secretText"].as_str().unwrap()).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
+    let (status, body) =
+        client_credentials(&t, app_id, fresh["secretText"].as_str().unwrap()).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "{body}"
+    );
 }

@@ -34,7 +34,10 @@ fn spawn(data_dir: &std::path::Path) -> Process {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let base = loop {
-        let line = lines.next().expect("server printed its address").expect("read line");
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("read line");
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.split_whitespace().next().unwrap().to_string();
         }
@@ -45,7 +48,10 @@ fn spawn(data_dir: &std::path::Path) -> Process {
 }
 
 async fn token_for(base: &str, data_dir: &std::path::Path) -> (String, String) {
-    let creds: Value = serde_json::from_str(&std::fs::read_to_string(data_dir.join("admin-credentials.json")).unwrap()).unwrap();
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(data_dir.join("admin-credentials.json")).unwrap(),
+    )
+    .unwrap();
     let client = reqwest::Client::new();
     let tid = creds["tenantId"].as_str().unwrap();
     let r: Value = client
@@ -62,7 +68,10 @@ async fn token_for(base: &str, data_dir: &std::path::Path) -> (String, String) {
         .json()
         .await
         .unwrap();
-    (r["access_token"].as_str().unwrap().to_string(), creds["domain"].as_str().unwrap().to_string())
+    (
+        r["access_token"].as_str().unwrap().to_string(),
+        creds["domain"].as_str().unwrap().to_string(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,16 +85,29 @@ async fn acknowledged_writes_survive_sigkill() {
     let client = reqwest::Client::new();
     let mut writers = Vec::new();
     for w in 0..32 {
-        let (client, base, token, domain, acknowledged, stop) =
-            (client.clone(), base.clone(), token.clone(), domain.clone(), acknowledged.clone(), stop.clone());
+        let (client, base, token, domain, acknowledged, stop) = (
+            client.clone(),
+            base.clone(),
+            token.clone(),
+            domain.clone(),
+            acknowledged.clone(),
+            stop.clone(),
+        );
         writers.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 let alias = format!("w{w}n{i}");
                 i += 1;
-                let sent = client.post(format!("{base}/v1.0/users")).bearer_auth(&token).json(&user_body(&alias, &alias, &domain)).send().await;
+                let sent = client
+                    .post(format!("{base}/v1.0/users"))
+                    .bearer_auth(&token)
+                    .json(&user_body(&alias, &alias, &domain))
+                    .send()
+                    .await;
                 match sent {
-                    Ok(r) if r.status() == StatusCode::CREATED => acknowledged.lock().await.push(format!("{alias}@{domain}")),
+                    Ok(r) if r.status() == StatusCode::CREATED => {
+                        acknowledged.lock().await.push(format!("{alias}@{domain}"))
+                    }
                     // The server died mid-request: unacknowledged, so no promise was made.
                     _ => {}
                 }
@@ -100,22 +122,50 @@ async fn acknowledged_writes_survive_sigkill() {
         let _ = w.await;
     }
     let acknowledged = acknowledged.lock().await.clone();
-    assert!(acknowledged.len() > 50, "the burst wrote something: {}", acknowledged.len());
+    assert!(
+        acknowledged.len() > 50,
+        "the burst wrote something: {}",
+        acknowledged.len()
+    );
 
     let mut process = spawn(dir.path());
     let (token, _) = token_for(&process.base, dir.path()).await;
     let mut stored = Vec::new();
-    let mut url = format!("{}/v1.0/users?$top=999&$select=userPrincipalName", process.base);
+    let mut url = format!(
+        "{}/v1.0/users?$top=999&$select=userPrincipalName",
+        process.base
+    );
     loop {
-        let page: Value = client.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
-        stored.extend(page["value"].as_array().unwrap().iter().map(|u| u["userPrincipalName"].as_str().unwrap().to_ascii_lowercase()));
+        let page: Value = client
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stored.extend(page["value"].as_array().unwrap().iter().map(|u| {
+            u["userPrincipalName"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase()
+        }));
         match page["@odata.nextLink"].as_str() {
             Some(next) => url = next.to_string(),
             None => break,
         }
     }
-    let missing: Vec<&String> = acknowledged.iter().filter(|upn| !stored.contains(&upn.to_ascii_lowercase())).collect();
-    assert!(missing.is_empty(), "{} acknowledged writes lost after SIGKILL: {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    let missing: Vec<&String> = acknowledged
+        .iter()
+        .filter(|upn| !stored.contains(&upn.to_ascii_lowercase()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost after SIGKILL: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     process.child.kill().unwrap();
     let _ = process.child.wait();
 }
@@ -126,15 +176,29 @@ async fn sigterm_drains_and_exits_cleanly() {
     let mut process = spawn(dir.path());
     let (token, domain) = token_for(&process.base, dir.path()).await;
     let client = reqwest::Client::new();
-    let r = client.post(format!("{}/v1.0/users", process.base)).bearer_auth(&token).json(&user_body("term", "Term", &domain)).send().await.unwrap();
+    let r = client
+        .post(format!("{}/v1.0/users", process.base))
+        .bearer_auth(&token)
+        .json(&user_body("term", "Term", &domain))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let status = Command::new("kill").args(["-TERM", &process.child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let exit = process.child.wait().unwrap();
     assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
     let mut process = spawn(dir.path());
     let (token, _) = token_for(&process.base, dir.path()).await;
-    let got = client.get(format!("{}/v1.0/users/term@{domain}", process.base)).bearer_auth(&token).send().await.unwrap();
+    let got = client
+        .get(format!("{}/v1.0/users/term@{domain}", process.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.status(), StatusCode::OK);
     process.child.kill().unwrap();
     let _ = process.child.wait();
@@ -152,8 +216,22 @@ async fn concurrent_writes_share_commits() {
     let before = store.stats();
     let mut tasks = Vec::new();
     for i in 0..64 {
-        let (client, url, token, body) = (t.client.clone(), t.url("/v1.0/users"), token.clone(), user_body(&format!("g{i}"), "G", &domain));
-        tasks.push(tokio::spawn(async move { client.post(url).bearer_auth(token).json(&body).send().await.unwrap().status() }));
+        let (client, url, token, body) = (
+            t.client.clone(),
+            t.url("/v1.0/users"),
+            token.clone(),
+            user_body(&format!("g{i}"), "G", &domain),
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap(), StatusCode::CREATED);
@@ -163,5 +241,8 @@ async fn concurrent_writes_share_commits() {
     let commits = after.commits - before.commits;
     assert_eq!(writes, 64);
     eprintln!("64 concurrent user creations: {commits} commits");
-    assert!(commits < writes, "64 concurrent writes took {commits} commits; group commit is not grouping");
+    assert!(
+        commits < writes,
+        "64 concurrent writes took {commits} commits; group commit is not grouping"
+    );
 }

@@ -18,7 +18,13 @@ use switchboard_auth::TrustedIssuer;
 
 use crate::harness::*;
 
-fn trust(issuer: String, audience: &str, jwks_uri: Option<String>, tenant: &str, user_claim: &str) -> TrustedIssuer {
+fn trust(
+    issuer: String,
+    audience: &str,
+    jwks_uri: Option<String>,
+    tenant: &str,
+    user_claim: &str,
+) -> TrustedIssuer {
     TrustedIssuer {
         issuer,
         audience: audience.into(),
@@ -36,7 +42,14 @@ async fn sign_in(t: &TestServer, upn: &str, scope: &str) -> Value {
     let (status, body) = t
         .token_request(
             &c.tenant_id,
-            &[("grant_type", "password"), ("client_id", &c.client_id), ("client_secret", &c.client_secret), ("username", upn), ("password", PASSWORD), ("scope", scope)],
+            &[
+                ("grant_type", "password"),
+                ("client_id", &c.client_id),
+                ("client_secret", &c.client_secret),
+                ("username", upn),
+                ("password", PASSWORD),
+                ("scope", scope),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -44,7 +57,10 @@ async fn sign_in(t: &TestServer, upn: &str, scope: &str) -> Value {
 }
 
 fn field(body: &Value, name: &str) -> String {
-    body[name].as_str().unwrap_or_else(|| panic!("no {name} in {body}")).to_string()
+    body[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .to_string()
 }
 
 #[tokio::test]
@@ -53,19 +69,31 @@ async fn tokens_of_a_trusted_issuer_act_as_local_users() {
     let idp = TestServer::start().await;
     let idp_tid = idp.creds().tenant_id.clone();
     let idp_admin = idp.admin_token().await;
-    idp.create_user(&idp_admin, "alice", "Alice at the IdP").await;
-    idp.create_user(&idp_admin, "bob", "Bob, unknown to the API").await;
+    idp.create_user(&idp_admin, "alice", "Alice at the IdP")
+        .await;
+    idp.create_user(&idp_admin, "bob", "Bob, unknown to the API")
+        .await;
 
     let domain = "switchboard.example";
     let access_issuer = format!("https://sts.windows.net/{idp_tid}/");
     let id_issuer = format!("{}/{idp_tid}/v2.0", idp.base);
     let idp_client = idp.creds().client_id.clone();
     let t = {
-        let (access_issuer, id_issuer, jwks) = (access_issuer.clone(), id_issuer.clone(), format!("{}/{idp_tid}/discovery/v2.0/keys", idp.base));
+        let (access_issuer, id_issuer, jwks) = (
+            access_issuer.clone(),
+            id_issuer.clone(),
+            format!("{}/{idp_tid}/discovery/v2.0/keys", idp.base),
+        );
         let idp_client = idp_client.clone();
         TestServer::start_with(move |c| {
             c.trusted_issuers = vec![
-                trust(access_issuer, "https://graph.microsoft.com", Some(jwks), domain, "upn"),
+                trust(
+                    access_issuer,
+                    "https://graph.microsoft.com",
+                    Some(jwks),
+                    domain,
+                    "upn",
+                ),
                 // No jwks_uri: found in {issuer}/.well-known/openid-configuration.
                 trust(id_issuer, &idp_client, None, domain, "preferred_username"),
             ];
@@ -86,13 +114,19 @@ async fn tokens_of_a_trusted_issuer_act_as_local_users() {
     // The same permission checks: User.Read does not list users.
     let (status, body) = t.get("/v1.0/users", &access).await;
     assert_error(status, &body, 403, "Authorization_RequestDenied");
-    let wider = field(&sign_in(&idp, &format!("alice@{domain}"), "User.Read.All").await, "access_token");
+    let wider = field(
+        &sign_in(&idp, &format!("alice@{domain}"), "User.Read.All").await,
+        "access_token",
+    );
     let (status, users) = t.get("/v1.0/users", &wider).await;
     assert_eq!(status, StatusCode::OK, "{users}");
     assert_eq!(users["value"][0]["id"], alice["id"]);
 
     // A user the API does not have is refused, as Graph refuses a bad token.
-    let bob = field(&sign_in(&idp, &format!("bob@{domain}"), "User.Read").await, "access_token");
+    let bob = field(
+        &sign_in(&idp, &format!("bob@{domain}"), "User.Read").await,
+        "access_token",
+    );
     let (status, body) = t.get("/v1.0/me", &bob).await;
     assert_error(status, &body, 401, "InvalidAuthenticationToken");
 
@@ -100,24 +134,39 @@ async fn tokens_of_a_trusted_issuer_act_as_local_users() {
     let id_token = field(&tokens, "id_token");
     let (status, body) = t.get("/v1.0/me", &id_token).await;
     assert_error(status, &body, 403, "Authorization_RequestDenied");
-    let bob_id = field(&sign_in(&idp, &format!("bob@{domain}"), "openid").await, "id_token");
+    let bob_id = field(
+        &sign_in(&idp, &format!("bob@{domain}"), "openid").await,
+        "id_token",
+    );
     let (status, body) = t.get("/v1.0/me", &bob_id).await;
     assert_error(status, &body, 401, "InvalidAuthenticationToken");
 
     // App-only tokens of the issuer act with their roles in the configured tenant.
     let (status, users) = t.get("/v1.0/users", &idp_admin).await;
     assert_eq!(status, StatusCode::OK, "{users}");
-    assert_eq!(users["value"].as_array().unwrap().len(), 1, "the API's users, not the IdP's");
+    assert_eq!(
+        users["value"].as_array().unwrap().len(),
+        1,
+        "the API's users, not the IdP's"
+    );
 
     // Tampered, re-signed with HS256, or without a signature: refused.
     let mut parts: Vec<String> = access.split('.').map(str::to_string).collect();
-    let mut payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+    let mut payload: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
     payload["scp"] = json!("User.ReadWrite.All");
-    let tampered = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap();
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        parts[2]
+    );
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap();
     let hs256 = format!(
         "{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(json!({ "alg": "HS256", "typ": "JWT", "kid": header["kid"] }).to_string()),
+        URL_SAFE_NO_PAD
+            .encode(json!({ "alg": "HS256", "typ": "JWT", "kid": header["kid"] }).to_string()),
         parts[1],
         parts[2]
     );
@@ -143,14 +192,22 @@ async fn audience_and_expiry_are_checked() {
         trust(
             format!("https://sts.windows.net/{}/", idp.creds().tenant_id),
             "api://switchboard",
-            Some(format!("{}/{}/discovery/v2.0/keys", idp.base, idp.creds().tenant_id)),
+            Some(format!(
+                "{}/{}/discovery/v2.0/keys",
+                idp.base,
+                idp.creds().tenant_id
+            )),
             domain,
             "upn",
         ),
         trust(
             format!("https://sts.windows.net/{}/", stale.creds().tenant_id),
             "https://graph.microsoft.com",
-            Some(format!("{}/{}/discovery/v2.0/keys", stale.base, stale.creds().tenant_id)),
+            Some(format!(
+                "{}/{}/discovery/v2.0/keys",
+                stale.base,
+                stale.creds().tenant_id
+            )),
             domain,
             "upn",
         ),
@@ -161,16 +218,25 @@ async fn audience_and_expiry_are_checked() {
     let idp_admin = idp.admin_token().await;
     idp.create_user(&idp_admin, "alice", "Alice").await;
 
-    let wrong_audience = field(&sign_in(&idp, &format!("alice@{domain}"), "User.Read").await, "access_token");
+    let wrong_audience = field(
+        &sign_in(&idp, &format!("alice@{domain}"), "User.Read").await,
+        "access_token",
+    );
     let (status, body) = t.get("/v1.0/me", &wrong_audience).await;
     assert_error(status, &body, 401, "InvalidAuthenticationToken");
-    assert_eq!(body["error"]["message"], "Access token validation failure. Invalid audience.");
+    assert_eq!(
+        body["error"]["message"],
+        "Access token validation failure. Invalid audience."
+    );
 
     // (The stale issuer cannot even use its own tokens, so its app-only token stands in.)
     let expired = stale.admin_token().await;
     let (status, body) = t.get("/v1.0/me", &expired).await;
     assert_error(status, &body, 401, "InvalidAuthenticationToken");
-    assert_eq!(body["error"]["message"], "Access token has expired or is not yet valid.");
+    assert_eq!(
+        body["error"]["message"],
+        "Access token has expired or is not yet valid."
+    );
 }
 
 #[tokio::test]
@@ -185,19 +251,40 @@ async fn an_untrusted_or_unreachable_issuer_is_refused() {
         format!("http://127.0.0.1:{port}/{tid}/v2.0")
     };
     let t = TestServer::start_with(move |c| {
-        c.trusted_issuers = vec![trust(format!("https://sts.windows.net/{tid}/"), "https://graph.microsoft.com", Some(format!("{dead}/keys")), "switchboard.example", "upn")];
+        c.trusted_issuers = vec![trust(
+            format!("https://sts.windows.net/{tid}/"),
+            "https://graph.microsoft.com",
+            Some(format!("{dead}/keys")),
+            "switchboard.example",
+            "upn",
+        )];
     })
     .await;
     let token = idp.admin_token().await;
     let (status, body) = t.get("/v1.0/users", &token).await;
     assert_error(status, &body, 401, "InvalidAuthenticationToken");
-    assert!(body["error"]["message"].as_str().unwrap().contains("could not be fetched"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be fetched"),
+        "{body}"
+    );
 
     // A plain-http issuer off this machine is refused at start.
     let dir = tempfile::tempdir().unwrap();
     let mut config = test_config(dir.path());
-    config.trusted_issuers = vec![trust("http://idp.example.org/t/v2.0".into(), "api://x", None, "switchboard.example", "upn")];
+    config.trusted_issuers = vec![trust(
+        "http://idp.example.org/t/v2.0".into(),
+        "api://x",
+        None,
+        "switchboard.example",
+        "upn",
+    )];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = switchboard::Server::start(config, listener).await.err().expect("refused");
+    let err = switchboard::Server::start(config, listener)
+        .await
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("https"), "{err}");
 }

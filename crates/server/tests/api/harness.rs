@@ -41,10 +41,20 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: TempDir, config: Config) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let server = Server::start(config.clone(), listener).await.expect("server starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let server = Server::start(config.clone(), listener)
+            .await
+            .expect("server starts");
         let base = format!("http://{}", server.addr());
-        TestServer { server: Some(server), dir, base, client: reqwest::Client::new(), config }
+        TestServer {
+            server: Some(server),
+            dir,
+            base,
+            client: reqwest::Client::new(),
+            config,
+        }
     }
 
     /// Stops the server gracefully and starts a new one on the same data directory.
@@ -100,7 +110,10 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["access_token"].as_str().expect("access_token").to_string()
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     /// A delegated token for a user, by the password grant with the administrator application.
@@ -120,27 +133,58 @@ impl TestServer {
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        body["access_token"].as_str().expect("access_token").to_string()
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     pub fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(token)
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        json(self.request(Method::GET, path, token).send().await.expect("send")).await
+        json(
+            self.request(Method::GET, path, token)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
-        json(self.request(Method::POST, path, token).json(body).send().await.expect("send")).await
+        json(
+            self.request(Method::POST, path, token)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
-        json(self.request(Method::PATCH, path, token).json(body).send().await.expect("send")).await
+        json(
+            self.request(Method::PATCH, path, token)
+                .json(body)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        json(self.request(Method::DELETE, path, token).send().await.expect("send")).await
+        json(
+            self.request(Method::DELETE, path, token)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await
     }
 
     /// Creates a user through the API; returns its JSON.
@@ -168,7 +212,11 @@ pub fn user_body(alias: &str, display_name: &str, domain: &str) -> Value {
 pub async fn json(r: Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.expect("body");
-    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, value)
 }
 
@@ -178,8 +226,15 @@ pub fn assert_error(status: StatusCode, body: &Value, expected_status: u16, code
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
     let inner = &body["error"]["innerError"];
-    assert!(inner["request-id"].is_string() && inner["client-request-id"].is_string(), "{body}");
+    assert!(
+        inner["request-id"].is_string() && inner["client-request-id"].is_string(),
+        "{body}"
+    );
     let date = inner["date"].as_str().unwrap_or_default();
-    assert_eq!(date.len(), 19, "innerError.date is yyyy-mm-ddThh:mm:ss: {date}");
+    assert_eq!(
+        date.len(),
+        19,
+        "innerError.date is yyyy-mm-ddThh:mm:ss: {date}"
+    );
     assert!(!date.ends_with('Z'));
 }

@@ -23,19 +23,40 @@ fn cli_with(t: &TestServer, args: &[&str], env: &[(&str, &str)]) -> String {
         .envs(env.iter().copied())
         .output()
         .expect("run switchboard");
-    assert!(out.status.success(), "switchboard {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "switchboard {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn kid(token: &str) -> String {
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     header["kid"].as_str().unwrap().to_string()
 }
 
 async fn jwks_kids(t: &TestServer) -> Vec<String> {
-    let (status, jwks) = json(t.client.get(t.url(&format!("/{}/discovery/v2.0/keys", t.creds().tenant_id))).send().await.unwrap()).await;
+    let (status, jwks) = json(
+        t.client
+            .get(t.url(&format!("/{}/discovery/v2.0/keys", t.creds().tenant_id)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_string()).collect()
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Polls `check` every 100 ms until it holds, for at most `limit`.
@@ -60,7 +81,14 @@ async fn sleep_until_ms(instant_ms: i64) {
 
 fn states(list: &str) -> Vec<(String, String)> {
     let keys: Vec<Value> = serde_json::from_str(list).unwrap();
-    keys.iter().map(|k| (k["kid"].as_str().unwrap().to_string(), k["state"].as_str().unwrap().to_string())).collect()
+    keys.iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_string(),
+                k["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -76,20 +104,43 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_retires_afte
     assert_eq!(jwks_kids(&t).await, std::slice::from_ref(&old));
 
     // `keys rotate` publishes the next key now; it signs after the lead.
-    let rotated: Value = serde_json::from_str(&cli_with(&t, &["keys", "rotate"], &[("SWITCHBOARD_KEY_PUBLISH_LEAD_SECS", "2")])).unwrap();
+    let rotated: Value = serde_json::from_str(&cli_with(
+        &t,
+        &["keys", "rotate"],
+        &[("SWITCHBOARD_KEY_PUBLISH_LEAD_SECS", "2")],
+    ))
+    .unwrap();
     let new = rotated["kid"].as_str().unwrap().to_string();
     assert_eq!(rotated["state"], "next");
     let activates = graph_time::parse(rotated["activateDateTime"].as_str().unwrap()).unwrap();
     assert!(activates > graph_time::now_ms(), "{rotated}");
 
     // The running server publishes it (it re-reads the store well within the lead)…
-    eventually(Duration::from_millis(1500), "the JWKS lists the new key", || async { jwks_kids(&t).await.contains(&new) }).await;
+    eventually(
+        Duration::from_millis(1500),
+        "the JWKS lists the new key",
+        || async { jwks_kids(&t).await.contains(&new) },
+    )
+    .await;
     // …while its tokens still carry the old key.
     let before = t.admin_token().await;
-    assert!(graph_time::now_ms() < activates, "the machine is too slow for this test's 2 s lead");
-    assert_eq!(kid(&before), old, "a key must not sign before its activation");
+    assert!(
+        graph_time::now_ms() < activates,
+        "the machine is too slow for this test's 2 s lead"
+    );
+    assert_eq!(
+        kid(&before),
+        old,
+        "a key must not sign before its activation"
+    );
     let listed = states(&cli_with(&t, &["keys", "list"], &[]));
-    assert_eq!(listed, [(old.clone(), "active".to_string()), (new.clone(), "next".to_string())]);
+    assert_eq!(
+        listed,
+        [
+            (old.clone(), "active".to_string()),
+            (new.clone(), "next".to_string())
+        ]
+    );
 
     // After activation, new tokens carry the new key; tokens signed by the old one still work.
     sleep_until_ms(activates + 50).await;
@@ -104,10 +155,22 @@ async fn a_rotated_key_is_published_before_it_signs_and_the_old_one_retires_afte
 
     // Once the new key has signed for a token lifetime, no valid token can carry the old one:
     // it is retired and leaves the JWKS.
-    eventually(Duration::from_secs(7), "the old key is retired", || async { !jwks_kids(&t).await.contains(&old) }).await;
-    assert!(graph_time::now_ms() >= activates + 5000, "retired before its last token expired");
+    eventually(Duration::from_secs(7), "the old key is retired", || async {
+        !jwks_kids(&t).await.contains(&old)
+    })
+    .await;
+    assert!(
+        graph_time::now_ms() >= activates + 5000,
+        "retired before its last token expired"
+    );
     let listed = states(&cli_with(&t, &["keys", "list"], &[]));
-    assert_eq!(listed, [(old.clone(), "retired".to_string()), (new.clone(), "active".to_string())]);
+    assert_eq!(
+        listed,
+        [
+            (old.clone(), "retired".to_string()),
+            (new.clone(), "active".to_string())
+        ]
+    );
     let latest = t.admin_token().await;
     assert_eq!(kid(&latest), new);
     let (status, _) = t.get("/v1.0/users", &latest).await;
@@ -129,11 +192,24 @@ async fn keys_rotate_on_their_own_when_the_newest_is_older_than_the_period() {
         if let Some(k) = jwks_kids(&t).await.into_iter().find(|k| *k != old) {
             break k;
         }
-        assert!(start.elapsed() < Duration::from_secs(5), "no second key was published");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no second key was published"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    eventually(Duration::from_secs(2), "tokens carry the new key", || async { kid(&t.admin_token().await) == new }).await;
-    eventually(Duration::from_secs(4), "the first key is retired", || async { !jwks_kids(&t).await.contains(&old) }).await;
+    eventually(
+        Duration::from_secs(2),
+        "tokens carry the new key",
+        || async { kid(&t.admin_token().await) == new },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(4),
+        "the first key is retired",
+        || async { !jwks_kids(&t).await.contains(&old) },
+    )
+    .await;
     let (status, _) = t.get("/v1.0/users", &t.admin_token().await).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -146,23 +222,34 @@ async fn a_key_made_elsewhere_is_loaded_when_a_token_names_it() {
         c.key_publish_lead_secs = 0;
     })
     .await;
-    let env = [("SWITCHBOARD_KEY_PUBLISH_LEAD_SECS", "0"), ("SWITCHBOARD_HASH_MEMORY_KIB", "64"), ("SWITCHBOARD_HASH_ITERATIONS", "1")];
+    let env = [
+        ("SWITCHBOARD_KEY_PUBLISH_LEAD_SECS", "0"),
+        ("SWITCHBOARD_HASH_MEMORY_KIB", "64"),
+        ("SWITCHBOARD_HASH_ITERATIONS", "1"),
+    ];
     // Let the server's key task finish its first pass (it runs on this test's runtime, which the
     // command below blocks); its next timed reload is a minute away.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rotated: Value = serde_json::from_str(&cli_with(&t, &["keys", "rotate"], &env)).unwrap();
     let new = rotated["kid"].as_str().unwrap().to_string();
-    assert!(!jwks_kids(&t).await.contains(&new), "the server has not reloaded yet");
+    assert!(
+        !jwks_kids(&t).await.contains(&new),
+        "the server has not reloaded yet"
+    );
     // A token signed elsewhere with the new key (here: by the command line).
     let client_id = t.creds().client_id.clone();
-    let token = cli_with(&t, &["token", "--app", &client_id], &env).trim().to_string();
+    let token = cli_with(&t, &["token", "--app", &client_id], &env)
+        .trim()
+        .to_string();
     assert_eq!(kid(&token), new);
     let (status, body) = t.get("/v1.0/users", &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(jwks_kids(&t).await.contains(&new));
     // Unknown keys are still refused.
     let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
-    parts[0] = URL_SAFE_NO_PAD.encode(serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": "no-such-key"}).to_string());
+    parts[0] = URL_SAFE_NO_PAD.encode(
+        serde_json::json!({"typ": "JWT", "alg": "RS256", "kid": "no-such-key"}).to_string(),
+    );
     let (status, body) = t.get("/v1.0/users", &parts.join(".")).await;
     assert_error(status, &body, 401, "InvalidAuthenticationToken");
 }

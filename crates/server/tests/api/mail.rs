@@ -24,13 +24,25 @@ async fn mailboxes(n: usize) -> Mailboxes {
     let mut upns = Vec::new();
     let mut tokens = Vec::new();
     for name in names.iter().take(n) {
-        let u = t.create_user(&admin, name, &format!("{}{}", name[..1].to_uppercase(), &name[1..])).await;
+        let u = t
+            .create_user(
+                &admin,
+                name,
+                &format!("{}{}", name[..1].to_uppercase(), &name[1..]),
+            )
+            .await;
         let upn = u["userPrincipalName"].as_str().unwrap().to_string();
         tokens.push(t.user_token(&upn, PASSWORD, SCOPES).await);
         ids.push(u["id"].as_str().unwrap().to_string());
         upns.push(upn);
     }
-    Mailboxes { t, admin, ids, upns, tokens }
+    Mailboxes {
+        t,
+        admin,
+        ids,
+        upns,
+        tokens,
+    }
 }
 
 fn to(address: &str) -> Value {
@@ -44,7 +56,9 @@ async fn draft(m: &Mailboxes, who: usize, body: Value) -> Value {
 }
 
 async fn folder(m: &Mailboxes, who: usize, name: &str) -> Value {
-    let (status, f) = m.t.get(&format!("/v1.0/me/mailFolders/{name}"), &m.tokens[who]).await;
+    let (status, f) =
+        m.t.get(&format!("/v1.0/me/mailFolders/{name}"), &m.tokens[who])
+            .await;
     assert_eq!(status, StatusCode::OK, "{f}");
     f
 }
@@ -54,48 +68,124 @@ async fn mailbox_has_well_known_folders_and_user_folders() {
     let m = mailboxes(2).await;
     let (status, list) = m.t.get("/v1.0/me/mailFolders?$top=50", &m.tokens[0]).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    let names: Vec<&str> = list["value"].as_array().unwrap().iter().map(|f| f["displayName"].as_str().unwrap()).collect();
-    for n in ["Inbox", "Drafts", "Sent Items", "Deleted Items", "Archive", "Junk Email", "Outbox"] {
+    let names: Vec<&str> = list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["displayName"].as_str().unwrap())
+        .collect();
+    for n in [
+        "Inbox",
+        "Drafts",
+        "Sent Items",
+        "Deleted Items",
+        "Archive",
+        "Junk Email",
+        "Outbox",
+    ] {
         assert!(names.contains(&n), "{names:?}");
     }
     // Default page is 10, $top/$skip page on.
-    let (_, page) = m.t.get("/v1.0/me/mailFolders?$top=3&$count=true", &m.tokens[0]).await;
+    let (_, page) =
+        m.t.get("/v1.0/me/mailFolders?$top=3&$count=true", &m.tokens[0])
+            .await;
     assert_eq!(page["value"].as_array().unwrap().len(), 3);
     assert_eq!(page["@odata.count"], 7);
-    assert!(page["@odata.nextLink"].as_str().unwrap().contains("$skip=3"), "{page}");
+    assert!(
+        page["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("$skip=3"),
+        "{page}"
+    );
     // Well-known names in any case, and /users/{id} for oneself.
     let inbox = folder(&m, 0, "INBOX").await;
     assert_eq!(inbox["displayName"], "Inbox");
     assert_eq!(inbox["totalItemCount"], 0);
-    let (status, same) = m.t.get(&format!("/v1.0/users/{}/mailFolders/{}", m.ids[0], inbox["id"].as_str().unwrap()), &m.tokens[0]).await;
+    let (status, same) =
+        m.t.get(
+            &format!(
+                "/v1.0/users/{}/mailFolders/{}",
+                m.ids[0],
+                inbox["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(same["id"], inbox["id"]);
     // A user folder, a duplicate, a child, a rename, a delete.
-    let (status, projects) = m.t.post("/v1.0/me/mailFolders", &m.tokens[0], &json!({ "displayName": "Projects", "isHidden": false })).await;
+    let (status, projects) =
+        m.t.post(
+            "/v1.0/me/mailFolders",
+            &m.tokens[0],
+            &json!({ "displayName": "Projects", "isHidden": false }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{projects}");
     assert_eq!(projects["parentFolderId"], inbox["parentFolderId"]);
-    let (status, body) = m.t.post("/v1.0/me/mailFolders", &m.tokens[0], &json!({ "displayName": "PROJECTS" })).await;
+    let (status, body) =
+        m.t.post(
+            "/v1.0/me/mailFolders",
+            &m.tokens[0],
+            &json!({ "displayName": "PROJECTS" }),
+        )
+        .await;
     assert_error(status, &body, 409, "ErrorFolderExists");
     let pid = projects["id"].as_str().unwrap();
-    let (status, child) = m.t.post(&format!("/v1.0/me/mailFolders/{pid}/childFolders"), &m.tokens[0], &json!({ "displayName": "Mark 8" })).await;
+    let (status, child) =
+        m.t.post(
+            &format!("/v1.0/me/mailFolders/{pid}/childFolders"),
+            &m.tokens[0],
+            &json!({ "displayName": "Mark 8" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{child}");
     assert_eq!(child["parentFolderId"], pid);
-    let (_, children) = m.t.get(&format!("/v1.0/me/mailFolders/{pid}/childFolders"), &m.tokens[0]).await;
+    let (_, children) =
+        m.t.get(
+            &format!("/v1.0/me/mailFolders/{pid}/childFolders"),
+            &m.tokens[0],
+        )
+        .await;
     assert_eq!(children["value"].as_array().unwrap().len(), 1);
     assert_eq!(folder(&m, 0, pid).await["childFolderCount"], 1);
-    let (status, renamed) = m.t.patch(&format!("/v1.0/me/mailFolders/{pid}"), &m.tokens[0], &json!({ "displayName": "Work" })).await;
+    let (status, renamed) =
+        m.t.patch(
+            &format!("/v1.0/me/mailFolders/{pid}"),
+            &m.tokens[0],
+            &json!({ "displayName": "Work" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
     assert_eq!(renamed["displayName"], "Work");
-    let (status, body) = m.t.patch("/v1.0/me/mailFolders/inbox", &m.tokens[0], &json!({ "displayName": "Mine" })).await;
+    let (status, body) =
+        m.t.patch(
+            "/v1.0/me/mailFolders/inbox",
+            &m.tokens[0],
+            &json!({ "displayName": "Mine" }),
+        )
+        .await;
     assert_error(status, &body, 400, "ErrorInvalidRequest");
-    let (status, body) = m.t.delete("/v1.0/me/mailFolders/drafts", &m.tokens[0]).await;
+    let (status, body) =
+        m.t.delete("/v1.0/me/mailFolders/drafts", &m.tokens[0])
+            .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, _) = m.t.delete(&format!("/v1.0/me/mailFolders/{pid}"), &m.tokens[0]).await;
+    let (status, _) =
+        m.t.delete(&format!("/v1.0/me/mailFolders/{pid}"), &m.tokens[0])
+            .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = m.t.get(&format!("/v1.0/me/mailFolders/{pid}"), &m.tokens[0]).await;
+    let (status, body) =
+        m.t.get(&format!("/v1.0/me/mailFolders/{pid}"), &m.tokens[0])
+            .await;
     assert_error(status, &body, 404, "ErrorItemNotFound");
     // Someone else's mailbox: refused for a delegated caller.
-    let (status, body) = m.t.get(&format!("/v1.0/users/{}/mailFolders", m.ids[1]), &m.tokens[0]).await;
+    let (status, body) =
+        m.t.get(
+            &format!("/v1.0/users/{}/mailFolders", m.ids[1]),
+            &m.tokens[0],
+        )
+        .await;
     assert_error(status, &body, 403, "ErrorAccessDenied");
 }
 
@@ -140,26 +230,54 @@ fn seed_body(to_address: &str) -> Value {
 #[tokio::test]
 async fn create_draft_the_seed_returns_every_property() {
     let m = mailboxes(2).await;
-    let r = m.t.request(Method::POST, "/v1.0/me/messages", &m.tokens[0]).json(&seed_body(&m.upns[1])).send().await.unwrap();
-    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+    let r =
+        m.t.request(Method::POST, "/v1.0/me/messages", &m.tokens[0])
+            .json(&seed_body(&m.upns[1]))
+            .send()
+            .await
+            .unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
     let (status, msg) = json(r).await;
     assert_eq!(status, StatusCode::CREATED, "{msg}");
     let id = msg["id"].as_str().unwrap();
     assert!(id.starts_with("AAMk") && id.len() > 60, "{id}");
     assert!(location.unwrap().ends_with(&format!("messages('{id}')")));
-    assert_eq!(msg["@odata.etag"], format!("W/\"{}\"", msg["changeKey"].as_str().unwrap()));
+    assert_eq!(
+        msg["@odata.etag"],
+        format!("W/\"{}\"", msg["changeKey"].as_str().unwrap())
+    );
     assert_ne!(msg["changeKey"], "String");
     assert_eq!(msg["categories"], json!(["Red category"]));
-    assert_eq!(msg["bccRecipients"][0]["emailAddress"]["address"], "hidden@contoso.com");
-    assert_eq!(msg["ccRecipients"][0]["emailAddress"]["address"], "cc@contoso.com");
-    assert_eq!(msg["toRecipients"][0]["emailAddress"]["address"], m.upns[1].as_str());
+    assert_eq!(
+        msg["bccRecipients"][0]["emailAddress"]["address"],
+        "hidden@contoso.com"
+    );
+    assert_eq!(
+        msg["ccRecipients"][0]["emailAddress"]["address"],
+        "cc@contoso.com"
+    );
+    assert_eq!(
+        msg["toRecipients"][0]["emailAddress"]["address"],
+        m.upns[1].as_str()
+    );
     assert_eq!(msg["body"]["contentType"], "html");
-    assert!(msg["body"]["content"].as_str().unwrap().contains("<b>awesome</b>"));
+    assert!(
+        msg["body"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("<b>awesome</b>")
+    );
     assert_eq!(msg["bodyPreview"], "They were awesome!");
     assert_eq!(msg["flag"]["flagStatus"], "flagged");
     assert_eq!(msg["flag"]["dueDateTime"]["timeZone"], "UTC");
     assert_eq!(msg["from"]["emailAddress"]["name"], "Adele");
-    assert_eq!(msg["sender"]["emailAddress"]["address"], "adele@example.org");
+    assert_eq!(
+        msg["sender"]["emailAddress"]["address"],
+        "adele@example.org"
+    );
     assert_eq!(msg["importance"], "low");
     assert_eq!(msg["inferenceClassification"], "other");
     assert_eq!(msg["internetMessageId"], "<seed-1@example.org>");
@@ -168,16 +286,27 @@ async fn create_draft_the_seed_returns_every_property() {
     assert_eq!(msg["isRead"], false);
     assert_eq!(msg["isDraft"], true, "server-owned isDraft");
     assert_eq!(msg["hasAttachments"], false, "server-owned hasAttachments");
-    assert_eq!(msg["replyTo"][0]["emailAddress"]["address"], "replies@example.org");
+    assert_eq!(
+        msg["replyTo"][0]["emailAddress"]["address"],
+        "replies@example.org"
+    );
     assert_eq!(msg["subject"], "Did you see last night's game?");
-    assert_eq!(msg["unsubscribeData"], json!(["<mailto:unsubscribe@example.org>"]));
+    assert_eq!(
+        msg["unsubscribeData"],
+        json!(["<mailto:unsubscribe@example.org>"])
+    );
     assert_eq!(msg["unsubscribeEnabled"], true);
     assert!(msg["conversationId"].as_str().unwrap().starts_with("AAQk"));
     assert_ne!(msg["conversationIndex"], "Binary");
     let created = msg["createdDateTime"].as_str().unwrap();
     assert_eq!(created.len(), 20, "whole seconds: {created}");
     assert_eq!(msg["receivedDateTime"], msg["createdDateTime"]);
-    assert!(msg["webLink"].as_str().unwrap().starts_with("https://outlook.office365.com/owa/?ItemID="));
+    assert!(
+        msg["webLink"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://outlook.office365.com/owa/?ItemID=")
+    );
     let drafts = folder(&m, 0, "drafts").await;
     assert_eq!(msg["parentFolderId"], drafts["id"]);
     assert_eq!(drafts["totalItemCount"], 1);
@@ -187,35 +316,73 @@ async fn create_draft_the_seed_returns_every_property() {
         assert!(msg.get(key).is_some(), "{key} missing: {msg}");
     }
     // Headers only with $select.
-    let (_, selected) = m.t.get(&format!("/v1.0/me/messages/{id}?$select=internetMessageHeaders,uniqueBody"), &m.tokens[0]).await;
-    assert_eq!(selected["internetMessageHeaders"][0]["name"], "x-custom-header");
-    assert!(selected["uniqueBody"].is_object() && selected.get("subject").is_none(), "{selected}");
+    let (_, selected) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}?$select=internetMessageHeaders,uniqueBody"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(
+        selected["internetMessageHeaders"][0]["name"],
+        "x-custom-header"
+    );
+    assert!(
+        selected["uniqueBody"].is_object() && selected.get("subject").is_none(),
+        "{selected}"
+    );
     assert_eq!(selected["id"], id);
 
     // Into a folder by well-known name, and through /users/{id}.
-    let (status, in_inbox) = m.t.post(&format!("/v1.0/users/{}/mailFolders/Inbox/messages", m.ids[0]), &m.tokens[0], &json!({ "subject": "Filed" })).await;
+    let (status, in_inbox) =
+        m.t.post(
+            &format!("/v1.0/users/{}/mailFolders/Inbox/messages", m.ids[0]),
+            &m.tokens[0],
+            &json!({ "subject": "Filed" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{in_inbox}");
-    assert_eq!(in_inbox["parentFolderId"], folder(&m, 0, "inbox").await["id"]);
+    assert_eq!(
+        in_inbox["parentFolderId"],
+        folder(&m, 0, "inbox").await["id"]
+    );
     assert_eq!(in_inbox["isRead"], true);
     assert_eq!(in_inbox["flag"]["flagStatus"], "notFlagged");
 
     // Graph's 400s.
     for (body, code) in [
-        (json!({ "internetMessageHeaders": [{ "name": "Subject", "value": "x" }] }), "ErrorInvalidRequest"),
+        (
+            json!({ "internetMessageHeaders": [{ "name": "Subject", "value": "x" }] }),
+            "ErrorInvalidRequest",
+        ),
         (json!({ "importance": "urgent" }), "ErrorInvalidRequest"),
         (json!({ "isRead": "yes" }), "ErrorInvalidRequest"),
         (json!({ "subject": 5 }), "ErrorInvalidRequest"),
-        (json!({ "toRecipients": [to("not an address")] }), "ErrorInvalidRecipients"),
+        (
+            json!({ "toRecipients": [to("not an address")] }),
+            "ErrorInvalidRecipients",
+        ),
         (json!({ "nonsense": 1 }), "ErrorInvalidRequest"),
     ] {
         let (status, err) = m.t.post("/v1.0/me/messages", &m.tokens[0], &body).await;
         assert_error(status, &err, 400, code);
     }
     let many: Vec<Value> = (0..501).map(|i| to(&format!("r{i}@example.org"))).collect();
-    let (status, err) = m.t.post("/v1.0/me/messages", &m.tokens[0], &json!({ "toRecipients": many })).await;
+    let (status, err) =
+        m.t.post(
+            "/v1.0/me/messages",
+            &m.tokens[0],
+            &json!({ "toRecipients": many }),
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRecipients");
     // Another user's mailbox.
-    let (status, err) = m.t.post(&format!("/v1.0/users/{}/messages", m.ids[1]), &m.tokens[0], &json!({ "subject": "x" })).await;
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/users/{}/messages", m.ids[1]),
+            &m.tokens[0],
+            &json!({ "subject": "x" }),
+        )
+        .await;
     assert_error(status, &err, 403, "ErrorAccessDenied");
 }
 
@@ -248,31 +415,65 @@ async fn reading_follows_outlooks_query_rules() {
     assert_eq!(rest["value"].as_array().unwrap().len(), 2);
     assert!(rest.get("@odata.nextLink").is_none());
     // $filter.
-    let (_, unread) = m.t.get("/v1.0/me/mailFolders/drafts/messages?$filter=isRead eq false&$top=100", tok).await;
+    let (_, unread) =
+        m.t.get(
+            "/v1.0/me/mailFolders/drafts/messages?$filter=isRead eq false&$top=100",
+            tok,
+        )
+        .await;
     assert_eq!(unread["value"].as_array().unwrap().len(), 6);
-    let (_, high) = m.t.get("/v1.0/me/messages?$filter=importance eq 'high'", tok).await;
+    let (_, high) =
+        m.t.get("/v1.0/me/messages?$filter=importance eq 'high'", tok)
+            .await;
     assert_eq!(high["value"].as_array().unwrap().len(), 4);
-    let (_, blue) = m.t.get("/v1.0/me/messages?$filter=categories/any(c:c eq 'blue')", tok).await;
+    let (_, blue) =
+        m.t.get(
+            "/v1.0/me/messages?$filter=categories/any(c:c eq 'blue')",
+            tok,
+        )
+        .await;
     assert_eq!(blue["value"][0]["subject"], "Report 05");
-    let (_, subject) = m.t.get("/v1.0/me/messages?$filter=startswith(subject,'Report 0')&$top=100", tok).await;
+    let (_, subject) =
+        m.t.get(
+            "/v1.0/me/messages?$filter=startswith(subject,'Report 0')&$top=100",
+            tok,
+        )
+        .await;
     assert_eq!(subject["value"].as_array().unwrap().len(), 10);
     let (status, _) = m.t.get("/v1.0/me/messages?$filter=receivedDateTime ge 2020-01-01T00:00:00Z and hasAttachments eq false", tok).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, flagged) = m.t.get("/v1.0/me/messages?$filter=flag/flagStatus eq 'notFlagged'&$top=1", tok).await;
+    let (_, flagged) =
+        m.t.get(
+            "/v1.0/me/messages?$filter=flag/flagStatus eq 'notFlagged'&$top=1",
+            tok,
+        )
+        .await;
     assert_eq!(flagged["value"].as_array().unwrap().len(), 1);
     // $orderby must lead the filter.
     let (status, sorted) = m.t.get("/v1.0/me/messages?$filter=subject ge 'Report 03' and importance eq 'high'&$orderby=subject", tok).await;
     assert_eq!(status, StatusCode::OK, "{sorted}");
     assert_eq!(sorted["value"][0]["subject"], "Report 03");
-    let (status, err) = m.t.get("/v1.0/me/messages?$filter=importance eq 'high'&$orderby=subject", tok).await;
+    let (status, err) =
+        m.t.get(
+            "/v1.0/me/messages?$filter=importance eq 'high'&$orderby=subject",
+            tok,
+        )
+        .await;
     assert_error(status, &err, 400, "InefficientFilter");
     let (status, by_date) = m.t.get("/v1.0/me/messages?$filter=receivedDateTime ge 2020-01-01T00:00:00Z&$orderby=receivedDateTime desc&$top=1", tok).await;
     assert_eq!(status, StatusCode::OK, "{by_date}");
     assert_eq!(by_date["value"][0]["subject"], "Report 11");
-    let (status, by_from) = m.t.get("/v1.0/me/messages?$orderby=from/emailAddress/address,subject desc&$top=1", tok).await;
+    let (status, by_from) =
+        m.t.get(
+            "/v1.0/me/messages?$orderby=from/emailAddress/address,subject desc&$top=1",
+            tok,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{by_from}");
     assert_eq!(by_from["value"][0]["subject"], "Report 11");
-    let (_, asc) = m.t.get("/v1.0/me/messages?$orderby=subject&$top=1", tok).await;
+    let (_, asc) =
+        m.t.get("/v1.0/me/messages?$orderby=subject&$top=1", tok)
+            .await;
     assert_eq!(asc["value"][0]["subject"], "Report 00");
     // $top bounds.
     let (status, err) = m.t.get("/v1.0/me/messages?$top=1001", tok).await;
@@ -282,34 +483,84 @@ async fn reading_follows_outlooks_query_rules() {
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["value"].as_array().unwrap().len(), 1);
     assert_eq!(found["value"][0]["subject"], "Report 07");
-    let (_, by_subject) = m.t.get("/v1.0/me/messages?$search=\"subject:report\"&$top=100", tok).await;
+    let (_, by_subject) =
+        m.t.get("/v1.0/me/messages?$search=\"subject:report\"&$top=100", tok)
+            .await;
     assert_eq!(by_subject["value"].as_array().unwrap().len(), 12);
-    let (_, by_recipient) = m.t.get("/v1.0/me/messages?$search=\"to:person3\"", tok).await;
-    assert_eq!(by_recipient["value"].as_array().unwrap().len(), 1, "{by_recipient}");
-    let (status, err) = m.t.get("/v1.0/me/messages?$search=\"zeppelin\"&$orderby=subject", tok).await;
+    let (_, by_recipient) =
+        m.t.get("/v1.0/me/messages?$search=\"to:person3\"", tok)
+            .await;
+    assert_eq!(
+        by_recipient["value"].as_array().unwrap().len(),
+        1,
+        "{by_recipient}"
+    );
+    let (status, err) =
+        m.t.get(
+            "/v1.0/me/messages?$search=\"zeppelin\"&$orderby=subject",
+            tok,
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRequest");
-    let (status, err) = m.t.get("/v1.0/me/messages?$search=\"zeppelin\"&$filter=isRead eq true", tok).await;
+    let (status, err) =
+        m.t.get(
+            "/v1.0/me/messages?$search=\"zeppelin\"&$filter=isRead eq true",
+            tok,
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRequest");
     // $select: id and etag always.
-    let (_, selected) = m.t.get("/v1.0/me/messages?$select=subject&$top=1", tok).await;
+    let (_, selected) =
+        m.t.get("/v1.0/me/messages?$select=subject&$top=1", tok)
+            .await;
     let first = &selected["value"][0];
-    assert!(first["@odata.etag"].is_string() && first["id"].is_string() && first["subject"].is_string());
+    assert!(
+        first["@odata.etag"].is_string() && first["id"].is_string() && first["subject"].is_string()
+    );
     assert!(first.get("body").is_none(), "{first}");
-    assert!(selected["@odata.context"].as_str().unwrap().ends_with("/messages(subject)"), "{selected}");
+    assert!(
+        selected["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/messages(subject)"),
+        "{selected}"
+    );
     // Prefer: body content type.
     let html = draft(&m, 0, json!({ "subject": "Html", "body": { "contentType": "html", "content": "<p>Hello <i>there</i></p>" } })).await;
     let id = html["id"].as_str().unwrap();
-    let r = m.t.request(Method::GET, &format!("/v1.0/me/messages/{id}"), tok).header("Prefer", "outlook.body-content-type=\"text\"").send().await.unwrap();
-    assert_eq!(r.headers()["preference-applied"], "outlook.body-content-type=\"text\"");
+    let r =
+        m.t.request(Method::GET, &format!("/v1.0/me/messages/{id}"), tok)
+            .header("Prefer", "outlook.body-content-type=\"text\"")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        r.headers()["preference-applied"],
+        "outlook.body-content-type=\"text\""
+    );
     let (_, text) = json(r).await;
     assert_eq!(text["body"]["contentType"], "text");
     assert_eq!(text["body"]["content"], "Hello there");
     // MIME.
-    let r = m.t.request(Method::GET, &format!("/v1.0/me/messages/{id}/$value"), tok).send().await.unwrap();
+    let r =
+        m.t.request(Method::GET, &format!("/v1.0/me/messages/{id}/$value"), tok)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let mime = r.text().await.unwrap();
-    assert!(mime.contains("Subject: Html\r\n") && mime.contains("MIME-Version: 1.0") && mime.contains("Message-ID: <"), "{mime}");
+    assert!(
+        mime.contains("Subject: Html\r\n")
+            && mime.contains("MIME-Version: 1.0")
+            && mime.contains("Message-ID: <"),
+        "{mime}"
+    );
     // Unknown id.
     let (status, err) = m.t.get("/v1.0/me/messages/AAMkAnothing", tok).await;
     assert_error(status, &err, 404, "ErrorItemNotFound");
@@ -319,7 +570,12 @@ async fn reading_follows_outlooks_query_rules() {
 async fn change_move_copy_and_delete() {
     let m = mailboxes(1).await;
     let tok = &m.tokens[0];
-    let msg = draft(&m, 0, json!({ "subject": "Draft", "body": { "content": "v1" } })).await;
+    let msg = draft(
+        &m,
+        0,
+        json!({ "subject": "Draft", "body": { "content": "v1" } }),
+    )
+    .await;
     let id = msg["id"].as_str().unwrap().to_string();
     let etag = msg["@odata.etag"].as_str().unwrap().to_string();
     let (status, changed) = m.t.patch(&format!("/v1.0/me/messages/{id}"), tok, &json!({ "subject": "Edited", "isRead": false, "flag": { "flagStatus": "flagged" }, "categories": ["Red"] })).await;
@@ -329,36 +585,80 @@ async fn change_move_copy_and_delete() {
     assert_ne!(changed["changeKey"], msg["changeKey"]);
     assert_eq!(folder(&m, 0, "drafts").await["unreadItemCount"], 1);
     // A stale etag.
-    let r = m.t.request(Method::PATCH, &format!("/v1.0/me/messages/{id}"), tok).header("If-Match", &etag).json(&json!({ "isRead": true })).send().await.unwrap();
+    let r =
+        m.t.request(Method::PATCH, &format!("/v1.0/me/messages/{id}"), tok)
+            .header("If-Match", &etag)
+            .json(&json!({ "isRead": true }))
+            .send()
+            .await
+            .unwrap();
     let (status, err) = json(r).await;
     assert_error(status, &err, 412, "ErrorIrresolvableConflict");
     let current = changed["@odata.etag"].as_str().unwrap();
-    let r = m.t.request(Method::PATCH, &format!("/v1.0/me/messages/{id}"), tok).header("If-Match", current).json(&json!({ "isRead": true })).send().await.unwrap();
+    let r =
+        m.t.request(Method::PATCH, &format!("/v1.0/me/messages/{id}"), tok)
+            .header("If-Match", current)
+            .json(&json!({ "isRead": true }))
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // Copy and move (parameter names in any case); a move gives a new id.
-    let (status, copy) = m.t.post(&format!("/v1.0/me/messages/{id}/copy"), tok, &json!({ "DestinationId": "archive" })).await;
+    let (status, copy) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/copy"),
+            tok,
+            &json!({ "DestinationId": "archive" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{copy}");
     assert_eq!(copy["parentFolderId"], folder(&m, 0, "archive").await["id"]);
-    let (status, moved) = m.t.post(&format!("/v1.0/me/messages/{id}/move"), tok, &json!({ "destinationId": "inbox" })).await;
+    let (status, moved) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/move"),
+            tok,
+            &json!({ "destinationId": "inbox" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{moved}");
     assert_ne!(moved["id"], id.as_str());
     let (status, _) = m.t.get(&format!("/v1.0/me/messages/{id}"), tok).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let moved_id = moved["id"].as_str().unwrap().to_string();
     assert_eq!(folder(&m, 0, "inbox").await["totalItemCount"], 1);
-    let (status, err) = m.t.post(&format!("/v1.0/me/messages/{moved_id}/move"), tok, &json!({ "destinationId": "nowhere" })).await;
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{moved_id}/move"),
+            tok,
+            &json!({ "destinationId": "nowhere" }),
+        )
+        .await;
     assert_error(status, &err, 404, "ErrorItemNotFound");
     // DELETE: to Deleted Items, then for good.
-    let (status, _) = m.t.delete(&format!("/v1.0/me/messages/{moved_id}"), tok).await;
+    let (status, _) =
+        m.t.delete(&format!("/v1.0/me/messages/{moved_id}"), tok)
+            .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, deleted) = m.t.get("/v1.0/me/mailFolders/deleteditems/messages", tok).await;
+    let (_, deleted) =
+        m.t.get("/v1.0/me/mailFolders/deleteditems/messages", tok)
+            .await;
     let trashed = deleted["value"][0]["id"].as_str().unwrap().to_string();
-    let (status, _) = m.t.delete(&format!("/v1.0/me/messages/{trashed}"), tok).await;
+    let (status, _) =
+        m.t.delete(&format!("/v1.0/me/messages/{trashed}"), tok)
+            .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(folder(&m, 0, "deleteditems").await["totalItemCount"], 0);
     // permanentDelete.
     let copy_id = copy["id"].as_str().unwrap();
-    let r = m.t.request(Method::POST, &format!("/v1.0/me/messages/{copy_id}/permanentDelete"), tok).send().await.unwrap();
+    let r =
+        m.t.request(
+            Method::POST,
+            &format!("/v1.0/me/messages/{copy_id}/permanentDelete"),
+            tok,
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(folder(&m, 0, "archive").await["totalItemCount"], 0);
 }
@@ -368,29 +668,40 @@ async fn send_delivers_in_the_tenant() {
     let m = mailboxes(3).await;
     let domain = m.t.domain();
     // sendMail as the SDK writes it (PascalCase parameters).
-    let r = m
-        .t
-        .request(Method::POST, "/v1.0/me/sendMail", &m.tokens[0])
-        .json(&json!({
-            "Message": {
-                "subject": "Lunch?",
-                "body": { "contentType": "Text", "content": "Noon at the usual place." },
-                "toRecipients": [to(&m.upns[1]), to("someone@example.org")],
-                "bccRecipients": [to(&m.upns[2])],
-            },
-            "SaveToSentItems": true
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", r.text().await.unwrap());
-    let (_, sent) = m.t.get("/v1.0/me/mailFolders/sentitems/messages", &m.tokens[0]).await;
+    let r =
+        m.t.request(Method::POST, "/v1.0/me/sendMail", &m.tokens[0])
+            .json(&json!({
+                "Message": {
+                    "subject": "Lunch?",
+                    "body": { "contentType": "Text", "content": "Noon at the usual place." },
+                    "toRecipients": [to(&m.upns[1]), to("someone@example.org")],
+                    "bccRecipients": [to(&m.upns[2])],
+                },
+                "SaveToSentItems": true
+            }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::ACCEPTED,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let (_, sent) =
+        m.t.get("/v1.0/me/mailFolders/sentitems/messages", &m.tokens[0])
+            .await;
     let sent = &sent["value"][0];
     assert_eq!(sent["subject"], "Lunch?");
     assert_eq!(sent["isDraft"], false);
     assert_eq!(sent["bccRecipients"].as_array().unwrap().len(), 1);
     for who in [1, 2] {
-        let (_, inbox) = m.t.get("/v1.0/me/mailFolders/inbox/messages?$filter=isRead eq false", &m.tokens[who]).await;
+        let (_, inbox) =
+            m.t.get(
+                "/v1.0/me/mailFolders/inbox/messages?$filter=isRead eq false",
+                &m.tokens[who],
+            )
+            .await;
         let got = &inbox["value"][0];
         assert_eq!(got["subject"], "Lunch?", "{inbox}");
         assert_eq!(got["isRead"], false);
@@ -403,46 +714,106 @@ async fn send_delivers_in_the_tenant() {
         assert_eq!(folder(&m, who, "inbox").await["unreadItemCount"], 1);
         // A received message: draft-only properties refused, the rest allowed.
         let path = format!("/v1.0/me/messages/{}", got["id"].as_str().unwrap());
-        let (status, err) = m.t.patch(&path, &m.tokens[who], &json!({ "subject": "Changed" })).await;
+        let (status, err) =
+            m.t.patch(&path, &m.tokens[who], &json!({ "subject": "Changed" }))
+                .await;
         assert_error(status, &err, 400, "ErrorInvalidRequest");
-        let (status, read) = m.t.patch(&path, &m.tokens[who], &json!({ "isRead": true, "categories": ["Lunch"], "importance": "high" })).await;
+        let (status, read) =
+            m.t.patch(
+                &path,
+                &m.tokens[who],
+                &json!({ "isRead": true, "categories": ["Lunch"], "importance": "high" }),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{read}");
         assert_eq!(folder(&m, who, "inbox").await["unreadItemCount"], 0);
     }
     // A draft, sent; an unknown address in the tenant's domain bounces.
     let d = draft(&m, 1, json!({ "subject": "Re: Lunch?", "toRecipients": [to(&m.upns[0]), to(&format!("ghost@{domain}"))] })).await;
-    let r = m.t.request(Method::POST, &format!("/v1.0/me/messages/{}/send", d["id"].as_str().unwrap()), &m.tokens[1]).send().await.unwrap();
+    let r =
+        m.t.request(
+            Method::POST,
+            &format!("/v1.0/me/messages/{}/send", d["id"].as_str().unwrap()),
+            &m.tokens[1],
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(folder(&m, 1, "drafts").await["totalItemCount"], 0);
     assert_eq!(folder(&m, 1, "sentitems").await["totalItemCount"], 1);
-    let (_, inbox) = m.t.get(&format!("/v1.0/me/messages?$filter=from/emailAddress/address eq '{}'", m.upns[1]), &m.tokens[0]).await;
+    let (_, inbox) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages?$filter=from/emailAddress/address eq '{}'",
+                m.upns[1]
+            ),
+            &m.tokens[0],
+        )
+        .await;
     assert_eq!(inbox["value"][0]["subject"], "Re: Lunch?", "{inbox}");
-    let (_, bounces) = m.t.get("/v1.0/me/mailFolders/inbox/messages?$search=\"Undeliverable\"", &m.tokens[1]).await;
+    let (_, bounces) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"Undeliverable\"",
+            &m.tokens[1],
+        )
+        .await;
     assert_eq!(bounces["value"].as_array().unwrap().len(), 1, "{bounces}");
     // saveToSentItems false; no recipients; too many.
     let (status, _) = m.t.post("/v1.0/me/sendMail", &m.tokens[2], &json!({ "message": { "subject": "quiet", "toRecipients": [to(&m.upns[0])] }, "saveToSentItems": false })).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(folder(&m, 2, "sentitems").await["totalItemCount"], 0);
-    let (status, err) = m.t.post("/v1.0/me/sendMail", &m.tokens[2], &json!({ "message": { "subject": "nobody" } })).await;
+    let (status, err) =
+        m.t.post(
+            "/v1.0/me/sendMail",
+            &m.tokens[2],
+            &json!({ "message": { "subject": "nobody" } }),
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRecipients");
     let many: Vec<Value> = (0..501).map(|i| to(&format!("r{i}@example.org"))).collect();
-    let (status, err) = m.t.post("/v1.0/me/sendMail", &m.tokens[2], &json!({ "message": { "toRecipients": many } })).await;
+    let (status, err) =
+        m.t.post(
+            "/v1.0/me/sendMail",
+            &m.tokens[2],
+            &json!({ "message": { "toRecipients": many } }),
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRecipients");
     let empty = draft(&m, 2, json!({ "subject": "no one" })).await;
-    let (status, err) = m.t.post(&format!("/v1.0/me/messages/{}/send", empty["id"].as_str().unwrap()), &m.tokens[2], &json!({})).await;
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/send", empty["id"].as_str().unwrap()),
+            &m.tokens[2],
+            &json!({}),
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRecipients");
     // Mail.ReadBasic reads everything but bodies.
     let basic = m.t.user_token(&m.upns[1], PASSWORD, "Mail.ReadBasic").await;
     let (status, list) = m.t.get("/v1.0/me/messages?$top=1", &basic).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     let first = &list["value"][0];
-    assert!(first["subject"].is_string() && first.get("body").is_none() && first.get("bodyPreview").is_none(), "{first}");
+    assert!(
+        first["subject"].is_string()
+            && first.get("body").is_none()
+            && first.get("bodyPreview").is_none(),
+        "{first}"
+    );
     // Sending needs Mail.Send.
     let read_only = m.t.user_token(&m.upns[2], PASSWORD, "Mail.ReadWrite").await;
-    let (status, err) = m.t.post("/v1.0/me/sendMail", &read_only, &json!({ "message": { "toRecipients": [to(&m.upns[0])] } })).await;
+    let (status, err) =
+        m.t.post(
+            "/v1.0/me/sendMail",
+            &read_only,
+            &json!({ "message": { "toRecipients": [to(&m.upns[0])] } }),
+        )
+        .await;
     assert_error(status, &err, 403, "ErrorAccessDenied");
     // An application with Mail.ReadWrite reads anyone's mailbox.
-    let (status, list) = m.t.get(&format!("/v1.0/users/{}/messages", m.ids[0]), &m.admin).await;
+    let (status, list) =
+        m.t.get(&format!("/v1.0/users/{}/messages", m.ids[0]), &m.admin)
+            .await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert!(!list["value"].as_array().unwrap().is_empty());
     let (status, err) = m.t.get("/v1.0/me/messages", &m.admin).await;
@@ -454,40 +825,124 @@ async fn replies_and_forwards_thread_on_the_original() {
     let m = mailboxes(3).await;
     let (status, _) = m.t.post("/v1.0/me/sendMail", &m.tokens[0], &json!({ "message": { "subject": "Plan", "body": { "contentType": "text", "content": "Step one." }, "toRecipients": [to(&m.upns[1])], "ccRecipients": [to(&m.upns[2])] } })).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let (_, inbox) = m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[1]).await;
+    let (_, inbox) =
+        m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[1])
+            .await;
     let original = inbox["value"][0].clone();
     let oid = original["id"].as_str().unwrap();
     // createReply: a draft to the sender, threaded, the original quoted.
-    let (status, reply) = m.t.post(&format!("/v1.0/me/messages/{oid}/createReply"), &m.tokens[1], &json!({ "comment": "Agreed." })).await;
+    let (status, reply) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{oid}/createReply"),
+            &m.tokens[1],
+            &json!({ "comment": "Agreed." }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{reply}");
     assert_eq!(reply["subject"], "RE: Plan");
     assert_eq!(reply["isDraft"], true);
-    assert_eq!(reply["toRecipients"][0]["emailAddress"]["address"], m.upns[0].as_str());
+    assert_eq!(
+        reply["toRecipients"][0]["emailAddress"]["address"],
+        m.upns[0].as_str()
+    );
     assert_eq!(reply["conversationId"], original["conversationId"]);
     let content = reply["body"]["content"].as_str().unwrap();
-    assert!(content.contains("Agreed.") && content.contains("Step one."), "{content}");
+    assert!(
+        content.contains("Agreed.") && content.contains("Step one."),
+        "{content}"
+    );
     let rid = reply["id"].as_str().unwrap();
-    let (_, headers) = m.t.get(&format!("/v1.0/me/messages/{rid}?$select=internetMessageHeaders"), &m.tokens[1]).await;
+    let (_, headers) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{rid}?$select=internetMessageHeaders"),
+            &m.tokens[1],
+        )
+        .await;
     let headers = headers["internetMessageHeaders"].as_array().unwrap();
-    assert!(headers.iter().any(|h| h["name"] == "In-Reply-To" && h["value"] == original["internetMessageId"]), "{headers:?}");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h["name"] == "In-Reply-To" && h["value"] == original["internetMessageId"]),
+        "{headers:?}"
+    );
     // createReplyAll: everyone but oneself.
-    let (_, all) = m.t.post(&format!("/v1.0/me/messages/{oid}/createReplyAll"), &m.tokens[1], &json!({})).await;
+    let (_, all) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{oid}/createReplyAll"),
+            &m.tokens[1],
+            &json!({}),
+        )
+        .await;
     assert_eq!(all["toRecipients"].as_array().unwrap().len(), 1, "{all}");
-    assert_eq!(all["ccRecipients"][0]["emailAddress"]["address"], m.upns[2].as_str());
+    assert_eq!(
+        all["ccRecipients"][0]["emailAddress"]["address"],
+        m.upns[2].as_str()
+    );
     // createForward with recipients; comment and message body together are refused.
-    let (status, fw) = m.t.post(&format!("/v1.0/me/messages/{oid}/createForward"), &m.tokens[1], &json!({ "ToRecipients": [to(&m.upns[2])] })).await;
+    let (status, fw) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{oid}/createForward"),
+            &m.tokens[1],
+            &json!({ "ToRecipients": [to(&m.upns[2])] }),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{fw}");
     assert_eq!(fw["subject"], "FW: Plan");
-    let (status, err) = m.t.post(&format!("/v1.0/me/messages/{oid}/createReply"), &m.tokens[1], &json!({ "comment": "a", "message": { "body": { "content": "b" } } })).await;
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{oid}/createReply"),
+            &m.tokens[1],
+            &json!({ "comment": "a", "message": { "body": { "content": "b" } } }),
+        )
+        .await;
     assert_error(status, &err, 400, "ErrorInvalidRequest");
     // reply: sent at once, arrives in the sender's inbox in the same conversation.
-    let r = m.t.request(Method::POST, &format!("/v1.0/me/messages/{oid}/reply"), &m.tokens[1]).json(&json!({ "comment": "On it." })).send().await.unwrap();
+    let r =
+        m.t.request(
+            Method::POST,
+            &format!("/v1.0/me/messages/{oid}/reply"),
+            &m.tokens[1],
+        )
+        .json(&json!({ "comment": "On it." }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let (_, got) = m.t.get(&format!("/v1.0/me/messages?$filter=conversationId eq '{}'", original["conversationId"].as_str().unwrap()), &m.tokens[0]).await;
-    let subjects: Vec<&str> = got["value"].as_array().unwrap().iter().map(|v| v["subject"].as_str().unwrap()).collect();
-    assert!(subjects.contains(&"RE: Plan") && subjects.contains(&"Plan"), "{subjects:?}");
-    let r = m.t.request(Method::POST, &format!("/v1.0/me/messages/{oid}/forward"), &m.tokens[1]).json(&json!({ "comment": "FYI", "toRecipients": [to(&m.upns[2])] })).send().await.unwrap();
+    let (_, got) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages?$filter=conversationId eq '{}'",
+                original["conversationId"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    let subjects: Vec<&str> = got["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.contains(&"RE: Plan") && subjects.contains(&"Plan"),
+        "{subjects:?}"
+    );
+    let r =
+        m.t.request(
+            Method::POST,
+            &format!("/v1.0/me/messages/{oid}/forward"),
+            &m.tokens[1],
+        )
+        .json(&json!({ "comment": "FYI", "toRecipients": [to(&m.upns[2])] }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    let (_, fwd) = m.t.get("/v1.0/me/messages?$filter=subject eq 'FW: Plan'", &m.tokens[2]).await;
+    let (_, fwd) =
+        m.t.get(
+            "/v1.0/me/messages?$filter=subject eq 'FW: Plan'",
+            &m.tokens[2],
+        )
+        .await;
     assert_eq!(fwd["value"].as_array().unwrap().len(), 1, "{fwd}");
 }

@@ -17,16 +17,28 @@ async fn unknown_route_and_wrong_method_get_graph_envelopes() {
         .unwrap();
     assert!(r.headers().get("request-id").is_some());
     assert_eq!(r.headers()["client-request-id"], "my-correlation-id");
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let (status, body) = json(r).await;
     assert_error(status, &body, 404, "NotFound");
-    assert_eq!(body["error"]["innerError"]["client-request-id"], "my-correlation-id");
+    assert_eq!(
+        body["error"]["innerError"]["client-request-id"],
+        "my-correlation-id"
+    );
 
     let (status, body) = t.delete("/v1.0/users", &token).await;
     assert_error(status, &body, 405, "Request_BadRequest");
 
     // Without a client-request-id, Graph echoes its own request-id.
-    let r = t.request(Method::GET, "/beta/nonsense", &token).send().await.unwrap();
+    let r = t
+        .request(Method::GET, "/beta/nonsense", &token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["client-request-id"], r.headers()["request-id"]);
 }
 
@@ -35,7 +47,10 @@ async fn bodies_malformed_wrong_type_too_large() {
     let t = TestServer::start_with(|c| c.max_body_bytes = 64 * 1024).await;
     let token = t.admin_token().await;
     let send = |body: &'static str, content_type: &'static str| {
-        t.request(Method::POST, "/v1.0/users", &token).header("content-type", content_type).body(body).send()
+        t.request(Method::POST, "/v1.0/users", &token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
     };
     let (status, body) = json(send("{not json", "application/json").await.unwrap()).await;
     assert_error(status, &body, 400, "BadRequest");
@@ -58,7 +73,12 @@ async fn bodies_malformed_wrong_type_too_large() {
     user["accountEnabled"] = json!("yes");
     let (status, body) = t.post("/v1.0/users", &token, &user).await;
     assert_error(status, &body, 400, "Request_BadRequest");
-    assert!(body["error"]["message"].as_str().unwrap().contains("accountEnabled"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("accountEnabled")
+    );
 }
 
 #[tokio::test]
@@ -91,13 +111,22 @@ async fn key_in_parentheses_and_both_versions() {
     let token = t.admin_token().await;
     let user = t.create_user(&token, "paren", "Paren").await;
     let id = user["id"].as_str().unwrap();
-    for path in [format!("/v1.0/users('{id}')"), format!("/beta/users/{id}"), format!("/v1.0/Users('{id}')")] {
+    for path in [
+        format!("/v1.0/users('{id}')"),
+        format!("/beta/users/{id}"),
+        format!("/v1.0/Users('{id}')"),
+    ] {
         let (status, body) = t.get(&path, &token).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         assert_eq!(body["id"], id);
     }
     let (_, body) = t.get(&format!("/beta/users/{id}"), &token).await;
-    assert!(body["@odata.context"].as_str().unwrap().ends_with("/beta/$metadata#users/$entity"));
+    assert!(
+        body["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/beta/$metadata#users/$entity")
+    );
 }
 
 #[tokio::test]
@@ -106,7 +135,9 @@ async fn paging_is_keyset_based_and_stable_under_inserts() {
     let token = t.admin_token().await;
     let mut expected = Vec::new();
     for i in 0..25 {
-        let u = t.create_user(&token, &format!("page{i:02}"), &format!("Page {i:02}")).await;
+        let u = t
+            .create_user(&token, &format!("page{i:02}"), &format!("Page {i:02}"))
+            .await;
         expected.push(u["id"].as_str().unwrap().to_string());
     }
     // Walk pages of 10 while inserting between pages: every user that existed at the start is
@@ -115,9 +146,15 @@ async fn paging_is_keyset_based_and_stable_under_inserts() {
     let mut url = t.url("/v1.0/users?$top=10&$select=id,displayName");
     let mut pages = 0;
     loop {
-        let (status, page) = json(t.client.get(&url).bearer_auth(&token).send().await.unwrap()).await;
+        let (status, page) =
+            json(t.client.get(&url).bearer_auth(&token).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        assert!(page["@odata.context"].as_str().unwrap().ends_with("$metadata#users(id,displayName)"));
+        assert!(
+            page["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with("$metadata#users(id,displayName)")
+        );
         for u in page["value"].as_array().unwrap() {
             seen.push(u["id"].as_str().unwrap().to_string());
         }
@@ -148,7 +185,11 @@ async fn paging_is_keyset_based_and_stable_under_inserts() {
 async fn bad_filters_are_400_never_500() {
     let t = TestServer::start().await;
     let token = t.admin_token().await;
-    let deep = format!("{}displayName eq 'a'{}", "(".repeat(10_000), ")".repeat(10_000));
+    let deep = format!(
+        "{}displayName eq 'a'{}",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     let cases = [
         "nosuchproperty eq 'a'".to_string(),
         "displayName eq 5".to_string(),
@@ -171,7 +212,16 @@ async fn bad_filters_are_400_never_500() {
             .await
             .unwrap();
         let (status, body) = json(r).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{}: {body}", &filter[..filter.len().min(60)]);
-        assert!(body["error"]["code"].as_str().unwrap().contains("Request") || body["error"]["code"] == "BadRequest", "{body}");
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{}: {body}",
+            &filter[..filter.len().min(60)]
+        );
+        assert!(
+            body["error"]["code"].as_str().unwrap().contains("Request")
+                || body["error"]["code"] == "BadRequest",
+            "{body}"
+        );
     }
 }
