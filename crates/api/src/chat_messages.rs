@@ -17,7 +17,7 @@ use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
 use crate::body::{BodyReader, JsonObject};
-use crate::chats::{message_from, message_type, param_ci};
+use crate::chats::{Params, message_from, message_type, owner, param, param_ci};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::odata;
@@ -46,23 +46,6 @@ pub fn routes() -> Router<AppState> {
             "/chats/{chat}/messages/{message}/unsetReaction",
             post(unset_reaction),
         )
-}
-
-type Params = Path<HashMap<String, String>>;
-
-/// Who the route addresses: `/chats` (the caller), `/me/chats`, or `/users/{uid}/chats`.
-fn owner(ctx: &Ctx, params: &HashMap<String, String>) -> Owner {
-    if let Some(uid) = params.get("uid") {
-        Owner::User(uid.clone())
-    } else if ctx.path.split('/').nth(2) == Some("me") {
-        Owner::Me
-    } else {
-        Owner::Caller
-    }
-}
-
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> &'a str {
-    params.get(name).map(String::as_str).unwrap_or_default()
 }
 
 fn messages(state: &AppState) -> ChatMessages<'_> {

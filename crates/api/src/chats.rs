@@ -46,10 +46,12 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-type Params = Path<HashMap<String, String>>;
+/// The path parameters of a chat route (`uid`, `chat`, `member`, …), shared by every route
+/// family mounted under the chats.
+pub(crate) type Params = Path<HashMap<String, String>>;
 
 /// Who the route addresses: `/chats` (the caller), `/me/chats`, or `/users/{uid}/chats`.
-fn owner(ctx: &Ctx, params: &HashMap<String, String>) -> Owner {
+pub(crate) fn owner(ctx: &Ctx, params: &HashMap<String, String>) -> Owner {
     if let Some(uid) = params.get("uid") {
         Owner::User(uid.clone())
     } else if ctx.path.split('/').nth(2) == Some("me") {
@@ -59,7 +61,8 @@ fn owner(ctx: &Ctx, params: &HashMap<String, String>) -> Owner {
     }
 }
 
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> &'a str {
+/// A path parameter (empty when absent).
+pub(crate) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> &'a str {
     params.get(name).map(String::as_str).unwrap_or_default()
 }
 

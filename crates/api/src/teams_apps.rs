@@ -3,7 +3,6 @@
 //! `/me` and `/users/{id}`) and the installation's `chat` reference (`…/chat/$ref`), with their
 //! JSON. See `docs/teams-apps.md`.
 
-use std::collections::HashMap;
 use std::io::Read;
 
 use axum::Router;
@@ -24,7 +23,7 @@ use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
 use crate::body::{BodyReader, JsonObject};
-use crate::chats::chat_json;
+use crate::chats::{Params, chat_json, owner, param};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::odata;
@@ -75,27 +74,10 @@ fn chat_routes() -> Router<AppState> {
         )
 }
 
-type Params = Path<HashMap<String, String>>;
-
 const TEAMS: Family = Family::Teams;
 
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(TEAMS, message)
-}
-
-fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> &'a str {
-    params.get(name).map(String::as_str).unwrap_or_default()
-}
-
-/// Who the route addresses: `/chats` (the caller), `/me/chats`, or `/users/{uid}/chats`.
-fn owner(ctx: &Ctx, params: &HashMap<String, String>) -> Owner {
-    if let Some(uid) = params.get("uid") {
-        Owner::User(uid.clone())
-    } else if ctx.path.split('/').nth(2) == Some("me") {
-        Owner::Me
-    } else {
-        Owner::Caller
-    }
 }
 
 fn catalog(state: &AppState) -> Catalog<'_> {

@@ -1075,7 +1075,13 @@ async fn get_all_messages_and_its_delta() {
     let changes = all_pages_delta(&p.t, &delta_link, &p.admin).await;
     let (items, next_delta) = changes;
     // Message ids are unique per chat only: two chats can hold the same millisecond.
-    let key = |m: &Value| format!("{}/{}", m["chatId"].as_str().unwrap(), m["id"].as_str().unwrap());
+    let key = |m: &Value| {
+        format!(
+            "{}/{}",
+            m["chatId"].as_str().unwrap(),
+            m["id"].as_str().unwrap()
+        )
+    };
     let got: Vec<String> = items.iter().map(key).collect();
     let expected: BTreeSet<String> = [&created, &mine[0], &mine[1], &mine[2]]
         .iter()
