@@ -830,7 +830,12 @@ impl Chats<'_> {
         });
         let event = chat_messages::system_event(chat_id, &caller.tenant_id, detail, now);
         match self.store.add_member(&member, &event).await {
-            Ok(()) => Ok(member),
+            // Read back: the store fixes where a member without history starts seeing the chat.
+            Ok(()) => Ok(self
+                .store
+                .member(chat_id, &member.user_id)
+                .await?
+                .unwrap_or(member)),
             Err(crate::StoreError::Conflict(_)) => Err(Error::new(
                 ErrorKind::Conflict,
                 "Conflict",

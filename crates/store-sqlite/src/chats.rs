@@ -239,10 +239,21 @@ pub fn set_viewpoint(
     Ok(())
 }
 
+/// Adds a member and posts the event. A member added without history sees the chat from the
+/// event of their joining on: its id is allocated after every earlier message's, whereas the wall
+/// clock may lag ids that were bumped past it by a burst of messages in one millisecond.
 pub fn add_member(c: &Connection, m: &MemberRecord, event: &NewMessage) -> Result<(), StoreError> {
     insert_member(c, m)?;
     touch(c, &m.chat_id, m.added_ms)?;
-    crate::chat_messages::insert(c, event)?;
+    let joined = crate::chat_messages::insert(c, event)?;
+    if m.visible_history_ms.is_none() {
+        c.prepare_cached(
+            "UPDATE chat_members SET visible_history_ms = ?3 WHERE chat_id = ?1 AND user_id = ?2",
+        )
+        .map_err(internal)?
+        .execute(params![m.chat_id, m.user_id, joined.id])
+        .map_err(internal)?;
+    }
     Ok(())
 }
 
