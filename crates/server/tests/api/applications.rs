@@ -267,31 +267,8 @@ async fn bad_requests_other_tenants_and_missing_permissions() {
     assert_error(status, &body, 404, "Request_ResourceNotFound");
 
     // Another tenant's administrator sees none of this tenant's applications.
-    let other: Value = serde_json::from_str(&crate::tenants::cli(
-        &t,
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Fabrikam",
-            "--domain",
-            "fabrikam.example",
-        ],
-    ))
-    .unwrap();
-    let (status, token) = t
-        .token_request(
-            other["tenantId"].as_str().unwrap(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", other["clientId"].as_str().unwrap()),
-                ("client_secret", other["clientSecret"].as_str().unwrap()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let foreign = token["access_token"].as_str().unwrap();
+    let (_, foreign) = t.other_tenant("Fabrikam", "fabrikam.example").await;
+    let foreign = foreign.as_str();
     let app_id = app["appId"].as_str().unwrap();
     for (status, body) in [
         t.get(&format!("/v1.0/applications/{id}"), foreign).await,

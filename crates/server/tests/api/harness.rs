@@ -95,16 +95,33 @@ impl TestServer {
         (status, r.json().await.expect("token answer is JSON"))
     }
 
-    /// An app-only token for the administrator application, from the token endpoint.
-    pub async fn admin_token(&self) -> String {
-        let c = self.creds().clone();
+    /// Runs `switchboard ARGS…` against this server's data directory; returns its stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env("SWITCHBOARD_HASH_MEMORY_KIB", "64")
+            .env("SWITCHBOARD_HASH_ITERATIONS", "1")
+            .output()
+            .expect("run switchboard");
+        assert!(
+            out.status.success(),
+            "switchboard {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// An app-only token for an application's credentials, from the token endpoint.
+    pub async fn app_token_for(&self, tenant_id: &str, client_id: &str, secret: &str) -> String {
         let (status, body) = self
             .token_request(
-                &c.tenant_id,
+                tenant_id,
                 &[
                     ("grant_type", "client_credentials"),
-                    ("client_id", &c.client_id),
-                    ("client_secret", &c.client_secret),
+                    ("client_id", client_id),
+                    ("client_secret", secret),
                     ("scope", "https://graph.microsoft.com/.default"),
                 ],
             )
@@ -114,6 +131,30 @@ impl TestServer {
             .as_str()
             .expect("access_token")
             .to_string()
+    }
+
+    /// Another tenant, created through the CLI: its credentials (as `admin-credentials.json`
+    /// has them) and an app-only token of its administrator.
+    pub async fn other_tenant(&self, name: &str, domain: &str) -> (Value, String) {
+        let other: Value = serde_json::from_str(
+            &self.cli(&["tenant", "create", "--name", name, "--domain", domain]),
+        )
+        .expect("tenant create prints JSON");
+        let token = self
+            .app_token_for(
+                other["tenantId"].as_str().unwrap(),
+                other["clientId"].as_str().unwrap(),
+                other["clientSecret"].as_str().unwrap(),
+            )
+            .await;
+        (other, token)
+    }
+
+    /// An app-only token for the administrator application, from the token endpoint.
+    pub async fn admin_token(&self) -> String {
+        let c = self.creds().clone();
+        self.app_token_for(&c.tenant_id, &c.client_id, &c.client_secret)
+            .await
     }
 
     /// A delegated token for a user, by the password grant with the administrator application.

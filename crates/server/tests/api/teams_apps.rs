@@ -752,31 +752,7 @@ async fn installing_upgrading_and_removing_post_the_system_events() {
 
 /// A second tenant with two users in one chat; returns the chat id and an app-only token.
 async fn foreign_chat(t: &TestServer) -> (String, String) {
-    let other: Value = serde_json::from_str(&crate::tenants::cli(
-        t,
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Fabrikam",
-            "--domain",
-            "fabrikam.example",
-        ],
-    ))
-    .unwrap();
-    let (status, body) = t
-        .token_request(
-            other["tenantId"].as_str().unwrap(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", other["clientId"].as_str().unwrap()),
-                ("client_secret", other["clientSecret"].as_str().unwrap()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let token = body["access_token"].as_str().unwrap().to_string();
+    let (_, token) = t.other_tenant("Fabrikam", "fabrikam.example").await;
     let (_, a) = t
         .post(
             "/v1.0/users",

@@ -9,44 +9,17 @@ use switchboard_domain::permissions::MATRIX;
 
 use crate::harness::*;
 
-/// Runs `switchboard ARGS…` against the test server's data directory; returns its stdout.
-pub fn cli(t: &TestServer, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(t.data_dir())
-        .env("SWITCHBOARD_HASH_MEMORY_KIB", "64")
-        .env("SWITCHBOARD_HASH_ITERATIONS", "1")
-        .output()
-        .expect("run switchboard");
-    assert!(
-        out.status.success(),
-        "switchboard {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// An application with exactly these roles, created through the CLI; returns an app-only token.
 async fn app_token(t: &TestServer, roles: &str) -> String {
-    let created: Value = serde_json::from_str(&cli(
-        t,
-        &["app", "create", "--name", "probe", "--roles", roles],
-    ))
-    .unwrap();
-    let (status, body) = t
-        .token_request(
-            created["tenantId"].as_str().unwrap(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", created["clientId"].as_str().unwrap()),
-                ("client_secret", created["clientSecret"].as_str().unwrap()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["access_token"].as_str().unwrap().to_string()
+    let created: Value =
+        serde_json::from_str(&t.cli(&["app", "create", "--name", "probe", "--roles", roles]))
+            .unwrap();
+    t.app_token_for(
+        created["tenantId"].as_str().unwrap(),
+        created["clientId"].as_str().unwrap(),
+        created["clientSecret"].as_str().unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -79,47 +52,20 @@ async fn cli_apps_tokens_and_tenant_isolation() {
     assert!(!out.status.success(), "unknown roles are refused");
 
     // `switchboard token` prints tokens that work.
-    let token = cli(
-        &t,
-        &[
-            "token",
-            "--user",
-            alice["userPrincipalName"].as_str().unwrap(),
-            "--scopes",
-            "User.Read",
-        ],
-    );
+    let token = t.cli(&[
+        "token",
+        "--user",
+        alice["userPrincipalName"].as_str().unwrap(),
+        "--scopes",
+        "User.Read",
+    ]);
     let (status, me) = t.get("/v1.0/me", token.trim()).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["id"], alice["id"]);
 
     // A second tenant sees nothing of the first.
-    let other: Value = serde_json::from_str(&cli(
-        &t,
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Fabrikam",
-            "--domain",
-            "fabrikam.example",
-        ],
-    ))
-    .unwrap();
+    let (other, foreign) = t.other_tenant("Fabrikam", "fabrikam.example").await;
     assert_eq!(other["domain"], "fabrikam.example");
-    let (status, body) = t
-        .token_request(
-            other["tenantId"].as_str().unwrap(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", other["clientId"].as_str().unwrap()),
-                ("client_secret", other["clientSecret"].as_str().unwrap()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let foreign = body["access_token"].as_str().unwrap().to_string();
     let (status, body) = t
         .get(
             &format!("/v1.0/users/{}", alice["id"].as_str().unwrap()),
@@ -724,31 +670,7 @@ async fn permission_matrix_is_enforced_route_by_route() {
     let mut n = 0;
     let mut app_tokens = std::collections::HashMap::new();
     // A second tenant with its own administrator and a signed-in user of its own.
-    let other: Value = serde_json::from_str(&cli(
-        &t,
-        &[
-            "tenant",
-            "create",
-            "--name",
-            "Elsewhere",
-            "--domain",
-            "elsewhere.example",
-        ],
-    ))
-    .unwrap();
-    let (status, body) = t
-        .token_request(
-            other["tenantId"].as_str().unwrap(),
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", other["clientId"].as_str().unwrap()),
-                ("client_secret", other["clientSecret"].as_str().unwrap()),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let foreign_app = body["access_token"].as_str().unwrap().to_string();
+    let (other, foreign_app) = t.other_tenant("Elsewhere", "elsewhere.example").await;
     let (status, _) = t
         .post(
             "/v1.0/users",
