@@ -28,7 +28,17 @@ pub type App = tower::util::MapRequest<Router, fn(Request) -> Request>;
 
 /// Builds the application for `state`.
 pub fn app(state: AppState) -> App {
-    let router = crate::routes(state)
+    // `$batch` sends its sub-requests through the same stack, built without the batch routes.
+    let without_batch = stack(crate::routes(state.clone(), None));
+    stack(crate::routes(
+        state,
+        Some(crate::batch::Dispatcher(without_batch)),
+    ))
+}
+
+/// The middleware stack around `router`.
+fn stack(router: Router) -> App {
+    let router = router
         .layer(CatchPanicLayer::custom(|_| {
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))

@@ -8,6 +8,7 @@
 
 mod applications;
 mod authorize;
+mod batch;
 mod body;
 mod chat_messages;
 mod chats;
@@ -77,12 +78,16 @@ fn graph_routes() -> Router<AppState> {
         .nest("/users/{uid}", mail::routes())
 }
 
-/// Every route, before the middleware stack.
-pub fn routes(state: AppState) -> Router {
+/// Every route, before the middleware stack; the `$batch` routes when given their dispatcher.
+pub fn routes(state: AppState, batch: Option<batch::Dispatcher>) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .nest("/v1.0", graph_routes())
-        .nest("/beta", graph_routes())
+        .nest("/beta", graph_routes());
+    if let Some(dispatcher) = batch {
+        router = router.merge(batch::routes(dispatcher));
+    }
+    router
         .merge(identity::routes())
         .merge(authorize::routes())
         .merge(discovery::routes())

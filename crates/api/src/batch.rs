@@ -1,0 +1,552 @@
+//! JSON batching (`POST /v1.0/$batch`, `POST /beta/$batch`): reads the batch, orders its
+//! sub-requests by `dependsOn`, runs each through the application itself (so authentication,
+//! permissions, error envelopes and OData behave exactly as on the route) and gathers the answers.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Extension, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, header};
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Router, body};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use switchboard_domain::{Error, Family};
+use tower::ServiceExt;
+
+use crate::AppState;
+use crate::body::JsonObject;
+use crate::context::Ctx;
+use crate::error::{self, ApiError};
+use crate::layers::{App, RequestIds};
+
+/// Graph's limit on the requests of one batch.
+const MAX_REQUESTS: usize = 20;
+
+/// The application without the batch routes, which sub-requests are sent through. Having no
+/// `$batch` route of its own, it cannot be made to recurse.
+#[derive(Clone)]
+pub struct Dispatcher(pub App);
+
+/// The batch routes of both versions.
+pub fn routes(dispatcher: Dispatcher) -> Router<AppState> {
+    Router::new()
+        .route("/v1.0/$batch", post(batch))
+        .route("/beta/$batch", post(batch))
+        .layer(Extension(dispatcher))
+}
+
+/// One sub-request as read from the batch, before it is run.
+struct Item {
+    id: String,
+    method: Method,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Value>,
+    depends_on: Vec<usize>,
+}
+
+/// The batch as a whole is malformed: Graph answers 400 and runs nothing.
+fn malformed(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(Family::Protocol, message)
+}
+
+async fn batch(
+    ctx: Ctx,
+    Extension(dispatcher): Extension<Dispatcher>,
+    Extension(ids): Extension<RequestIds>,
+    outer: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> Result<Json<Value>, ApiError> {
+    let items = read_batch(body)?;
+    let order = run_order(&items)?;
+
+    let mut statuses: Vec<Option<u16>> = vec![None; items.len()];
+    let mut answers: Vec<Option<Value>> = vec![None; items.len()];
+    for index in order {
+        let item = &items[index];
+        let failed_dependency = item
+            .depends_on
+            .iter()
+            .find(|&&d| !statuses[d].is_some_and(|s| (200..300).contains(&s)));
+        let answer = match failed_dependency {
+            Some(&d) => failed_dependency_answer(item, &items[d].id, &ids),
+            None => match sub_request(item, ctx.version, &outer, &ids) {
+                Ok(request) => {
+                    let response = match dispatcher.0.clone().oneshot(request).await {
+                        Ok(response) => response,
+                        Err(never) => match never {},
+                    };
+                    answer_of(&item.id, response).await
+                }
+                Err(error) => error_answer(&item.id, error, &ids),
+            },
+        };
+        statuses[index] = answer["status"].as_u64().map(|s| s as u16);
+        answers[index] = Some(answer);
+    }
+    // Graph may answer in any order; the request order is the friendliest one to read.
+    Ok(Json(
+        json!({ "responses": answers.into_iter().flatten().collect::<Vec<_>>() }),
+    ))
+}
+
+/// Reads and checks the batch: every rule whose breach makes Graph refuse the whole batch.
+fn read_batch(mut body: Map<String, Value>) -> Result<Vec<Item>, ApiError> {
+    let requests = match body.remove("requests") {
+        Some(Value::Array(requests)) => requests,
+        Some(_) => return Err(malformed("The batch property 'requests' must be an array.")),
+        None => {
+            return Err(malformed(
+                "The batch has no 'requests' property; send {\"requests\": [...]}.",
+            ));
+        }
+    };
+    if requests.is_empty() {
+        return Err(malformed("The batch contains no requests."));
+    }
+    if requests.len() > MAX_REQUESTS {
+        return Err(malformed(format!(
+            "The batch contains {} requests; at most {MAX_REQUESTS} are allowed in one batch.",
+            requests.len()
+        )));
+    }
+
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    let mut raw_dependencies: Vec<Vec<String>> = Vec::with_capacity(requests.len());
+    let mut items = Vec::with_capacity(requests.len());
+    for (position, request) in requests.into_iter().enumerate() {
+        let Value::Object(mut request) = request else {
+            return Err(malformed(format!(
+                "Request {} of the batch is not a JSON object.",
+                position + 1
+            )));
+        };
+        let id = match request.remove("id") {
+            Some(Value::String(id)) if !id.trim().is_empty() => id,
+            _ => {
+                return Err(malformed(format!(
+                    "Request {} of the batch has no 'id'; every request needs a unique string id.",
+                    position + 1
+                )));
+            }
+        };
+        // Ids are compared without regard to case, as Graph does.
+        if index_of.insert(id.to_lowercase(), position).is_some() {
+            return Err(malformed(format!(
+                "The batch contains more than one request with the id '{id}'; ids must be unique."
+            )));
+        }
+        let method = match request.remove("method") {
+            Some(Value::String(m)) => Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes())
+                .map_err(|_| malformed(format!("Request '{id}' has an invalid method '{m}'.")))?,
+            _ => return Err(malformed(format!("Request '{id}' has no 'method'."))),
+        };
+        let url = match request.remove("url") {
+            Some(Value::String(u)) if !u.trim().is_empty() => u.trim().to_string(),
+            _ => return Err(malformed(format!("Request '{id}' has no 'url'."))),
+        };
+        let headers = match request.remove("headers") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(h)) => h
+                .into_iter()
+                .map(|(name, value)| match value {
+                    Value::String(s) => Ok((name, s)),
+                    Value::Number(n) => Ok((name, n.to_string())),
+                    Value::Bool(b) => Ok((name, b.to_string())),
+                    _ => Err(malformed(format!(
+                        "Header '{name}' of request '{id}' must be a string."
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(malformed(format!(
+                    "The 'headers' of request '{id}' must be a JSON object."
+                )));
+            }
+        };
+        let body = request.remove("body").filter(|b| !b.is_null());
+        // `depends_on` is how msgraph-sdk-python (msgraph-core 1.5) spells `dependsOn`.
+        let mut dependencies = Vec::new();
+        for key in ["dependsOn", "depends_on"] {
+            match request.remove(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(list)) => {
+                    for d in list {
+                        match d {
+                            Value::String(d) => dependencies.push(d),
+                            _ => {
+                                return Err(malformed(format!(
+                                    "The '{key}' of request '{id}' must be an array of request ids."
+                                )));
+                            }
+                        }
+                    }
+                }
+                Some(_) => {
+                    return Err(malformed(format!(
+                        "The '{key}' of request '{id}' must be an array of request ids."
+                    )));
+                }
+            }
+        }
+        raw_dependencies.push(dependencies);
+        items.push(Item {
+            id,
+            method,
+            url,
+            headers,
+            body,
+            depends_on: Vec::new(),
+        });
+    }
+
+    for (position, dependencies) in raw_dependencies.into_iter().enumerate() {
+        for dependency in dependencies {
+            let Some(&target) = index_of.get(&dependency.to_lowercase()) else {
+                return Err(malformed(format!(
+                    "Request '{}' depends on '{dependency}', which is not in the batch.",
+                    items[position].id
+                )));
+            };
+            if target == position {
+                return Err(malformed(format!(
+                    "Request '{}' depends on itself.",
+                    items[position].id
+                )));
+            }
+            if !items[position].depends_on.contains(&target) {
+                items[position].depends_on.push(target);
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// The order to run the items in: each after everything it depends on, otherwise in the order of
+/// the batch. A cycle makes the batch malformed.
+fn run_order(items: &[Item]) -> Result<Vec<usize>, ApiError> {
+    let mut done = vec![false; items.len()];
+    let mut order = Vec::with_capacity(items.len());
+    while order.len() < items.len() {
+        let next = (0..items.len())
+            .find(|&i| !done[i] && items[i].depends_on.iter().all(|&d| done[d]))
+            .ok_or_else(|| {
+                let stuck: Vec<&str> = (0..items.len())
+                    .filter(|&i| !done[i])
+                    .map(|i| items[i].id.as_str())
+                    .collect();
+                malformed(format!(
+                    "The dependencies of the requests {} form a cycle.",
+                    stuck.join(", ")
+                ))
+            })?;
+        done[next] = true;
+        order.push(next);
+    }
+    Ok(order)
+}
+
+/// Builds the sub-request `item` as the application would receive it on its own: the batch's
+/// credentials and correlation id, the item's own headers and body.
+fn sub_request(
+    item: &Item,
+    version: &str,
+    outer: &HeaderMap,
+    ids: &RequestIds,
+) -> Result<Request, Error> {
+    let uri = sub_request_uri(&item.url, version)?;
+    let mut headers = HeaderMap::new();
+    for (name, value) in &item.headers {
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+            Error::bad_request(Family::Protocol, format!("Invalid header name '{name}'."))
+        })?;
+        // The batch's own token and host stand for every sub-request; framing is ours to set.
+        if [
+            header::AUTHORIZATION,
+            header::HOST,
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::CONNECTION,
+        ]
+        .contains(&name)
+        {
+            continue;
+        }
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            Error::bad_request(
+                Family::Protocol,
+                format!("Invalid value for header '{name}'."),
+            )
+        })?;
+        headers.append(name, value);
+    }
+    for carried in [header::AUTHORIZATION, header::HOST] {
+        if let Some(value) = outer.get(&carried) {
+            headers.insert(carried, value.clone());
+        }
+    }
+    let client_request_id = HeaderName::from_static("client-request-id");
+    if !headers.contains_key(&client_request_id) {
+        if let Ok(value) = HeaderValue::from_str(&ids.client_request_id) {
+            headers.insert(client_request_id, value);
+        }
+    }
+
+    let bytes = match &item.body {
+        None => Vec::new(),
+        Some(body) => {
+            let declared = headers.contains_key(header::CONTENT_TYPE);
+            let json_declared = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(is_json_media_type);
+            match body {
+                // A string body is base64 (binary content, or JSON as Kiota's batch writes it).
+                Value::String(text) => match decode_base64(text) {
+                    Some(bytes) if declared => bytes,
+                    // Kiota's BatchRequestContent drops the headers of every sub-request and
+                    // writes its JSON body in base64: a body that decodes to JSON is taken as JSON.
+                    Some(bytes) if serde_json::from_slice::<Value>(&bytes).is_ok() => {
+                        headers.insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        );
+                        bytes
+                    }
+                    // JSON written as a JSON string rather than an object.
+                    None if json_declared => text.clone().into_bytes(),
+                    None if declared => {
+                        return Err(Error::bad_request(
+                            Family::Protocol,
+                            "A string body must be base64-encoded.",
+                        ));
+                    }
+                    _ => return Err(missing_content_type()),
+                },
+                _ if !declared => return Err(missing_content_type()),
+                other => serde_json::to_vec(other).unwrap_or_default(),
+            }
+        }
+    };
+
+    let mut request = Request::new(Body::from(bytes));
+    *request.method_mut() = item.method.clone();
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+fn missing_content_type() -> Error {
+    Error::bad_request(
+        Family::Protocol,
+        "A request with a body must carry a Content-Type header in its 'headers'.",
+    )
+}
+
+/// Standard or URL-safe base64, padded or not.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    STANDARD
+        .decode(text)
+        .ok()
+        .or_else(|| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok())
+}
+
+fn is_json_media_type(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// The path of a sub-request under the batch's version. Graph's form is relative to the version
+/// (`/me/chats` or `me/chats`); the SDKs also send the version (`/v1.0/me`, the JavaScript client)
+/// and absolute URLs (`http://host/v1.0/me`, msgraph-sdk-python), which are read the same way.
+fn sub_request_uri(url: &str, version: &str) -> Result<Uri, Error> {
+    let bad = |message: String| Error::bad_request(Family::Protocol, message);
+    let mut rest = url;
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        let after_scheme = &url[url.find("://").map_or(0, |i| i + 3)..];
+        rest = after_scheme
+            .find(['/', '?'])
+            .map_or("/", |i| &after_scheme[i..]);
+    }
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path = path.trim_start_matches('/');
+    let (first, remainder) = path.split_once('/').unwrap_or((path, ""));
+    let path = if first.eq_ignore_ascii_case("v1.0") || first.eq_ignore_ascii_case("beta") {
+        if !first.eq_ignore_ascii_case(version) {
+            return Err(bad(format!(
+                "The request URL '{url}' names the API version '{first}', but the batch was sent to '{version}'."
+            )));
+        }
+        remainder
+    } else {
+        path
+    };
+    if path.trim_end_matches('/').eq_ignore_ascii_case("$batch") {
+        return Err(bad("A batch cannot contain another batch.".to_string()));
+    }
+    let mut target = format!("/{version}/{path}");
+    if let Some(query) = query {
+        target.push('?');
+        target.push_str(query);
+    }
+    // Graph's examples write query values unencoded (`$filter=city eq null`).
+    let encoded = percent_encode_invalid(&target);
+    encoded
+        .parse::<Uri>()
+        .map_err(|_| bad(format!("The request URL '{url}' is not a valid URL.")))
+}
+
+/// Percent-encodes the bytes a URI may not carry literally, leaving everything else as written.
+fn percent_encode_invalid(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        let allowed = byte.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&byte);
+        if allowed {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// One sub-response as Graph writes it in the batch answer.
+async fn answer_of(id: &str, response: Response) -> Value {
+    let (parts, body) = response.into_parts();
+    let mut headers = Map::new();
+    let mut content_type = None;
+    for name in parts.headers.keys() {
+        if [
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::CONNECTION,
+        ]
+        .contains(name)
+        {
+            continue;
+        }
+        let value = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if name == header::CONTENT_TYPE {
+            content_type = Some(value.clone());
+        }
+        headers.insert(display_name(name.as_str()), Value::String(value));
+    }
+    let bytes = body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let mut answer = json!({
+        "id": id,
+        "status": parts.status.as_u16(),
+        "headers": headers,
+    });
+    if !bytes.is_empty() {
+        let json_body = content_type
+            .as_deref()
+            .filter(|t| is_json_media_type(t))
+            .and_then(|_| serde_json::from_slice::<Value>(&bytes).ok());
+        answer["body"] = json_body.unwrap_or_else(|| Value::String(STANDARD.encode(&bytes)));
+    }
+    answer
+}
+
+/// A header name as Graph spells it in batch answers (`Content-Type`, `OData-Version`): the
+/// JavaScript client looks up `headers["Content-Type"]` exactly to decide a body is JSON.
+fn display_name(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            if part.eq_ignore_ascii_case("odata") {
+                return "OData".to_string();
+            }
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The answer for a sub-request the batch refused before running it.
+fn error_answer(id: &str, error: Error, ids: &RequestIds) -> Value {
+    let status = error::status(error.kind).as_u16();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    json!({
+        "id": id,
+        "status": status,
+        "headers": { "Content-Type": "application/json", "Cache-Control": "no-cache" },
+        "body": error::envelope(&error, &request_id, &ids.client_request_id),
+    })
+}
+
+/// The answer for a sub-request one of whose dependencies failed: 424, and it is not run.
+fn failed_dependency_answer(item: &Item, dependency: &str, ids: &RequestIds) -> Value {
+    let error = Error::bad_request(
+        Family::Protocol,
+        format!(
+            "Request '{}' was not run because request '{dependency}', on which it depends, failed.",
+            item.id
+        ),
+    );
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let mut body = error::envelope(&error, &request_id, &ids.client_request_id);
+    body["error"]["code"] = Value::String("FailedDependency".into());
+    json!({
+        "id": item.id,
+        "status": 424,
+        "headers": { "Content-Type": "application/json", "Cache-Control": "no-cache" },
+        "body": body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sub_request_urls() {
+        let uri = |u: &str| sub_request_uri(u, "v1.0").map(|u| u.to_string());
+        assert_eq!(uri("/me/chats").unwrap(), "/v1.0/me/chats");
+        assert_eq!(uri("me/chats").unwrap(), "/v1.0/me/chats");
+        assert_eq!(uri("/v1.0/me").unwrap(), "/v1.0/me");
+        assert_eq!(
+            uri("http://127.0.0.1:9/v1.0/me?$top=1").unwrap(),
+            "/v1.0/me?$top=1"
+        );
+        assert_eq!(
+            uri("https://graph.microsoft.com/v1.0/users").unwrap(),
+            "/v1.0/users"
+        );
+        assert_eq!(
+            uri("users?$filter=city eq null").unwrap(),
+            "/v1.0/users?$filter=city%20eq%20null"
+        );
+        assert!(uri("/beta/me").is_err());
+        assert!(uri("/$batch").is_err());
+        assert!(uri("/$BATCH/").is_err());
+    }
+
+    #[test]
+    fn header_names_as_graph_writes_them() {
+        assert_eq!(display_name("content-type"), "Content-Type");
+        assert_eq!(display_name("odata-version"), "OData-Version");
+        assert_eq!(display_name("request-id"), "Request-Id");
+    }
+}
