@@ -4,6 +4,7 @@
 mod harness;
 
 mod applications;
+mod batch;
 mod chat_messages;
 mod chats;
 mod durability;
