@@ -36,6 +36,7 @@ describe("serve --tls", { concurrency: true }, () => {
   test("v3 https: errors are GraphError with Graph's code", () => app("errors"));
   test("v3 https: chats (oneOnOne, group, PageIterator, members)", () => app("chats"));
   test("v3 https: chat messages (send, list, edit, react, delete, preview)", () => app("messages"));
+  test("v3 https: JSON batching (BatchRequestContent, dependsOn, 424)", () => app("batch"));
   test("v3 https: token from @azure/msal-node (ConfidentialClientApplication)", () => app("msal"));
   test("v3 https: token from @azure/identity (ClientSecretCredential)", () => app("identity"));
   test("kiota https: @azure/identity through AzureIdentityAuthenticationProvider", () => app("kiota"));

@@ -53,3 +53,4 @@ test("v3 http: directory (create users, $filter, PageIterator)", () => scenarios
 test("v3 http: errors are GraphError with Graph's code", () => scenarios.errors(sb, connect));
 test("v3 http: chats (oneOnOne, group, PageIterator, members)", () => scenarios.chats(sb, connect));
 test("v3 http: chat messages (send, list, edit, react, delete, preview)", () => scenarios.messages(sb, connect));
+test("v3 http: JSON batching (BatchRequestContent, dependsOn, 424)", () => scenarios.batch(sb, connect));

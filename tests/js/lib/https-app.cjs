@@ -53,6 +53,7 @@ const run = {
   errors: () => scenarios.errors(sb, connect),
   chats: () => scenarios.chats(sb, connect),
   messages: () => scenarios.messages(sb, connect),
+  batch: () => scenarios.batch(sb, connect),
 
   async msal() {
     const result = await msalToken();

@@ -5,7 +5,7 @@
 // and what to hand to the SDK's PageIterator (the client itself on https, the nextLink facade
 // of graph-sdk-clients.md §3 on plain http).
 const assert = require("node:assert/strict");
-const { GraphError, PageIterator } = require("@microsoft/microsoft-graph-client");
+const { BatchRequestContent, BatchResponseContent, GraphError, PageIterator } = require("@microsoft/microsoft-graph-client");
 const { appToken, userToken, createUser, newUser, tag } = require("./switchboard.cjs");
 
 async function iterate(pager, firstPage) {
@@ -212,4 +212,59 @@ async function messages(sb, connect) {
   assert.equal(got.body.content, "latest news");
 }
 
-module.exports = { directory, errors, chats, messages, iterate };
+// JSON batching through the SDK's BatchRequestContent / BatchResponseContent, serial with
+// dependsOn. What it relies on (graph-sdk-clients.md §3): the client keeps whatever follows the
+// origin of each Request's URL, so "/v1.0/me" arrives with the version in it; and
+// BatchResponseContent reads a body as JSON only when headers["Content-Type"] (spelt exactly so)
+// is application/json.
+async function batch(sb, connect) {
+  const { users, ids, t } = await people(sb, 2, "b");
+  const { client } = connect(await userToken(sb, users[0].userPrincipalName));
+  const json = { "Content-Type": "application/json" };
+  const content = new BatchRequestContent([
+    { id: "me", request: new Request(`${sb.base}/v1.0/me`, { method: "GET" }) },
+    {
+      id: "create",
+      dependsOn: ["me"],
+      request: new Request(`${sb.base}/v1.0/chats`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ chatType: "group", topic: `Batched ${t}`, members: ids.map((id) => member(sb, id)) }),
+      }),
+    },
+    { id: "list", dependsOn: ["create"], request: new Request(`${sb.base}/me/chats?$top=5`, { method: "GET" }) },
+    { id: "missing", dependsOn: ["list"], request: new Request(`${sb.base}/v1.0/users/nobody-${t}@${sb.domain}`) },
+    {
+      id: "skipped",
+      dependsOn: ["missing"],
+      request: new Request(`${sb.base}/v1.0/me`, { method: "PATCH", headers: json, body: JSON.stringify({ jobTitle: "x" }) }),
+    },
+  ]);
+  const sent = await content.getContent();
+  assert.equal(sent.requests[0].url, "/v1.0/me", "the SDK keeps the version in the sub-request URL");
+  const answer = new BatchResponseContent(await client.api("/$batch").post(sent));
+
+  const me = answer.getResponseById("me");
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).id, ids[0]);
+  const created = answer.getResponseById("create");
+  assert.equal(created.status, 201);
+  const chat = await created.json();
+  assert.equal(chat.topic, `Batched ${t}`);
+  const list = answer.getResponseById("list");
+  assert.equal(list.status, 200);
+  assert.ok((await list.json()).value.some((c) => c.id === chat.id));
+  const missing = answer.getResponseById("missing");
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, "Request_ResourceNotFound");
+  const skipped = answer.getResponseById("skipped");
+  assert.equal(skipped.status, 424);
+  assert.equal((await skipped.json()).error.code, "FailedDependency");
+  assert.equal(answer.getResponses().size, 5);
+
+  // The chat exists outside the batch too, and the skipped PATCH did not happen.
+  assert.equal((await client.api(`/chats/${encodeURIComponent(chat.id)}`).get()).topic, `Batched ${t}`);
+  assert.equal((await client.api("/me").get()).jobTitle, null);
+}
+
+module.exports = { directory, errors, chats, messages, batch, iterate };
