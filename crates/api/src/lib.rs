@@ -4,7 +4,8 @@
 //!
 //! Layout: one module per resource family (`users`, `organization`, …) owning its routes;
 //! `context` (the per-request extractor), `body` (request bodies), `odata` (responses),
-//! `error` and `layers` (the middleware stack, URL normalisation).
+//! `error` and `layers` (the middleware stack, URL normalisation); `batch` (`$batch`, which runs
+//! sub-requests through that same stack).
 
 mod applications;
 mod authorize;
