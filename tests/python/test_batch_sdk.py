@@ -20,7 +20,6 @@ from msgraph.generated.models.aad_user_conversation_member import AadUserConvers
 from msgraph.generated.models.chat import Chat
 from msgraph.generated.models.chat_type import ChatType
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-from msgraph.generated.models.user import User
 from msgraph_core import GraphClientFactory
 from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
@@ -107,10 +106,9 @@ def test_batch_through_the_sdk(switchboard):
             id="missing",
             depends_on=["create"],
         )
+        never = Chat(chat_type=ChatType.Group, topic=f"Never {tag}", members=[member(sb, u["id"]) for u in users])
         skipped = BatchRequestItem(
-            request_information=client.me.to_patch_request_information(User(job_title="never")),
-            id="skipped",
-            depends_on=["missing"],
+            request_information=client.chats.to_post_request_information(never), id="skipped", depends_on=["missing"]
         )
         batch = BatchRequestContent({"me": me})
         for item in (create, missing, skipped):
@@ -125,7 +123,7 @@ def test_batch_through_the_sdk(switchboard):
         # The raw answer of a second, identical batch: the SDK itself drops JSON bodies.
         info = await client.batch.to_post_request_information(content())
         raw = await client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-        after = await client.users.by_user_id(users[0]["id"]).get()
+        after = await client.chats.get()
         return statuses, json.loads(raw), after
 
     statuses, raw, after = asyncio.run(run())
@@ -135,5 +133,6 @@ def test_batch_through_the_sdk(switchboard):
     assert bodies["create"]["body"]["topic"] == f"Batched {tag}"
     assert bodies["missing"]["body"]["error"]["code"] == "Request_ResourceNotFound"
     assert bodies["skipped"]["body"]["error"]["code"] == "FailedDependency"
-    # The PATCH behind the failed dependency never ran.
-    assert after.job_title is None
+    # The chat behind the failed dependency was never created.
+    topics = [c.topic for c in after.value]
+    assert f"Batched {tag}" in topics and f"Never {tag}" not in topics, topics

@@ -290,10 +290,10 @@ fn sub_request(
         }
     }
     let client_request_id = HeaderName::from_static("client-request-id");
-    if !headers.contains_key(&client_request_id) {
-        if let Ok(value) = HeaderValue::from_str(&ids.client_request_id) {
-            headers.insert(client_request_id, value);
-        }
+    if !headers.contains_key(&client_request_id)
+        && let Ok(value) = HeaderValue::from_str(&ids.client_request_id)
+    {
+        headers.insert(client_request_id, value);
     }
 
     let bytes = match &item.body {
