@@ -550,7 +550,8 @@ pub fn markdown() -> String {
          needs one of the route's delegated scopes (`scp`); an app-only token needs one of its application roles \
          (`roles`). A token without one gets `403` with the workload's code (`Authorization_RequestDenied` in the \
          directory, `Forbidden` in Teams, `ErrorAccessDenied` in Outlook). `GET /users/{id}` for the caller's own \
-         id also accepts `User.Read`.\n\n\
+         id also accepts `User.Read`. `POST /$batch` needs only a valid token; each request inside it is \
+         checked against this table as if sent alone ([batch.md](batch.md)).\n\n\
          This page is generated from `crates/domain/src/permissions.rs` (`MATRIX`); a test fails when they differ.\n\n\
          | Method | Route | Delegated (any of) | Application (any of) |\n|---|---|---|---|\n",
     );
