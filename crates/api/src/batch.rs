@@ -54,6 +54,7 @@ fn malformed(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(Family::Protocol, message)
 }
 
+/// `Ctx` authenticates the batch itself: without a valid token nothing in it runs.
 async fn batch(
     ctx: Ctx,
     Extension(dispatcher): Extension<Dispatcher>,
