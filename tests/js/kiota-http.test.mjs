@@ -17,6 +17,7 @@ import {
 import { createODataErrorFromDiscriminatorValue } from "@microsoft/msgraph-sdk/models/oDataErrors/index.js";
 import { PageIterator } from "@microsoft/msgraph-sdk-core";
 import switchboard from "./lib/switchboard.cjs";
+import observe from "./lib/observe.cjs";
 
 const { startSwitchboard, appToken, userToken, createUser, newUser, tag } = switchboard;
 const errorMappings = { XXX: createODataErrorFromDiscriminatorValue };
@@ -49,6 +50,9 @@ async function iterate(adapter, firstPage, factory) {
   return seen;
 }
 
+// Each scenario under one name for every client (the compatibility records' "scenario").
+const run = (name, title, body) => test(`kiota http: ${title}`, () => observe.scenario("kiota-http", name, body));
+
 const rejection = (promise) => promise.then(() => assert.fail("expected the call to fail"), (e) => e);
 
 const member = (userId) => ({
@@ -65,7 +69,7 @@ async function people(n, prefix) {
   return { users, ids: users.map((u) => u.id), t };
 }
 
-test("kiota http: directory (create users, $filter, PageIterator)", async () => {
+run("directory", "directory (create users, $filter, PageIterator)", async () => {
   const { adapter, client } = connect(await appToken(sb));
   const t = tag();
   const prefix = `Kiota ${t}`;
@@ -87,7 +91,7 @@ test("kiota http: directory (create users, $filter, PageIterator)", async () => 
   assert.equal(got.displayName, `${prefix} 3`);
 });
 
-test("kiota http: errors carry Graph's code (errorEscaped)", async () => {
+run("errors", "errors carry Graph's code (errorEscaped)", async () => {
   const { client } = connect(await appToken(sb));
   const clientRequestId = `kiota-${tag()}`;
   const missing = await rejection(
@@ -110,7 +114,7 @@ test("kiota http: errors carry Graph's code (errorEscaped)", async () => {
   assert.equal(denied.errorEscaped.code, "InvalidAuthenticationToken");
 });
 
-test("kiota http: chats (oneOnOne, group, PageIterator, members)", async () => {
+run("chats", "chats (oneOnOne, group, PageIterator, members)", async () => {
   const { users, ids, t } = await people(4, "k");
   const { adapter, client } = connect(await userToken(sb, users[0].userPrincipalName));
 
@@ -145,7 +149,7 @@ test("kiota http: chats (oneOnOne, group, PageIterator, members)", async () => {
   assert.ok(!listed.value.some((m) => m.userId === ids[3]));
 });
 
-test("kiota http: chat messages (send, list, edit, react, delete, preview)", async () => {
+run("messages", "chat messages (send, list, edit, react, delete, preview)", async () => {
   const { users, ids, t } = await people(2, "n");
   const me = connect(await userToken(sb, users[0].userPrincipalName));
   const them = connect(await userToken(sb, users[1].userPrincipalName));

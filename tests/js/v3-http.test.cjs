@@ -8,6 +8,7 @@ const { after, before, test } = require("node:test");
 const { Client, RetryHandler, RedirectHandler, HTTPMessageHandler } = require("@microsoft/microsoft-graph-client");
 const { startSwitchboard } = require("./lib/switchboard.cjs");
 const scenarios = require("./lib/v3-scenarios.cjs");
+const { scenario } = require("./lib/observe.cjs");
 
 class StaticBearer {
   constructor(token) {
@@ -49,7 +50,9 @@ function connect(token) {
   return { client, pager };
 }
 
-test("v3 http: directory (create users, $filter, PageIterator)", () => scenarios.directory(sb, connect));
-test("v3 http: errors are GraphError with Graph's code", () => scenarios.errors(sb, connect));
-test("v3 http: chats (oneOnOne, group, PageIterator, members)", () => scenarios.chats(sb, connect));
-test("v3 http: chat messages (send, list, edit, react, delete, preview)", () => scenarios.messages(sb, connect));
+// Each scenario under one name for every client (the compatibility records' "scenario").
+const run = (name, title) => test(`v3 http: ${title}`, () => scenario("v3-http", name, () => scenarios[name](sb, connect)));
+run("directory", "directory (create users, $filter, PageIterator)");
+run("errors", "errors are GraphError with Graph's code");
+run("chats", "chats (oneOnOne, group, PageIterator, members)");
+run("messages", "chat messages (send, list, edit, react, delete, preview)");
