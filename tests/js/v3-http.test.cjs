@@ -56,3 +56,6 @@ run("directory", "directory (create users, $filter, PageIterator)");
 run("errors", "errors are GraphError with Graph's code");
 run("chats", "chats (oneOnOne, group, PageIterator, members)");
 run("messages", "chat messages (send, list, edit, react, delete, preview)");
+run("apps", "installed apps (install, list, seed installedApps/{id}/chat/$ref, remove)");
+run("mail", "mail (draft, send, inbox by $filter and $search, PageIterator, reply, move)");
+run("quirks", "other SDKs' wire quirks (%24top, @odata.type everywhere, PascalCase actions)");

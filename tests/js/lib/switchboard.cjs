@@ -102,6 +102,19 @@ async function createUser(sb, bearer, alias, displayName) {
   return JSON.parse(text);
 }
 
+// A Teams app in the tenant's catalogue, published with Switchboard's JSON convenience body (Graph
+// itself takes only a zipped manifest); set-up, as createUser.
+async function publishApp(sb, bearer, externalId, displayName) {
+  const response = await unobserved(`${sb.graph}/appCatalogs/teamsApps`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ displayName, externalId, version: "1.0.0", shortDescription: "Short", description: "Long" }),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 201, text);
+  return JSON.parse(text);
+}
+
 function newUser(sb, alias, displayName) {
   return {
     accountEnabled: true,
@@ -114,4 +127,4 @@ function newUser(sb, alias, displayName) {
 
 const tag = () => Math.random().toString(16).slice(2, 8);
 
-module.exports = { startSwitchboard, token, appToken, userToken, createUser, newUser, tag, PASSWORD, GRAPH_SCOPE };
+module.exports = { startSwitchboard, token, appToken, userToken, createUser, publishApp, newUser, tag, PASSWORD, GRAPH_SCOPE };

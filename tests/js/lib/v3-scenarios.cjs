@@ -6,7 +6,7 @@
 // of graph-sdk-clients.md §3 on plain http).
 const assert = require("node:assert/strict");
 const { GraphError, PageIterator } = require("@microsoft/microsoft-graph-client");
-const { appToken, userToken, createUser, newUser, tag } = require("./switchboard.cjs");
+const { appToken, userToken, createUser, publishApp, newUser, tag } = require("./switchboard.cjs");
 
 async function iterate(pager, firstPage) {
   const seen = [];
@@ -212,4 +212,165 @@ async function messages(sb, connect) {
   assert.equal(got.body.content, "latest news");
 }
 
-module.exports = { directory, errors, chats, messages, iterate };
+const rejection = (promise) => promise.then(() => assert.fail("expected the call to fail"), (e) => e);
+
+// Apps installed in a chat: install by binding a catalogue app, list with $expand, read one by its
+// (base64, so percent-encoded) id, the chat it is bound to, the seed's beta route
+// installedApps/{id}/chat/$ref, a second install (409) and removal.
+async function apps(sb, connect) {
+  const { users, ids, t } = await people(sb, 3, "a");
+  const { client } = connect(await userToken(sb, users[0].userPrincipalName));
+  const app = await publishApp(sb, await appToken(sb), `contoso-tasks-${t}`, `Tasks ${t}`);
+  const groups = [];
+  for (const pair of [[0, 1], [0, 2]]) {
+    groups.push(await client.api("/chats").post({ chatType: "group", members: pair.map((i) => member(sb, ids[i])) }));
+  }
+  const [a, b] = groups.map((g) => g.id);
+  const installedApps = `/chats/${encodeURIComponent(a)}/installedApps`;
+  const bind = { "teamsApp@odata.bind": `https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/${app.id}` };
+
+  const installed = await client.api(installedApps).post(bind);
+  assert.ok(installed.id);
+  const again = await rejection(client.api(installedApps).post(bind));
+  assert.ok(again instanceof GraphError);
+  assert.equal(again.statusCode, 409);
+  assert.equal(again.code, "Conflict");
+
+  const listed = await client.api(installedApps).expand(["teamsApp", "teamsAppDefinition"]).get();
+  assert.equal(listed.value.length, 1);
+  assert.equal(listed.value[0].id, installed.id);
+  assert.equal(listed.value[0].teamsApp.externalId, `contoso-tasks-${t}`);
+  assert.equal(listed.value[0].teamsAppDefinition.version, "1.0.0");
+  const one = `${installedApps}/${encodeURIComponent(installed.id)}`;
+  assert.equal((await client.api(one).get()).id, installed.id);
+
+  // The seed (beta): bind the installation to another chat of the caller's; the request body is
+  // the seed's chat object with the chat's id.
+  assert.equal((await client.api(`${one}/chat`).get()).id, a);
+  await client
+    .api(`${one}/chat/$ref`)
+    .version("beta")
+    .post({ "@odata.type": "#Microsoft.Teams.GraphSvc.chat", id: b, viewpoint: { "@odata.type": "microsoft.graph.chatViewpoint" } });
+  assert.equal((await client.api(`${one}/chat`).get()).id, b);
+  await client.api(`${one}/chat/$ref`).version("beta").put({ "@odata.id": `https://graph.microsoft.com/beta/chats('${a}')` });
+  assert.equal((await client.api(`${one}/chat`).get()).id, a);
+
+  await client.api(one).delete();
+  const missing = await rejection(client.api(one).get());
+  assert.ok(missing instanceof GraphError);
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.code, "NotFound");
+  assert.deepEqual((await client.api(installedApps).get()).value, []);
+}
+
+// Outlook mail between two users: a draft written as Graph's docs write it (enums capitalised),
+// sent; found in the recipient's inbox with $filter and with $search; the inbox paged through
+// PageIterator; replied to; moved to the archive; sendMail in one step.
+async function mail(sb, connect) {
+  const { users, t } = await people(sb, 2, "mail");
+  const [sender, receiver] = users;
+  const me = connect(await userToken(sb, sender.userPrincipalName));
+  const them = connect(await userToken(sb, receiver.userPrincipalName));
+  const subject = `Quarterly numbers ${t}`;
+
+  const draft = await me.client.api("/me/messages").post({
+    subject,
+    importance: "High",
+    body: { contentType: "HTML", content: `<p>The <b>zeppelin${t}</b> figures are in.</p>` },
+    toRecipients: [{ emailAddress: { address: receiver.userPrincipalName } }],
+  });
+  assert.equal(draft.isDraft, true);
+  assert.equal(draft.importance, "high");
+  assert.equal(draft.body.contentType, "html");
+  assert.equal(draft.bodyPreview, `The zeppelin${t} figures are in.`);
+  const drafts = await me.client.api("/me/mailFolders/drafts/messages").get();
+  assert.deepEqual(drafts.value.map((m) => m.id), [draft.id]);
+  await me.client.api(`/me/messages/${encodeURIComponent(draft.id)}/send`).post();
+
+  const inbox = "/me/mailFolders/inbox/messages";
+  const filtered = await them.client.api(inbox).filter(`subject eq '${subject}'`).top(5).get();
+  assert.equal(filtered.value.length, 1);
+  const got = filtered.value[0];
+  assert.equal(got.isRead, false);
+  assert.equal(got.isDraft, false);
+  assert.equal(got.from.emailAddress.address, sender.userPrincipalName);
+  const searched = await them.client.api(inbox).search(`"zeppelin${t}"`).get();
+  assert.deepEqual(searched.value.map((m) => m.id), [got.id]);
+
+  // Reply (202): the sender finds "RE: …" in their inbox.
+  await them.client.api(`/me/messages/${encodeURIComponent(got.id)}/reply`).post({ comment: "Thanks, looks good." });
+  const replies = await me.client.api(inbox).filter(`subject eq 'RE: ${subject}'`).get();
+  assert.equal(replies.value.length, 1);
+  assert.equal(replies.value[0].from.emailAddress.address, receiver.userPrincipalName);
+  assert.match(replies.value[0].body.content, /Thanks, looks good\./);
+
+  // sendMail as the docs write it (camelCase), then the inbox two at a time... one per page.
+  await me.client.api("/me/sendMail").post({
+    message: { subject: `Follow-up ${t}`, body: { contentType: "Text", content: "See above." }, toRecipients: [{ emailAddress: { address: receiver.userPrincipalName } }] },
+    saveToSentItems: true,
+  });
+  const first = await them.client.api(inbox).select(["subject", "receivedDateTime"]).top(1).get();
+  assert.equal(first.value.length, 1);
+  assert.ok(first["@odata.nextLink"].startsWith(`${sb.graph}/`), first["@odata.nextLink"]);
+  const pages = await iterate(them.pager, first);
+  assert.deepEqual(pages.map((m) => m.subject).sort(), [`Follow-up ${t}`, subject]);
+
+  // Move (201, a new id); the old id is gone.
+  const moved = await them.client.api(`/me/messages/${encodeURIComponent(got.id)}/move`).post({ destinationId: "archive" });
+  assert.notEqual(moved.id, got.id);
+  const archive = await them.client.api("/me/mailFolders/archive").get();
+  assert.equal(moved.parentFolderId, archive.id);
+  assert.equal(archive.totalItemCount, 1);
+  const gone = await rejection(them.client.api(`/me/messages/${encodeURIComponent(got.id)}`).get());
+  assert.ok(gone instanceof GraphError);
+  assert.equal(gone.statusCode, 404);
+  assert.equal(gone.code, "ErrorItemNotFound");
+
+  const sent = await me.client.api("/me/mailFolders/sentitems/messages").get();
+  assert.deepEqual(sent.value.map((m) => m.subject).sort(), [`Follow-up ${t}`, subject]);
+}
+
+// What other SDKs put on the wire, sent through v3 (which sends what the caller writes), so that
+// each tolerance is exercised: query option names percent-encoded (%24top), @odata.type on every
+// object of a request body, PascalCase action parameters (sendMail's Message/SaveToSentItems,
+// reply's Comment, move's DestinationId), ids raw and encoded.
+async function quirks(sb, connect) {
+  const { users, ids, t } = await people(sb, 3, "q");
+  const [sender, receiver] = users;
+  const me = connect(await userToken(sb, sender.userPrincipalName));
+  const them = connect(await userToken(sb, receiver.userPrincipalName));
+
+  const page = await me.client.api(`/users?%24filter=${encodeURIComponent(`startswith(displayName,'q ${t}')`)}&%24top=2&%24select=id,displayName`).get();
+  assert.equal(page.value.length, 2);
+  assert.deepEqual(Object.keys(page.value[0]).sort(), ["displayName", "id"]);
+  assert.deepEqual((await iterate(me.pager, page)).length, 3);
+
+  const typed = (type, object) => ({ "@odata.type": `#microsoft.graph.${type}`, ...object });
+  const chat = await me.client.api("/chats").post(
+    typed("chat", { chatType: "group", topic: `Typed ${t}`, members: ids.map((id) => ({ ...member(sb, id), "@odata.type": "#microsoft.graph.aadUserConversationMember" })) }),
+  );
+  const sentMessage = await me.client
+    .api(`/chats/${encodeURIComponent(chat.id)}/messages`)
+    .post(typed("chatMessage", { body: typed("itemBody", { contentType: "text", content: "typed" }) }));
+  assert.equal(sentMessage.body.content, "typed");
+  const listed = await me.client.api(`/chats/${chat.id}/messages`).query({ "%24top": 1 }).get();
+  assert.equal(listed.value.length, 1);
+
+  const recipient = typed("recipient", { emailAddress: typed("emailAddress", { address: receiver.userPrincipalName }) });
+  await me.client.api("/me/sendMail").post({
+    Message: typed("message", { subject: `Pascal ${t}`, body: typed("itemBody", { contentType: "text", content: "Pascal" }), toRecipients: [recipient], ccRecipients: [], bccRecipients: [] }),
+    SaveToSentItems: false,
+  });
+  const inbox = await them.client.api(`/me/mailFolders/inbox/messages?%24filter=${encodeURIComponent(`subject eq 'Pascal ${t}'`)}`).get();
+  assert.equal(inbox.value.length, 1);
+  const sentItems = await me.client.api("/me/mailFolders/sentitems/messages").get();
+  assert.deepEqual(sentItems.value, [], "SaveToSentItems: false");
+  const id = inbox.value[0].id;
+  await them.client.api(`/me/messages/${encodeURIComponent(id)}/reply`).post({ Comment: "Pascal reply" });
+  const replies = await me.client.api("/me/mailFolders/inbox/messages").filter(`subject eq 'RE: Pascal ${t}'`).get();
+  assert.equal(replies.value.length, 1);
+  const moved = await them.client.api(`/me/messages/${encodeURIComponent(id)}/move`).post({ DestinationId: "deleteditems" });
+  assert.equal(moved.parentFolderId, (await them.client.api("/me/mailFolders/deleteditems").get()).id);
+}
+
+module.exports = { directory, errors, chats, messages, apps, mail, quirks, iterate };
