@@ -5,21 +5,24 @@
 // call is a typed SDK call; tokens come from the token endpoint (plain form POSTs).
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { AllowedHostsValidator, BaseBearerTokenAuthenticationProvider } from "@microsoft/kiota-abstractions";
+import { AllowedHostsValidator, BaseBearerTokenAuthenticationProvider, HttpMethod, RequestInformation } from "@microsoft/kiota-abstractions";
 import { createGraphServiceClient, GraphRequestAdapter } from "@microsoft/msgraph-sdk";
 import "@microsoft/msgraph-sdk-users";
 import "@microsoft/msgraph-sdk-chats";
 import {
   createChatCollectionResponseFromDiscriminatorValue,
+  createChatFromDiscriminatorValue,
   createChatMessageCollectionResponseFromDiscriminatorValue,
+  createMessageCollectionResponseFromDiscriminatorValue,
   createUserCollectionResponseFromDiscriminatorValue,
+  serializeChat,
 } from "@microsoft/msgraph-sdk/models/index.js";
 import { createODataErrorFromDiscriminatorValue } from "@microsoft/msgraph-sdk/models/oDataErrors/index.js";
 import { PageIterator } from "@microsoft/msgraph-sdk-core";
 import switchboard from "./lib/switchboard.cjs";
 import observe from "./lib/observe.cjs";
 
-const { startSwitchboard, appToken, userToken, createUser, newUser, tag } = switchboard;
+const { startSwitchboard, appToken, userToken, createUser, publishApp, newUser, tag } = switchboard;
 const errorMappings = { XXX: createODataErrorFromDiscriminatorValue };
 
 let sb;
@@ -212,4 +215,152 @@ run("messages", "chat messages (send, list, edit, react, delete, preview)", asyn
   const back = await newestItem.get();
   assert.equal(back.deletedDateTime, undefined); // the server's null; Kiota's parse node makes it undefined
   assert.equal(back.body.content, "latest news");
+});
+
+// Apps installed in a chat through the typed builders; the installation's `chat` and the seed's
+// beta route installedApps/{id}/chat/$ref are not in the v1.0 SDK (v1.0 has `chat` only on
+// userScopeTeamsAppInstallation), so they go through the adapter with a RequestInformation of the
+// SDK's own, the documented way to reach a URL the builders lack.
+run("apps", "installed apps (install, list, seed installedApps/{id}/chat/$ref, remove)", async () => {
+  const { users, ids, t } = await people(3, "ka");
+  const { adapter, client } = connect(await userToken(sb, users[0].userPrincipalName));
+  const app = await publishApp(sb, await appToken(sb), `kiota-tasks-${t}`, `Kiota tasks ${t}`);
+  const a = (await client.chats.post({ chatType: "group", members: [member(ids[0]), member(ids[1])] })).id;
+  const b = (await client.chats.post({ chatType: "group", members: [member(ids[0]), member(ids[2])] })).id;
+  const installedApps = client.chats.byChatId(a).installedApps;
+  const bind = { additionalData: { "teamsApp@odata.bind": `https://graph.microsoft.com/v1.0/appCatalogs/teamsApps/${app.id}` } };
+
+  const installed = await installedApps.post(bind);
+  assert.ok(installed.id);
+  const again = await rejection(installedApps.post(bind));
+  assert.equal(again.responseStatusCode, 409);
+  assert.equal(again.errorEscaped.code, "Conflict");
+
+  const listed = await installedApps.get({ queryParameters: { expand: ["teamsApp", "teamsAppDefinition"] } });
+  assert.equal(listed.value.length, 1);
+  assert.equal(listed.value[0].id, installed.id);
+  assert.equal(listed.value[0].teamsApp.externalId, `kiota-tasks-${t}`);
+  assert.equal(listed.value[0].teamsApp.distributionMethod, "organization");
+  assert.equal(listed.value[0].teamsAppDefinition.version, "1.0.0");
+  const one = installedApps.byTeamsAppInstallationId(installed.id); // base64 id, percent-encoded by the SDK
+  assert.equal((await one.get()).id, installed.id);
+
+  const chatOf = `${sb.base}/beta/chats/${encodeURIComponent(a)}/installedApps/${encodeURIComponent(installed.id)}/chat`;
+  const boundChat = async () => {
+    const info = new RequestInformation(HttpMethod.GET);
+    info.URL = chatOf;
+    info.headers.tryAdd("Accept", "application/json");
+    return adapter.send(info, createChatFromDiscriminatorValue, errorMappings);
+  };
+  assert.equal((await boundChat()).id, a);
+  const bindTo = async (method, chat) => {
+    const info = new RequestInformation(method);
+    info.URL = `${chatOf}/$ref`;
+    // The seed's body: a chat (with @odata.type, as the SDK writes odataType), carrying the id.
+    info.setContentFromParsable(adapter, "application/json", { odataType: "#microsoft.graph.chat", id: chat }, serializeChat);
+    await adapter.sendNoResponseContent(info, errorMappings);
+  };
+  await bindTo(HttpMethod.POST, b);
+  assert.equal((await boundChat()).id, b);
+  await bindTo(HttpMethod.PUT, a);
+  assert.equal((await boundChat()).id, a);
+  const outsider = await rejection(bindTo(HttpMethod.POST, `19:nope${t}@thread.v2`));
+  assert.equal(outsider.responseStatusCode, 404);
+
+  await one.delete();
+  const missing = await rejection(one.get());
+  assert.equal(missing.responseStatusCode, 404);
+  assert.equal(missing.errorEscaped.code, "NotFound");
+  assert.deepEqual((await installedApps.get()).value, []);
+});
+
+// Outlook mail between two users, every call typed: draft, send, the recipient's inbox by $filter
+// and by $search, paged through PageIterator, reply, move; sendMail. The SDK writes the action
+// parameters PascalCase (Message, SaveToSentItems, Comment, DestinationId) and percent-encodes ids.
+run("mail", "mail (draft, send, inbox by $filter and $search, PageIterator, reply, move)", async () => {
+  const { users, t } = await people(2, "kmail");
+  const [sender, receiver] = users;
+  const me = connect(await userToken(sb, sender.userPrincipalName));
+  const them = connect(await userToken(sb, receiver.userPrincipalName));
+  const subject = `Kiota numbers ${t}`;
+
+  const draft = await me.client.me.messages.post({
+    subject,
+    importance: "high",
+    body: { contentType: "html", content: `<p>The <b>zeppelin${t}</b> figures are in.</p>` },
+    toRecipients: [{ emailAddress: { address: receiver.userPrincipalName } }],
+  });
+  assert.equal(draft.isDraft, true);
+  assert.equal(draft.importance, "high");
+  assert.equal(draft.bodyPreview, `The zeppelin${t} figures are in.`);
+  assert.ok(draft.createdDateTime instanceof Date);
+  await me.client.me.messages.byMessageId(draft.id).send.post();
+
+  const inbox = them.client.me.mailFolders.byMailFolderId("inbox").messages;
+  const filtered = await inbox.get({ queryParameters: { filter: `subject eq '${subject}'`, top: 5 } });
+  assert.equal(filtered.value.length, 1);
+  const got = filtered.value[0];
+  assert.equal(got.isRead, false);
+  assert.equal(got.isDraft, false);
+  assert.equal(got.from.emailAddress.address, sender.userPrincipalName);
+  const searched = await inbox.get({ queryParameters: { search: `"zeppelin${t}"` } });
+  assert.deepEqual(searched.value.map((m) => m.id), [got.id]);
+
+  await them.client.me.messages.byMessageId(got.id).reply.post({ comment: "Thanks, looks good." });
+  const replies = await me.client.me.mailFolders.byMailFolderId("inbox").messages.get({ queryParameters: { filter: `subject eq 'RE: ${subject}'` } });
+  assert.equal(replies.value.length, 1);
+  assert.match(replies.value[0].body.content, /Thanks, looks good\./);
+
+  await me.client.me.sendMail.post({
+    message: { subject: `Follow-up ${t}`, body: { contentType: "text", content: "See above." }, toRecipients: [{ emailAddress: { address: receiver.userPrincipalName } }] },
+    saveToSentItems: false,
+  });
+  const first = await inbox.get({ queryParameters: { select: ["subject", "receivedDateTime"], top: 1 } });
+  assert.equal(first.value.length, 1);
+  assert.ok(first.odataNextLink.startsWith(`${sb.graph}/`), first.odataNextLink);
+  const pages = await iterate(them.adapter, first, createMessageCollectionResponseFromDiscriminatorValue);
+  assert.deepEqual(pages.map((m) => m.subject).sort(), [`Follow-up ${t}`, subject]);
+
+  const moved = await them.client.me.messages.byMessageId(got.id).move.post({ destinationId: "archive" });
+  assert.notEqual(moved.id, got.id);
+  const archive = await them.client.me.mailFolders.byMailFolderId("archive").get();
+  assert.equal(moved.parentFolderId, archive.id);
+  assert.equal(archive.totalItemCount, 1);
+  const gone = await rejection(them.client.me.messages.byMessageId(got.id).get());
+  assert.equal(gone.responseStatusCode, 404);
+  assert.equal(gone.errorEscaped.code, "ErrorItemNotFound");
+
+  // saveToSentItems: false kept the follow-up out of Sent Items.
+  const sent = await me.client.me.mailFolders.byMailFolderId("sentitems").messages.get();
+  assert.deepEqual(sent.value.map((m) => m.subject), [subject]);
+});
+
+// What the Python SDKs put on the wire, through this SDK: @odata.type on every object of a request
+// body (Kiota Python's constructors default it; here odataType is set by hand). And withUrl, the
+// SDK's way to follow a URL of its own, given %24-encoded option names (it normalises them to $:
+// the %24 tolerance itself is exercised by the v3 suite, which sends what it is given).
+run("quirks", "other SDKs' wire quirks (@odata.type everywhere, withUrl)", async () => {
+  const { users, ids, t } = await people(3, "kq");
+  const { adapter, client } = connect(await userToken(sb, users[0].userPrincipalName));
+  const typed = (type, object) => ({ odataType: `#microsoft.graph.${type}`, ...object });
+
+  const chat = await client.chats.post(typed("chat", { chatType: "group", topic: `Typed ${t}`, members: ids.map(member) }));
+  const sent = await client.chats.byChatId(chat.id).messages.post(typed("chatMessage", { body: typed("itemBody", { contentType: "text", content: "typed" }) }));
+  assert.equal(sent.body.content, "typed");
+  const draft = await client.me.messages.post(
+    typed("message", {
+      subject: `Typed ${t}`,
+      body: typed("itemBody", { contentType: "text", content: "typed" }),
+      toRecipients: [typed("recipient", { emailAddress: typed("emailAddress", { address: users[1].userPrincipalName }) })],
+      ccRecipients: [],
+      flag: typed("followupFlag", { flagStatus: "flagged" }),
+    }),
+  );
+  assert.equal(draft.flag.flagStatus, "flagged");
+
+  const filter = encodeURIComponent(`startswith(displayName,'kq ${t}')`);
+  const page = await client.users.withUrl(`${sb.graph}/users?%24filter=${filter}&%24top=2&%24select=id,displayName`).get();
+  assert.equal(page.value.length, 2);
+  assert.deepEqual(Object.keys(page.value[0]).sort(), ["displayName", "id"]);
+  assert.equal((await iterate(adapter, page, createUserCollectionResponseFromDiscriminatorValue)).length, 3);
 });

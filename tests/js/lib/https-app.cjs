@@ -54,6 +54,9 @@ const run = {
   errors: () => scenarios.errors(sb, connect),
   chats: () => scenarios.chats(sb, connect),
   messages: () => scenarios.messages(sb, connect),
+  apps: () => scenarios.apps(sb, connect),
+  mail: () => scenarios.mail(sb, connect),
+  quirks: () => scenarios.quirks(sb, connect),
 
   async msal() {
     const result = await msalToken();
