@@ -305,6 +305,9 @@ run("mail", "mail (draft, send, inbox by $filter and $search, PageIterator, repl
   assert.equal(got.from.emailAddress.address, sender.userPrincipalName);
   const searched = await inbox.get({ queryParameters: { search: `"zeppelin${t}"` } });
   assert.deepEqual(searched.value.map((m) => m.id), [got.id]);
+  const plain = await them.client.me.messages.byMessageId(got.id).get({ headers: { Prefer: 'outlook.body-content-type="text"' } });
+  assert.equal(plain.body.contentType, "text");
+  assert.doesNotMatch(plain.body.content, /<b>/);
 
   await them.client.me.messages.byMessageId(got.id).reply.post({ comment: "Thanks, looks good." });
   const replies = await me.client.me.mailFolders.byMailFolderId("inbox").messages.get({ queryParameters: { filter: `subject eq 'RE: ${subject}'` } });

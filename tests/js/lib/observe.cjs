@@ -41,8 +41,12 @@ function install() {
     record({ client: run.client, scenario: run.scenario, method, url: target, status: response.status });
     run.requests.push({ method, url: target, status: response.status });
     const type = response.headers.get("content-type") ?? "";
+    const graph = /^\/(v1\.0|beta)\//.test(url.pathname);
+    const text = graph ? await response.clone().text() : "";
+    // A JSON body without Content-Type is lost to every SDK (v3 hands back a stream, Kiota
+    // throws, Python returns None: graph-sdk-clients.md §5).
+    if (text && !type) run.problems.push(`${method} ${target} → ${response.status}: a body without Content-Type`);
     if (url.pathname.startsWith("/v1.0/") && type.startsWith("application/json")) {
-      const text = await response.clone().text();
       if (text) {
         const { checkBody } = await schema;
         for (const problem of checkBody(target, JSON.parse(text))) run.problems.push(`${method} ${target} → ${response.status}: ${problem}`);

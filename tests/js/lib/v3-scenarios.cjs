@@ -296,6 +296,11 @@ async function mail(sb, connect) {
   assert.equal(got.from.emailAddress.address, sender.userPrincipalName);
   const searched = await them.client.api(inbox).search(`"zeppelin${t}"`).get();
   assert.deepEqual(searched.value.map((m) => m.id), [got.id]);
+  // The body as text, on request (Outlook's Prefer header, as the SDK docs send it).
+  const plain = await them.client.api(`/me/messages/${encodeURIComponent(got.id)}`).header("Prefer", 'outlook.body-content-type="text"').get();
+  assert.equal(plain.body.contentType, "text");
+  assert.match(plain.body.content, new RegExp(`The zeppelin${t} figures are in\\.`));
+  assert.doesNotMatch(plain.body.content, /<b>/);
 
   // Reply (202): the sender finds "RE: …" in their inbox.
   await them.client.api(`/me/messages/${encodeURIComponent(got.id)}/reply`).post({ comment: "Thanks, looks good." });
