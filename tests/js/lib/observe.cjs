@@ -46,10 +46,14 @@ function install() {
     // A JSON body without Content-Type is lost to every SDK (v3 hands back a stream, Kiota
     // throws, Python returns None: graph-sdk-clients.md §5).
     if (text && !type) run.problems.push(`${method} ${target} → ${response.status}: a body without Content-Type`);
+    // Graph's correlation headers on every answer (graph-api.md 3.1).
+    for (const header of graph ? ["request-id", "client-request-id"] : []) {
+      if (!response.headers.get(header)) run.problems.push(`${method} ${target} → ${response.status}: no ${header} header`);
+    }
     if (url.pathname.startsWith("/v1.0/") && type.startsWith("application/json")) {
       if (text) {
         const { checkBody } = await schema;
-        for (const problem of checkBody(target, JSON.parse(text))) run.problems.push(`${method} ${target} → ${response.status}: ${problem}`);
+        for (const problem of checkBody(url.href, JSON.parse(text))) run.problems.push(`${method} ${target} → ${response.status}: ${problem}`);
       }
     }
     return response;

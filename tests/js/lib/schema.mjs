@@ -56,6 +56,17 @@ const DEFAULTS = {
   teamworkUserIdentity: { props: ["id", "displayName", "userIdentityType"] },
 };
 
+// Properties the CSDL marks Nullable="false" (graph-api.md Part 1, NN): never JSON null.
+const NON_NULL = {
+  chat: ["chatType"],
+  chatMessage: ["messageType", "body", "importance", "locale"],
+  chatMessageInfo: ["messageType"],
+  chatMessageReaction: ["reactionType", "createdDateTime", "user"],
+  chatMessageHistoryItem: ["actions", "modifiedDateTime"],
+  user: ["businessPhones"],
+  dateTimeTimeZone: ["dateTime"],
+};
+
 // Open types' documented extras that the CSDL (and so the models) lack: teamworkUserIdentity's
 // tenantId (graph-api.md 1.6).
 const EXTRAS = { teamworkUserIdentity: ["tenantId"] };
@@ -243,6 +254,7 @@ function checkObject(factory, object, where, problems, { selected = false } = {}
       if (!extras.includes(key)) problems.push(`${where}.${key}: not a property of ${model.name} in Graph's model`);
       continue;
     }
+    if (value === null && NON_NULL[model.name]?.includes(key)) problems.push(`${where}.${key}: null, but never null in Graph's model`);
     checkValue(prop.kind, prop.arg, value, `${where}.${key}`, problems);
   }
   const defaults = DEFAULTS[model.name];
@@ -258,17 +270,24 @@ function checkObject(factory, object, where, problems, { selected = false } = {}
   }
 }
 
-// Problems with one response body of a v1.0 request (url: the request URL).
+// Problems with one response body of a v1.0 request (url: the request's absolute URL).
 export function checkBody(url, body) {
   const problems = [];
   if (body === null || typeof body !== "object" || Array.isArray(body)) return problems;
   if ("error" in body && !("@odata.context" in body)) return problems; // the error envelope: the SDKs' error types check it
   const context = body["@odata.context"];
   // Graph names the type of every entity or collection it returns; $batch answers have none.
-  if (!context) return new URL(url, "http://x").pathname.endsWith("/$batch") ? problems : ["no @odata.context"];
+  if (!context) return new URL(url).pathname.endsWith("/$batch") ? problems : ["no @odata.context"];
+  // Absolute, on the server's own origin and version (graph-api.md 3.3, 3.4): the SDKs' page
+  // iterators follow nextLink verbatim.
+  const request = new URL(url);
+  const base = `${request.origin}/${request.pathname.split("/")[1]}/`;
+  if (!context.startsWith(`${base}$metadata#`)) problems.push(`@odata.context not under ${base}$metadata#: ${context}`);
+  const next = body["@odata.nextLink"];
+  if (next !== undefined && !(typeof next === "string" && next.startsWith(base))) problems.push(`@odata.nextLink not under ${base}: ${next}`);
   const { factory, error } = contextType(context);
-  if (error) return [error];
-  const query = new URL(url, "http://x").searchParams;
+  if (error) return [...problems, error];
+  const query = request.searchParams;
   const selected = [...query.keys()].some((k) => k.replace(/^%24/i, "$").toLowerCase() === "$select");
   if (Array.isArray(body.value)) {
     for (const key of Object.keys(body)) {
