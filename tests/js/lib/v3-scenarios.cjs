@@ -49,6 +49,26 @@ async function directory(sb, connect, token) {
   const got = await client.api(`/users/pager${t}3@${sb.domain}`).get();
   assert.equal(got.id, created[3].id);
   assert.equal(got.displayName, `${prefix} 3`);
+
+  // Advanced queries (ConsistencyLevel: eventual): $count and $search; a change; a removal;
+  // the tenant.
+  const counted = await client
+    .api("/users")
+    .header("ConsistencyLevel", "eventual")
+    .search(`"displayName:${prefix}"`)
+    .count(true)
+    .get();
+  assert.equal(counted["@odata.count"], 5);
+  const total = await client.api("/users/$count").header("ConsistencyLevel", "eventual").get();
+  assert.ok(Number(total) >= 5, String(total));
+  await client.api(`/users/${created[0].id}`).patch({ jobTitle: "Pilot", officeLocation: "Hangar 9" });
+  const changed = await client.api(`/users/${created[0].id}`).select(["jobTitle", "officeLocation", "accountEnabled"]).get();
+  assert.deepEqual([changed.jobTitle, changed.officeLocation, changed.accountEnabled], ["Pilot", "Hangar 9", true]);
+  await client.api(`/users/${created[4].id}`).delete();
+  const deleted = await client.api(`/users/${created[4].id}`).get().then(() => assert.fail("expected a 404"), (e) => e);
+  assert.equal(deleted.statusCode, 404);
+  const organization = await client.api("/organization").get();
+  assert.equal(organization.value[0].id, sb.tenantId);
 }
 
 // Graph's error envelope becomes a GraphError carrying Graph's code.
@@ -141,6 +161,30 @@ async function chats(sb, connect) {
   // The chat read back by its raw id (what the SDK sends when the caller does not encode).
   const raw = await client.api(`/chats/${group.id}`).get();
   assert.equal(raw.id, group.id);
+
+  // One member by id; the chat renamed; the caller's own view of it (hide, read markers).
+  const chatPath = `/chats/${encodeURIComponent(group.id)}`;
+  const someone = listed.value.find((m) => m.userId === ids[1]);
+  assert.equal((await client.api(`${members}/${encodeURIComponent(someone.id)}`).get()).userId, ids[1]);
+  await client.api(chatPath).patch({ topic: `Renamed ${t}` });
+  assert.equal((await client.api(`/me/chats/${encodeURIComponent(group.id)}`).get()).topic, `Renamed ${t}`);
+  const user = { user: { id: ids[0], tenantId: sb.tenantId } };
+  await client.api(`${chatPath}/hideForUser`).post(user);
+  let mine = await client.api("/me/chats").get();
+  assert.equal(mine.value.find((c) => c.id === group.id).viewpoint.isHidden, true);
+  await client.api(`${chatPath}/unhideForUser`).post(user);
+  await client.api(`${chatPath}/markChatUnreadForUser`).post({ ...user, lastMessageReadDateTime: "2021-01-01T00:00:00Z" });
+  mine = await client.api("/me/chats").get();
+  const view = mine.value.find((c) => c.id === group.id).viewpoint;
+  assert.equal(view.isHidden, false);
+  assert.equal(view.lastMessageReadDateTime, "2021-01-01T00:00:00Z");
+  await client.api(`${chatPath}/markChatReadForUser`).post(user);
+  const read = (await client.api("/me/chats").get()).value.find((c) => c.id === group.id).viewpoint;
+  assert.ok(Date.parse(read.lastMessageReadDateTime) > Date.parse("2021-01-01T00:00:00Z"));
+  // An app reads any user's chats.
+  const { client: app } = connect(await appToken(sb));
+  const theirs = await app.api(`/users/${ids[2]}/chats`).get();
+  assert.ok(theirs.value.some((c) => c.id === group.id));
 }
 
 // Send the seed's body, list newest first through PageIterator, edit, react, soft-delete and
@@ -210,6 +254,20 @@ async function messages(sb, connect) {
   got = await me.client.api(`${path}/${newest.id}`).get();
   assert.equal(got.deletedDateTime, null);
   assert.equal(got.body.content, "latest news");
+
+  // The preview addressed directly, a reaction taken back, and every chat's messages of a user
+  // through getAllMessages (application permission), paged.
+  const direct = await me.client.api(`/chats/${encodeURIComponent(chat.id)}/lastMessagePreview`).get();
+  assert.equal(direct.id, newest.id);
+  await them.client.api(`${item}/unsetReaction`).post({ reactionType: "💘" });
+  assert.deepEqual((await me.client.api(item).get()).reactions, []);
+  const app = connect(await appToken(sb));
+  const all = await app.client.api(`/users/${ids[0]}/chats/getAllMessages`).top(2).get();
+  const everything = await iterate(app.pager, all);
+  assert.deepEqual(
+    everything.filter((m) => m.messageType === "message").map((m) => m.id).sort(),
+    [hello.id, ...sent.slice(0, 3).map((m) => m.id), newest.id].sort(),
+  );
 }
 
 const rejection = (promise) => promise.then(() => assert.fail("expected the call to fail"), (e) => e);
@@ -254,6 +312,18 @@ async function apps(sb, connect) {
   assert.equal((await client.api(`${one}/chat`).get()).id, b);
   await client.api(`${one}/chat/$ref`).version("beta").put({ "@odata.id": `https://graph.microsoft.com/beta/chats('${a}')` });
   assert.equal((await client.api(`${one}/chat`).get()).id, a);
+
+  // The catalogue as the SDK reads it; a new version published and the installation upgraded.
+  const catalogue = await client.api("/appCatalogs/teamsApps").filter(`externalId eq 'contoso-tasks-${t}'`).expand("appDefinitions").get();
+  assert.equal(catalogue.value.length, 1);
+  assert.equal(catalogue.value[0].id, app.id);
+  assert.equal(catalogue.value[0].appDefinitions[0].version, "1.0.0");
+  const definitions = await client.api(`/appCatalogs/teamsApps/${app.id}/appDefinitions`).get();
+  const definition = await client.api(`/appCatalogs/teamsApps/${app.id}/appDefinitions/${encodeURIComponent(definitions.value[0].id)}`).get();
+  assert.equal(definition.teamsAppId, app.id);
+  await publishApp(sb, await appToken(sb), `contoso-tasks-${t}`, `Tasks ${t}`, { version: "2.0.0", appId: app.id });
+  await client.api(`${one}/upgrade`).post({});
+  assert.equal((await client.api(one).expand("teamsAppDefinition").get()).teamsAppDefinition.version, "2.0.0");
 
   await client.api(one).delete();
   const missing = await rejection(client.api(one).get());
@@ -333,6 +403,38 @@ async function mail(sb, connect) {
 
   const sent = await me.client.api("/me/mailFolders/sentitems/messages").get();
   assert.deepEqual(sent.value.map((m) => m.subject).sort(), [`Follow-up ${t}`, subject]);
+
+  // A folder of one's own, a message copied into it and changed; a reply drafted, edited and
+  // sent; a forward drafted and deleted; the raw MIME.
+  const folder = await them.client.api("/me/mailFolders").post({ displayName: `Projects ${t}` });
+  const child = await them.client.api(`/me/mailFolders/${encodeURIComponent(folder.id)}/childFolders`).post({ displayName: "2026" });
+  assert.equal(child.parentFolderId, folder.id);
+  const folders = await them.client.api("/me/mailFolders").top(50).get();
+  assert.equal(folders.value.find((f) => f.id === folder.id).childFolderCount, 1);
+  const copy = await them.client.api(`/me/messages/${encodeURIComponent(moved.id)}/copy`).post({ destinationId: folder.id });
+  assert.equal(copy.parentFolderId, folder.id);
+  const changed = await them.client.api(`/me/messages/${encodeURIComponent(copy.id)}`).patch({ isRead: true, categories: ["Blue category"] });
+  assert.equal(changed.isRead, true);
+  assert.deepEqual(changed.categories, ["Blue category"]);
+  const inFolder = await them.client.api(`/me/mailFolders/${encodeURIComponent(folder.id)}/messages`).count(true).get();
+  assert.equal(inFolder["@odata.count"], 1);
+
+  const reply = await them.client.api(`/me/messages/${encodeURIComponent(moved.id)}/createReply`).post({});
+  assert.equal(reply.subject, `RE: ${subject}`);
+  assert.equal(reply.isDraft, true);
+  await them.client.api(`/me/messages/${encodeURIComponent(reply.id)}`).patch({ body: { contentType: "text", content: "Drafted reply." } });
+  await them.client.api(`/me/messages/${encodeURIComponent(reply.id)}/send`).post();
+  const drafted = await me.client.api(inbox).filter(`subject eq 'RE: ${subject}'`).get();
+  assert.equal(drafted.value.length, 2);
+  const forward = await them.client
+    .api(`/me/messages/${encodeURIComponent(moved.id)}/createForward`)
+    .post({ toRecipients: [{ emailAddress: { address: sender.userPrincipalName } }] });
+  assert.equal(forward.subject, `FW: ${subject}`);
+  await them.client.api(`/me/messages/${encodeURIComponent(forward.id)}`).delete();
+  assert.deepEqual((await them.client.api("/me/mailFolders/drafts/messages").get()).value, []);
+  const mime = await them.client.api(`/me/messages/${encodeURIComponent(moved.id)}/$value`).get();
+  const text = typeof mime === "string" ? mime : await new Response(mime).text();
+  assert.match(text, new RegExp(`Subject: ${subject}`));
 }
 
 // What other SDKs put on the wire, sent through v3 (which sends what the caller writes), so that
