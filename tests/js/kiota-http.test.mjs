@@ -14,11 +14,15 @@ import {
   createChatFromDiscriminatorValue,
   createChatMessageCollectionResponseFromDiscriminatorValue,
   createMessageCollectionResponseFromDiscriminatorValue,
+  createOrganizationCollectionResponseFromDiscriminatorValue,
+  createTeamsAppCollectionResponseFromDiscriminatorValue,
+  createTeamsAppDefinitionFromDiscriminatorValue,
   createUserCollectionResponseFromDiscriminatorValue,
   serializeChat,
 } from "@microsoft/msgraph-sdk/models/index.js";
 import { createODataErrorFromDiscriminatorValue } from "@microsoft/msgraph-sdk/models/oDataErrors/index.js";
 import { PageIterator } from "@microsoft/msgraph-sdk-core";
+import { createGetAllMessagesGetResponseFromDiscriminatorValue } from "@microsoft/msgraph-sdk-users/users/item/chats/getAllMessages/index.js";
 import switchboard from "./lib/switchboard.cjs";
 import observe from "./lib/observe.cjs";
 
@@ -56,6 +60,15 @@ async function iterate(adapter, firstPage, factory) {
 // Each scenario under one name for every client (the compatibility records' "scenario").
 const run = (name, title, body) => test(`kiota http: ${title}`, () => observe.scenario("kiota-http", name, body));
 
+// A GET of a URL the installed builder packages lack (appCatalogs, organization, beta routes),
+// through the adapter with the SDK's own models: Kiota's documented escape hatch.
+function getTyped(adapter, url, factory) {
+  const info = new RequestInformation(HttpMethod.GET);
+  info.URL = url;
+  info.headers.tryAdd("Accept", "application/json");
+  return adapter.send(info, factory, errorMappings);
+}
+
 const rejection = (promise) => promise.then(() => assert.fail("expected the call to fail"), (e) => e);
 
 const member = (userId) => ({
@@ -92,6 +105,22 @@ run("directory", "directory (create users, $filter, PageIterator)", async () => 
   const got = await client.users.byUserId(`kiota${t}3@${sb.domain}`).get();
   assert.equal(got.id, created[3].id);
   assert.equal(got.displayName, `${prefix} 3`);
+
+  // Advanced queries (ConsistencyLevel: eventual): $count and $search; a change; a removal;
+  // the tenant.
+  const eventual = { ConsistencyLevel: "eventual" };
+  const counted = await client.users.get({ queryParameters: { search: `"displayName:${prefix}"`, count: true }, headers: eventual });
+  assert.equal(counted.odataCount, 5);
+  assert.ok((await client.users.count.get({ headers: eventual })) >= 5);
+  const user = client.users.byUserId(created[0].id);
+  await user.patch({ jobTitle: "Pilot", officeLocation: "Hangar 9" });
+  const changed = await user.get({ queryParameters: { select: ["jobTitle", "officeLocation", "accountEnabled"] } });
+  assert.deepEqual([changed.jobTitle, changed.officeLocation, changed.accountEnabled], ["Pilot", "Hangar 9", true]);
+  await client.users.byUserId(created[4].id).delete();
+  const deleted = await rejection(client.users.byUserId(created[4].id).get());
+  assert.equal(deleted.responseStatusCode, 404);
+  const organization = await getTyped(adapter, `${sb.graph}/organization`, createOrganizationCollectionResponseFromDiscriminatorValue);
+  assert.equal(organization.value[0].id, sb.tenantId);
 });
 
 run("errors", "errors carry Graph's code (errorEscaped)", async () => {
@@ -150,6 +179,30 @@ run("chats", "chats (oneOnOne, group, PageIterator, members)", async () => {
   await members.byConversationMemberId(added.id).delete();
   listed = await members.get();
   assert.ok(!listed.value.some((m) => m.userId === ids[3]));
+
+  // One member by id; the chat renamed; the caller's own view of it (hide, read markers), the
+  // user named by id alone (tenantId is optional).
+  const someone = listed.value.find((m) => m.userId === ids[1]);
+  assert.equal((await members.byConversationMemberId(someone.id).get()).userId, ids[1]);
+  const chat = client.chats.byChatId(group.id);
+  await chat.patch({ topic: `Renamed ${t}` });
+  assert.equal((await client.me.chats.byChatId(group.id).get()).topic, `Renamed ${t}`);
+  const user = { user: { id: ids[0] } };
+  await chat.hideForUser.post(user);
+  const view = async () => (await client.me.chats.get()).value.find((c) => c.id === group.id).viewpoint;
+  assert.equal((await view()).isHidden, true);
+  await chat.unhideForUser.post(user);
+  const marker = new Date("2021-01-01T00:00:00Z");
+  await chat.markChatUnreadForUser.post({ ...user, lastMessageReadDateTime: marker });
+  let seenAt = await view();
+  assert.equal(seenAt.isHidden, false);
+  assert.equal(seenAt.lastMessageReadDateTime.getTime(), marker.getTime());
+  await chat.markChatReadForUser.post(user);
+  seenAt = await view();
+  assert.ok(seenAt.lastMessageReadDateTime > marker);
+  // An app reads any user's chats.
+  const app = connect(await appToken(sb));
+  assert.ok((await app.client.users.byUserId(ids[2]).chats.get()).value.some((c) => c.id === group.id));
 });
 
 run("messages", "chat messages (send, list, edit, react, delete, preview)", async () => {
@@ -215,6 +268,19 @@ run("messages", "chat messages (send, list, edit, react, delete, preview)", asyn
   const back = await newestItem.get();
   assert.equal(back.deletedDateTime, undefined); // the server's null; Kiota's parse node makes it undefined
   assert.equal(back.body.content, "latest news");
+
+  // The preview addressed directly, a reaction taken back, and every chat's messages of a user
+  // through getAllMessages (application permission), paged.
+  assert.equal((await me.client.chats.byChatId(chat.id).lastMessagePreview.get()).id, newest.id);
+  await them.client.chats.byChatId(chat.id).messages.byChatMessageId(hello.id).unsetReaction.post({ reactionType: "💘" });
+  assert.deepEqual((await item.get()).reactions, []);
+  const app = connect(await appToken(sb));
+  const all = await app.client.users.byUserId(ids[0]).chats.getAllMessages.get({ queryParameters: { top: 2 } });
+  const everything = await iterate(app.adapter, all, createGetAllMessagesGetResponseFromDiscriminatorValue);
+  assert.deepEqual(
+    everything.filter((m) => m.messageType === "message").map((m) => m.id).sort(),
+    [...sent.map((m) => m.id), newest.id].sort(),
+  );
 });
 
 // Apps installed in a chat through the typed builders; the installation's `chat` and the seed's
@@ -266,6 +332,21 @@ run("apps", "installed apps (install, list, seed installedApps/{id}/chat/$ref, r
   assert.equal((await boundChat()).id, a);
   const outsider = await rejection(bindTo(HttpMethod.POST, `19:nope${t}@thread.v2`));
   assert.equal(outsider.responseStatusCode, 404);
+
+  // The catalogue as the SDK's models read it; a new version published and the installation
+  // upgraded.
+  const filter = encodeURIComponent(`externalId eq 'kiota-tasks-${t}'`);
+  const catalogue = await getTyped(adapter, `${sb.graph}/appCatalogs/teamsApps?$filter=${filter}&$expand=appDefinitions`, createTeamsAppCollectionResponseFromDiscriminatorValue);
+  assert.equal(catalogue.value.length, 1);
+  assert.equal(catalogue.value[0].id, app.id);
+  const [definition] = catalogue.value[0].appDefinitions;
+  assert.equal(definition.version, "1.0.0");
+  const read = await getTyped(adapter, `${sb.graph}/appCatalogs/teamsApps/${app.id}/appDefinitions/${encodeURIComponent(definition.id)}`, createTeamsAppDefinitionFromDiscriminatorValue);
+  assert.equal(read.teamsAppId, app.id);
+  assert.ok(read.lastModifiedDateTime instanceof Date);
+  await publishApp(sb, await appToken(sb), `kiota-tasks-${t}`, `Kiota tasks ${t}`, { version: "2.0.0", appId: app.id });
+  await one.upgrade.post({});
+  assert.equal((await one.get({ queryParameters: { expand: ["teamsAppDefinition"] } })).teamsAppDefinition.version, "2.0.0");
 
   await one.delete();
   const missing = await rejection(one.get());
@@ -336,6 +417,36 @@ run("mail", "mail (draft, send, inbox by $filter and $search, PageIterator, repl
   // saveToSentItems: false kept the follow-up out of Sent Items.
   const sent = await me.client.me.mailFolders.byMailFolderId("sentitems").messages.get();
   assert.deepEqual(sent.value.map((m) => m.subject), [subject]);
+
+  // A folder of one's own, a message copied into it and changed; a reply drafted, edited and
+  // sent; a forward drafted and deleted; the raw MIME.
+  const folders = them.client.me.mailFolders;
+  const folder = await folders.post({ displayName: `Projects ${t}` });
+  const child = await folders.byMailFolderId(folder.id).childFolders.post({ displayName: "2026" });
+  assert.equal(child.parentFolderId, folder.id);
+  assert.equal((await folders.get({ queryParameters: { top: 50 } })).value.find((f) => f.id === folder.id).childFolderCount, 1);
+  const original = them.client.me.messages.byMessageId(moved.id);
+  const copy = await original.copy.post({ destinationId: folder.id });
+  assert.equal(copy.parentFolderId, folder.id);
+  const changed = await them.client.me.messages.byMessageId(copy.id).patch({ isRead: true, categories: ["Blue category"] });
+  assert.equal(changed.isRead, true);
+  assert.deepEqual(changed.categories, ["Blue category"]);
+  const inFolder = await folders.byMailFolderId(folder.id).messages.get({ queryParameters: { count: true } });
+  assert.equal(inFolder.odataCount, 1);
+
+  const reply = await original.createReply.post({});
+  assert.equal(reply.subject, `RE: ${subject}`);
+  assert.equal(reply.isDraft, true);
+  await them.client.me.messages.byMessageId(reply.id).patch({ body: { contentType: "text", content: "Drafted reply." } });
+  await them.client.me.messages.byMessageId(reply.id).send.post();
+  const drafted = await me.client.me.mailFolders.byMailFolderId("inbox").messages.get({ queryParameters: { filter: `subject eq 'RE: ${subject}'` } });
+  assert.equal(drafted.value.length, 2);
+  const forward = await original.createForward.post({ toRecipients: [{ emailAddress: { address: sender.userPrincipalName } }] });
+  assert.equal(forward.subject, `FW: ${subject}`);
+  await them.client.me.messages.byMessageId(forward.id).delete();
+  assert.deepEqual((await folders.byMailFolderId("drafts").messages.get()).value, []);
+  const mime = new TextDecoder().decode(await original.content.get());
+  assert.match(mime, new RegExp(`Subject: ${subject}`));
 });
 
 // What the Python SDKs put on the wire, through this SDK: @odata.type on every object of a request
