@@ -230,6 +230,12 @@ run("messages", "chat messages (send, list, edit, react, delete, preview)", asyn
   const sent = seen.filter((m) => m.messageType === "message");
   assert.deepEqual(sent.map((m) => m.body.content), ["reply 2", "reply 1", "reply 0", "Hello world"]);
   assert.ok(seen.some((m) => m.messageType !== "message"), "the chat's system events are listed too");
+  assert.ok(!seen.some((m) => m.messageType === "systemEventMessage"), "an evolvable member, only on request");
+  const events = await messages.get({ headers: { Prefer: "include-unknown-enum-members" } });
+  const system = events.value.filter((m) => m.messageType === "systemEventMessage");
+  const added = system.find((m) => m.eventDetail.odataType === "#microsoft.graph.membersAddedEventMessageDetail");
+  assert.ok(system.some((m) => m.eventDetail.odataType === "#microsoft.graph.chatRenamedEventMessageDetail"));
+  assert.deepEqual(added.eventDetail.members.map((m) => m.id).sort(), [...ids].sort());
 
   // Edit (204), react, read it back typed.
   const item = messages.byChatMessageId(hello.id);

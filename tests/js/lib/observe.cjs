@@ -27,6 +27,13 @@ function record(entry) {
   fs.appendFileSync(path.join(dir, `${entry.client}.jsonl`), `${JSON.stringify(entry)}\n`);
 }
 
+// The request's Prefer header, however the SDK passed its headers (v3: an object; Kiota: an
+// object too; a Request for callers that pass one).
+function prefer(input, init) {
+  const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+  return headers.get("prefer") ?? "";
+}
+
 function install() {
   if (installed) return;
   installed = true;
@@ -53,7 +60,7 @@ function install() {
     if (url.pathname.startsWith("/v1.0/") && type.startsWith("application/json")) {
       if (text) {
         const { checkBody } = await schema;
-        for (const problem of checkBody(url.href, JSON.parse(text))) run.problems.push(`${method} ${target} → ${response.status}: ${problem}`);
+        for (const problem of checkBody(url.href, JSON.parse(text), prefer(input, init))) run.problems.push(`${method} ${target} → ${response.status}: ${problem}`);
       }
     }
     return response;

@@ -47,6 +47,14 @@ const DEFAULTS = {
     props: ["id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories", "receivedDateTime", "sentDateTime", "hasAttachments", "internetMessageId", "subject", "bodyPreview", "importance", "parentFolderId", "conversationId", "conversationIndex", "isDeliveryReceiptRequested", "isReadReceiptRequested", "isRead", "isDraft", "webLink", "inferenceClassification", "body", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "flag"],
   },
   mailFolder: { props: ["id", "displayName", "parentFolderId", "childFolderCount", "unreadItemCount", "totalItemCount", "isHidden"] },
+  chatMessageHistoryItem: { props: ["actions", "modifiedDateTime", "reaction"] },
+  membersAddedEventMessageDetail: { props: ["initiator", "members", "visibleHistoryStartDateTime"] },
+  membersDeletedEventMessageDetail: { props: ["initiator", "members"] },
+  chatRenamedEventMessageDetail: { props: ["initiator", "chatId", "chatDisplayName"] },
+  teamsAppInstalledEventMessageDetail: { props: ["initiator", "teamsAppId", "teamsAppDisplayName"] },
+  teamsAppRemovedEventMessageDetail: { props: ["initiator", "teamsAppId", "teamsAppDisplayName"] },
+  teamsAppUpgradedEventMessageDetail: { props: ["initiator", "teamsAppId", "teamsAppDisplayName"] },
+  identitySet: { props: ["application", "device", "user"] },
   itemBody: { props: ["contentType", "content"] },
   recipient: { props: ["emailAddress"] },
   emailAddress: { props: ["name", "address"] },
@@ -66,6 +74,10 @@ const NON_NULL = {
   user: ["businessPhones"],
   dateTimeTimeZone: ["dateTime"],
 };
+
+// Abstract types: every instance names its concrete type (graph-api.md 1.12, 1.13, 3.14), or the
+// SDKs build the base type and lose the subtype's properties.
+const ABSTRACT = ["conversationMember", "eventMessageDetail", "attachment"];
 
 // Open types' documented extras that the CSDL (and so the models) lack: teamworkUserIdentity's
 // tenantId (graph-api.md 1.6).
@@ -182,7 +194,7 @@ function contextType(context) {
 
 const isAnnotation = (key) => key.startsWith("@") || key.includes("@odata.") || key.includes("@microsoft.graph.");
 
-function checkValue(kind, arg, value, where, problems) {
+function checkValue(kind, arg, value, where, problems, options) {
   if (value === null) return;
   const fail = (what) => problems.push(`${where}: ${what}, got ${JSON.stringify(value)}`);
   switch (kind) {
@@ -214,23 +226,29 @@ function checkValue(kind, arg, value, where, problems) {
       const members = Object.values(arg);
       // Flags enums are written as comma-separated member names.
       if (typeof value !== "string" || !value.split(",").every((m) => members.includes(m))) fail(`one of ${members.join("|")}`);
+      // Evolvable enums: members after unknownFutureValue only for callers that ask for them
+      // with Prefer: include-unknown-enum-members (graph-api.md 1.5); others get unknownFutureValue.
+      const sentinel = members.indexOf("unknownFutureValue");
+      if (!options.unknownEnumMembers && sentinel >= 0 && typeof value === "string" && value.split(",").some((m) => members.indexOf(m) > sentinel)) {
+        fail("unknownFutureValue for an evolvable member without Prefer: include-unknown-enum-members");
+      }
       break;
     }
     case "enums":
       // The models read flags enums (chatMessageHistoryItem.actions) as collections, but Graph
       // writes them as one comma-separated string (graph-api.md 1.10), which Kiota's JSON parse
       // node then drops: the SDK's limit, so both shapes pass here.
-      if (typeof value === "string") checkValue("enum", arg, value, where, problems);
+      if (typeof value === "string") checkValue("enum", arg, value, where, problems, options);
       else if (!Array.isArray(value)) fail("an array");
-      else value.forEach((v, i) => checkValue("enum", arg, v, `${where}[${i}]`, problems));
+      else value.forEach((v, i) => checkValue("enum", arg, v, `${where}[${i}]`, problems, options));
       break;
     case "object":
       if (typeof value !== "object" || Array.isArray(value)) fail("an object");
-      else checkObject(arg, value, where, problems, {});
+      else checkObject(arg, value, where, problems, { ...options, selected: false });
       break;
     case "objects":
       if (!Array.isArray(value)) fail("an array");
-      else value.forEach((v, i) => checkValue("object", arg, v, `${where}[${i}]`, problems));
+      else value.forEach((v, i) => checkValue("object", arg, v, `${where}[${i}]`, problems, options));
       break;
     case "primitives":
       if (!Array.isArray(value) || value.some((v) => v !== null && typeof v === "object")) fail("an array of primitives");
@@ -240,9 +258,10 @@ function checkValue(kind, arg, value, where, problems) {
   }
 }
 
-function checkObject(factory, object, where, problems, { selected = false } = {}) {
+function checkObject(factory, object, where, problems, options) {
   const odataType = object["@odata.type"];
   const model = modelOf(factory, odataType);
+  if (!odataType && ABSTRACT.includes(model.name)) problems.push(`${where}: a ${model.name} without @odata.type`);
   if (odataType && odataType !== `#microsoft.graph.${model.name}`) {
     problems.push(`${where}: @odata.type ${odataType} is not what the SDK reads here (${model.name})`);
   }
@@ -255,10 +274,10 @@ function checkObject(factory, object, where, problems, { selected = false } = {}
       continue;
     }
     if (value === null && NON_NULL[model.name]?.includes(key)) problems.push(`${where}.${key}: null, but never null in Graph's model`);
-    checkValue(prop.kind, prop.arg, value, `${where}.${key}`, problems);
+    checkValue(prop.kind, prop.arg, value, `${where}.${key}`, problems, options);
   }
   const defaults = DEFAULTS[model.name];
-  if (defaults && !selected) {
+  if (defaults && !options.selected) {
     for (const key of defaults.props) {
       if (!(key in object)) problems.push(`${where}: ${model.name} lacks default property ${key}`);
     }
@@ -270,8 +289,9 @@ function checkObject(factory, object, where, problems, { selected = false } = {}
   }
 }
 
-// Problems with one response body of a v1.0 request (url: the request's absolute URL).
-export function checkBody(url, body) {
+// Problems with one response body of a v1.0 request (url: the request's absolute URL; prefer:
+// its Prefer header).
+export function checkBody(url, body, prefer = "") {
   const problems = [];
   if (body === null || typeof body !== "object" || Array.isArray(body)) return problems;
   if ("error" in body && !("@odata.context" in body)) return problems; // the error envelope: the SDKs' error types check it
@@ -289,13 +309,14 @@ export function checkBody(url, body) {
   if (error) return [...problems, error];
   const query = request.searchParams;
   const selected = [...query.keys()].some((k) => k.replace(/^%24/i, "$").toLowerCase() === "$select");
+  const options = { selected, unknownEnumMembers: /include-unknown-enum-members/i.test(prefer) };
   if (Array.isArray(body.value)) {
     for (const key of Object.keys(body)) {
       if (key !== "value" && !isAnnotation(key)) problems.push(`collection response: unexpected member ${key}`);
     }
-    body.value.forEach((item, i) => checkObject(factory, item, `value[${i}]`, problems, { selected }));
+    body.value.forEach((item, i) => checkObject(factory, item, `value[${i}]`, problems, options));
   } else {
-    checkObject(factory, body, "body", problems, { selected });
+    checkObject(factory, body, "body", problems, options);
   }
   return problems;
 }

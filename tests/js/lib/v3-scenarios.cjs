@@ -215,6 +215,12 @@ async function messages(sb, connect) {
   const sent = seen.filter((m) => m.messageType === "message");
   assert.deepEqual(sent.map((m) => m.body.content), ["reply 2", "reply 1", "reply 0", "Hello world"]);
   assert.ok(seen.some((m) => m.messageType !== "message"), "the chat's system events are listed too");
+  assert.ok(!seen.some((m) => m.messageType === "systemEventMessage"), "an evolvable member, only on request");
+  const events = await me.client.api(path).header("Prefer", "include-unknown-enum-members").get();
+  const system = events.value.filter((m) => m.messageType === "systemEventMessage");
+  const added = system.find((m) => m.eventDetail["@odata.type"] === "#microsoft.graph.membersAddedEventMessageDetail");
+  assert.ok(system.some((m) => m.eventDetail["@odata.type"] === "#microsoft.graph.chatRenamedEventMessageDetail"));
+  assert.deepEqual(added.eventDetail.members.map((m) => m.id).sort(), [...ids].sort());
 
   const item = `${path}/${hello.id}`;
   await me.client.api(item).patch({ body: { content: "Hello, edited" } });
