@@ -2,8 +2,7 @@
 // The scenarios the JavaScript Graph client v3 (@microsoft/microsoft-graph-client) runs against
 // Switchboard, written once and run two ways (v3-http.test.cjs, https.test.cjs). Each takes
 // the server (`sb`) and `connect(token)`, which answers `{ client, pager }`: the SDK's Client,
-// and what to hand to the SDK's PageIterator (the client itself on https, the nextLink facade
-// of graph-sdk-clients.md §3 on plain http).
+// and what to hand to the SDK's PageIterator (the client itself, over http too).
 const assert = require("node:assert/strict");
 const { GraphError, PageIterator } = require("@microsoft/microsoft-graph-client");
 const { appToken, userToken, createUser, publishApp, newUser, tag } = require("./switchboard.cjs");
