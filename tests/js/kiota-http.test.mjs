@@ -248,6 +248,20 @@ run("messages", "chat messages (send, list, edit, react, delete, preview)", asyn
   assert.equal(got.reactions[0].reactionType, "💘");
   assert.equal(got.reactions[0].user.user.id, ids[1]);
 
+  // A mention, typed: the user identity as a teamworkUserIdentity.
+  const mention = await messages.post({
+    body: { contentType: "html", content: `Over to <at id="0">${users[1].displayName}</at>` },
+    mentions: [
+      {
+        id: 0,
+        mentionText: users[1].displayName,
+        mentioned: { user: { odataType: "#microsoft.graph.teamworkUserIdentity", id: ids[1], displayName: users[1].displayName, userIdentityType: "aadUser" } },
+      },
+    ],
+  });
+  assert.equal(mention.mentions[0].mentioned.user.id, ids[1]);
+  assert.equal(mention.mentions[0].mentioned.user.userIdentityType, "aadUser");
+
   // Someone else's message: Graph's 403.
   const forbidden = await rejection(them.client.chats.byChatId(chat.id).messages.byChatMessageId(hello.id).patch({ body: { content: "not mine" } }));
   assert.equal(forbidden.responseStatusCode, 403);
@@ -285,7 +299,7 @@ run("messages", "chat messages (send, list, edit, react, delete, preview)", asyn
   const everything = await iterate(app.adapter, all, createGetAllMessagesGetResponseFromDiscriminatorValue);
   assert.deepEqual(
     everything.filter((m) => m.messageType === "message").map((m) => m.id).sort(),
-    [...sent.map((m) => m.id), newest.id].sort(),
+    [...sent.map((m) => m.id), mention.id, newest.id].sort(),
   );
 });
 

@@ -21,6 +21,7 @@ const ROOTS = {
   applications: "application",
   servicePrincipals: "servicePrincipal",
   appCatalogs: "appCatalogs",
+  domains: "domain",
   subscriptions: "subscription",
 };
 
@@ -80,8 +81,8 @@ const NON_NULL = {
 const ABSTRACT = ["conversationMember", "eventMessageDetail", "attachment"];
 
 // Open types' documented extras that the CSDL (and so the models) lack: teamworkUserIdentity's
-// tenantId (graph-api.md 1.6).
-const EXTRAS = { teamworkUserIdentity: ["tenantId"] };
+// tenantId, and the tag Teams writes into mentioned identity sets (graph-api.md 1.6).
+const EXTRAS = { teamworkUserIdentity: ["tenantId"], chatMessageMentionedIdentitySet: ["tag"] };
 
 // Graph writes DateTimeOffset in UTC with a Z (graph-api.md 0.2), up to 7 fractional digits.
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?Z$/;

@@ -231,6 +231,14 @@ async function messages(sb, connect) {
   assert.equal(got.reactions[0].reactionType, "💘");
   assert.equal(got.reactions[0].user.user.id, ids[1]);
 
+  // A mention, as Graph's docs write one.
+  const mention = await me.client.api(path).post({
+    body: { contentType: "html", content: `Over to <at id="0">${users[1].displayName}</at>` },
+    mentions: [{ id: 0, mentionText: users[1].displayName, mentioned: { user: { id: ids[1], displayName: users[1].displayName, userIdentityType: "aadUser" } } }],
+  });
+  assert.equal(mention.mentions[0].mentioned.user.id, ids[1]);
+  assert.equal(mention.mentions[0].mentionText, users[1].displayName);
+
   // Editing someone else's message is Graph's 403, as a GraphError.
   const forbidden = await them.client
     .api(item)
@@ -271,7 +279,7 @@ async function messages(sb, connect) {
   const everything = await iterate(app.pager, all);
   assert.deepEqual(
     everything.filter((m) => m.messageType === "message").map((m) => m.id).sort(),
-    [hello.id, ...sent.slice(0, 3).map((m) => m.id), newest.id].sort(),
+    [hello.id, ...sent.slice(0, 3).map((m) => m.id), mention.id, newest.id].sort(),
   );
 }
 
