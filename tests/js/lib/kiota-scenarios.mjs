@@ -10,6 +10,8 @@ import {
   createChatCollectionResponseFromDiscriminatorValue,
   createChatFromDiscriminatorValue,
   createChatMessageCollectionResponseFromDiscriminatorValue,
+  createDomainCollectionResponseFromDiscriminatorValue,
+  createDomainFromDiscriminatorValue,
   createMessageCollectionResponseFromDiscriminatorValue,
   createOrganizationCollectionResponseFromDiscriminatorValue,
   createTeamsAppCollectionResponseFromDiscriminatorValue,
@@ -44,6 +46,13 @@ function getTyped(adapter, url, factory) {
   info.URL = url;
   info.headers.tryAdd("Accept", "application/json");
   return adapter.send(info, factory, errorMappings);
+}
+
+// The same for a DELETE.
+function deleteAt(adapter, url) {
+  const info = new RequestInformation(HttpMethod.DELETE);
+  info.URL = url;
+  return adapter.sendNoResponseContent(info, errorMappings);
 }
 
 const rejection = (promise) => promise.then(() => assert.fail("expected the call to fail"), (e) => e);
@@ -111,6 +120,9 @@ export function kiotaScenarios(sb, connect) {
       assert.equal(deleted.responseStatusCode, 404);
       const organization = await getTyped(adapter, `${sb.graph}/organization`, createOrganizationCollectionResponseFromDiscriminatorValue);
       assert.equal(organization.value[0].id, sb.tenantId);
+      const domains = await getTyped(adapter, `${sb.graph}/domains`, createDomainCollectionResponseFromDiscriminatorValue);
+      assert.ok(domains.value.some((d) => d.id === sb.domain));
+      assert.equal((await getTyped(adapter, `${sb.graph}/domains/${sb.domain}`, createDomainFromDiscriminatorValue)).isVerified, true);
     },
 
     errors: async () => {
@@ -287,6 +299,10 @@ export function kiotaScenarios(sb, connect) {
       const app = connect(await appToken(sb));
       const all = await app.client.users.byUserId(ids[0]).chats.getAllMessages.get({ queryParameters: { top: 2 } });
       const everything = await iterate(app.adapter, all, createGetAllMessagesGetResponseFromDiscriminatorValue);
+      // Its delta (not in the v1.0 builders), paged to the end.
+      const delta = await getTyped(app.adapter, `${sb.graph}/users/${ids[0]}/chats/getAllMessages/delta?$top=50`, createChatMessageCollectionResponseFromDiscriminatorValue);
+      const changes = await iterate(app.adapter, delta, createChatMessageCollectionResponseFromDiscriminatorValue);
+      assert.ok(changes.length >= everything.length);
       assert.deepEqual(
         everything.filter((m) => m.messageType === "message").map((m) => m.id).sort(),
         [...sent.map((m) => m.id), mention.id, newest.id].sort(),
@@ -340,6 +356,9 @@ export function kiotaScenarios(sb, connect) {
       assert.equal((await boundChat()).id, b);
       await bindTo(HttpMethod.PUT, a);
       assert.equal((await boundChat()).id, a);
+      await deleteAt(adapter, `${chatOf}/$ref`);
+      assert.equal((await rejection(boundChat())).responseStatusCode, 404);
+      await bindTo(HttpMethod.POST, a);
       const outsider = await rejection(bindTo(HttpMethod.POST, `19:nope${t}@thread.v2`));
       assert.equal(outsider.responseStatusCode, 404);
 
@@ -363,6 +382,12 @@ export function kiotaScenarios(sb, connect) {
       assert.equal(missing.responseStatusCode, 404);
       assert.equal(missing.errorEscaped.code, "NotFound");
       assert.deepEqual((await installedApps.get()).value, []);
+
+      // The app leaves the catalogue.
+      const admin = connect(await appToken(sb));
+      await deleteAt(admin.adapter, `${sb.graph}/appCatalogs/teamsApps/${app.id}`);
+      const removed = await rejection(getTyped(admin.adapter, `${sb.graph}/appCatalogs/teamsApps/${app.id}`, createTeamsAppCollectionResponseFromDiscriminatorValue));
+      assert.equal(removed.responseStatusCode, 404);
     },
 
     // Outlook mail between two users, every call typed: draft, send, the recipient's inbox by $filter
@@ -457,6 +482,20 @@ export function kiotaScenarios(sb, connect) {
       assert.deepEqual((await folders.byMailFolderId("drafts").messages.get()).value, []);
       const mime = new TextDecoder().decode(await original.content.get());
       assert.match(mime, new RegExp(`Subject: ${subject}`));
+
+      // replyAll and forward in one step; a draft made in a folder; the folder renamed and
+      // deleted; a message purged.
+      await original.replyAll.post({ comment: "To everyone." });
+      await original.forward.post({ comment: "FYI", toRecipients: [{ emailAddress: { address: sender.userPrincipalName } }] });
+      const forwarded = await me.client.me.mailFolders.byMailFolderId("inbox").messages.get({ queryParameters: { filter: `subject eq 'FW: ${subject}'` } });
+      assert.equal(forwarded.value.length, 1);
+      const filed = await folders.byMailFolderId(child.id).messages.post({ subject: `Filed ${t}` });
+      assert.equal(filed.parentFolderId, child.id);
+      const renamed = await folders.byMailFolderId(folder.id).patch({ displayName: `Archive ${t}` });
+      assert.equal(renamed.displayName, `Archive ${t}`);
+      await them.client.me.messages.byMessageId(filed.id).permanentDelete.post();
+      await folders.byMailFolderId(folder.id).delete();
+      assert.equal((await rejection(folders.byMailFolderId(folder.id).get())).responseStatusCode, 404);
     },
 
     // What the Python SDKs put on the wire, through this SDK: @odata.type on every object of a request

@@ -68,6 +68,9 @@ async function directory(sb, connect, token) {
   assert.equal(deleted.statusCode, 404);
   const organization = await client.api("/organization").get();
   assert.equal(organization.value[0].id, sb.tenantId);
+  const domains = await client.api("/domains").get();
+  assert.ok(domains.value.some((d) => d.id === sb.domain));
+  assert.equal((await client.api(`/domains/${sb.domain}`).get()).id, sb.domain);
 }
 
 // Graph's error envelope becomes a GraphError carrying Graph's code.
@@ -277,6 +280,11 @@ async function messages(sb, connect) {
   const app = connect(await appToken(sb));
   const all = await app.client.api(`/users/${ids[0]}/chats/getAllMessages`).top(2).get();
   const everything = await iterate(app.pager, all);
+  // Its delta: pages to a deltaLink (PageIterator stops there), then nothing new.
+  const delta = await app.client.api(`/users/${ids[0]}/chats/getAllMessages/delta`).top(50).get();
+  assert.ok(delta["@odata.deltaLink"] || delta["@odata.nextLink"]);
+  const changes = await iterate(app.pager, delta);
+  assert.ok(changes.length >= everything.length);
   assert.deepEqual(
     everything.filter((m) => m.messageType === "message").map((m) => m.id).sort(),
     [hello.id, ...sent.slice(0, 3).map((m) => m.id), mention.id, newest.id].sort(),
@@ -325,6 +333,10 @@ async function apps(sb, connect) {
   assert.equal((await client.api(`${one}/chat`).get()).id, b);
   await client.api(`${one}/chat/$ref`).version("beta").put({ "@odata.id": `https://graph.microsoft.com/beta/chats('${a}')` });
   assert.equal((await client.api(`${one}/chat`).get()).id, a);
+  await client.api(`${one}/chat/$ref`).version("beta").delete();
+  const unbound = await rejection(client.api(`${one}/chat`).get());
+  assert.equal(unbound.statusCode, 404);
+  await client.api(`${one}/chat/$ref`).version("beta").post({ "@odata.id": `https://graph.microsoft.com/beta/chats('${a}')` });
 
   // The catalogue as the SDK reads it; a new version published and the installation upgraded.
   const catalogue = await client.api("/appCatalogs/teamsApps").filter(`externalId eq 'contoso-tasks-${t}'`).expand("appDefinitions").get();
@@ -344,6 +356,12 @@ async function apps(sb, connect) {
   assert.equal(missing.statusCode, 404);
   assert.equal(missing.code, "NotFound");
   assert.deepEqual((await client.api(installedApps).get()).value, []);
+
+  // The app leaves the catalogue.
+  const { client: admin } = connect(await appToken(sb));
+  await admin.api(`/appCatalogs/teamsApps/${app.id}`).delete();
+  const removed = await rejection(admin.api(`/appCatalogs/teamsApps/${app.id}`).get());
+  assert.equal(removed.statusCode, 404);
 }
 
 // Outlook mail between two users: a draft written as Graph's docs write it (enums capitalised),
@@ -448,6 +466,23 @@ async function mail(sb, connect) {
   const mime = await them.client.api(`/me/messages/${encodeURIComponent(moved.id)}/$value`).get();
   const text = typeof mime === "string" ? mime : await new Response(mime).text();
   assert.match(text, new RegExp(`Subject: ${subject}`));
+
+  // replyAll and forward in one step; a draft made in a folder; the folder renamed and deleted;
+  // a message purged.
+  await them.client.api(`/me/messages/${encodeURIComponent(moved.id)}/replyAll`).post({ comment: "To everyone." });
+  await them.client
+    .api(`/me/messages/${encodeURIComponent(moved.id)}/forward`)
+    .post({ comment: "FYI", toRecipients: [{ emailAddress: { address: sender.userPrincipalName } }] });
+  const forwarded = await me.client.api(inbox).filter(`subject eq 'FW: ${subject}'`).get();
+  assert.equal(forwarded.value.length, 1);
+  const filed = await them.client.api(`/me/mailFolders/${encodeURIComponent(child.id)}/messages`).post({ subject: `Filed ${t}` });
+  assert.equal(filed.parentFolderId, child.id);
+  const renamed = await them.client.api(`/me/mailFolders/${encodeURIComponent(folder.id)}`).patch({ displayName: `Archive ${t}` });
+  assert.equal(renamed.displayName, `Archive ${t}`);
+  await them.client.api(`/me/messages/${encodeURIComponent(filed.id)}/permanentDelete`).post({});
+  await them.client.api(`/me/mailFolders/${encodeURIComponent(folder.id)}`).delete();
+  const folderGone = await rejection(them.client.api(`/me/mailFolders/${encodeURIComponent(folder.id)}`).get());
+  assert.equal(folderGone.statusCode, 404);
 }
 
 // What other SDKs put on the wire, sent through v3 (which sends what the caller writes), so that
