@@ -16,6 +16,7 @@ import {
   createOrganizationCollectionResponseFromDiscriminatorValue,
   createTeamsAppCollectionResponseFromDiscriminatorValue,
   createTeamsAppDefinitionFromDiscriminatorValue,
+  createTeamsAppFromDiscriminatorValue,
   createUserCollectionResponseFromDiscriminatorValue,
   serializeChat,
 } from "@microsoft/msgraph-sdk/models/index.js";
@@ -24,9 +25,12 @@ import { PageIterator } from "@microsoft/msgraph-sdk-core";
 import "@microsoft/msgraph-sdk-users";
 import "@microsoft/msgraph-sdk-chats";
 import { createGetAllMessagesGetResponseFromDiscriminatorValue } from "@microsoft/msgraph-sdk-users/users/item/chats/getAllMessages/index.js";
+import { randomUUID } from "node:crypto";
 import switchboard from "./switchboard.cjs";
+import teamsPackages from "./teams-package.cjs";
 
-const { appToken, userToken, createUser, publishApp, newUser, tag } = switchboard;
+const { appToken, userToken, createUser, newUser, tag } = switchboard;
+const { teamsPackage } = teamsPackages;
 const errorMappings = { XXX: createODataErrorFromDiscriminatorValue };
 
 async function iterate(adapter, firstPage, factory) {
@@ -45,6 +49,16 @@ function getTyped(adapter, url, factory) {
   const info = new RequestInformation(HttpMethod.GET);
   info.URL = url;
   info.headers.tryAdd("Accept", "application/json");
+  return adapter.send(info, factory, errorMappings);
+}
+
+// A zipped Teams app package POSTed to `url` (the catalogue has no builders in the installed
+// packages), read back as a teamsApp or teamsAppDefinition by `factory`.
+function postPackage(adapter, url, bytes, factory) {
+  const info = new RequestInformation(HttpMethod.POST);
+  info.URL = url;
+  info.headers.tryAdd("Accept", "application/json");
+  info.setStreamContent(bytes, "application/zip");
   return adapter.send(info, factory, errorMappings);
 }
 
@@ -316,7 +330,10 @@ export function kiotaScenarios(sb, connect) {
     apps: async () => {
       const { users, ids, t } = await people(3, "ka");
       const { adapter, client } = connect(await userToken(sb, users[0].userPrincipalName));
-      const app = await publishApp(sb, await appToken(sb), `kiota-tasks-${t}`, `Kiota tasks ${t}`);
+      // Published as Graph takes it: the zipped package, by a user (delegated).
+      const externalId = randomUUID();
+      const app = await postPackage(adapter, `${sb.graph}/appCatalogs/teamsApps`, teamsPackage(externalId, "1.0.0", `Kiota tasks ${t}`), createTeamsAppFromDiscriminatorValue);
+      assert.equal(app.externalId, externalId);
       const a = (await client.chats.post({ chatType: "group", members: [member(ids[0]), member(ids[1])] })).id;
       const b = (await client.chats.post({ chatType: "group", members: [member(ids[0]), member(ids[2])] })).id;
       const installedApps = client.chats.byChatId(a).installedApps;
@@ -331,7 +348,7 @@ export function kiotaScenarios(sb, connect) {
       const listed = await installedApps.get({ queryParameters: { expand: ["teamsApp", "teamsAppDefinition"] } });
       assert.equal(listed.value.length, 1);
       assert.equal(listed.value[0].id, installed.id);
-      assert.equal(listed.value[0].teamsApp.externalId, `kiota-tasks-${t}`);
+      assert.equal(listed.value[0].teamsApp.externalId, externalId);
       assert.equal(listed.value[0].teamsApp.distributionMethod, "organization");
       assert.equal(listed.value[0].teamsAppDefinition.version, "1.0.0");
       const one = installedApps.byTeamsAppInstallationId(installed.id); // base64 id, percent-encoded by the SDK
@@ -364,7 +381,7 @@ export function kiotaScenarios(sb, connect) {
 
       // The catalogue as the SDK's models read it; a new version published and the installation
       // upgraded.
-      const filter = encodeURIComponent(`externalId eq 'kiota-tasks-${t}'`);
+      const filter = encodeURIComponent(`externalId eq '${externalId}'`);
       const catalogue = await getTyped(adapter, `${sb.graph}/appCatalogs/teamsApps?$filter=${filter}&$expand=appDefinitions`, createTeamsAppCollectionResponseFromDiscriminatorValue);
       assert.equal(catalogue.value.length, 1);
       assert.equal(catalogue.value[0].id, app.id);
@@ -373,7 +390,8 @@ export function kiotaScenarios(sb, connect) {
       const read = await getTyped(adapter, `${sb.graph}/appCatalogs/teamsApps/${app.id}/appDefinitions/${encodeURIComponent(definition.id)}`, createTeamsAppDefinitionFromDiscriminatorValue);
       assert.equal(read.teamsAppId, app.id);
       assert.ok(read.lastModifiedDateTime instanceof Date);
-      await publishApp(sb, await appToken(sb), `kiota-tasks-${t}`, `Kiota tasks ${t}`, { version: "2.0.0", appId: app.id });
+      const v2 = teamsPackage(externalId, "2.0.0", `Kiota tasks ${t}`);
+      await postPackage(adapter, `${sb.graph}/appCatalogs/teamsApps/${app.id}/appDefinitions`, v2, createTeamsAppDefinitionFromDiscriminatorValue);
       await one.upgrade.post({});
       assert.equal((await one.get({ queryParameters: { expand: ["teamsAppDefinition"] } })).teamsAppDefinition.version, "2.0.0");
 

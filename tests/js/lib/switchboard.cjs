@@ -102,21 +102,6 @@ async function createUser(sb, bearer, alias, displayName) {
   return JSON.parse(text);
 }
 
-// A Teams app in the tenant's catalogue (or, given appId, a new version of it), published with
-// Switchboard's JSON convenience body (Graph itself takes only a zipped manifest); set-up, as
-// createUser.
-async function publishApp(sb, bearer, externalId, displayName, { version = "1.0.0", appId } = {}) {
-  const url = `${sb.graph}/appCatalogs/teamsApps${appId ? `/${appId}/appDefinitions` : ""}`;
-  const response = await unobserved(url, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ displayName, externalId, version, shortDescription: "Short", description: "Long" }),
-  });
-  const text = await response.text();
-  assert.equal(response.status, 201, text);
-  return JSON.parse(text);
-}
-
 function newUser(sb, alias, displayName) {
   return {
     accountEnabled: true,
@@ -129,4 +114,4 @@ function newUser(sb, alias, displayName) {
 
 const tag = () => Math.random().toString(16).slice(2, 8);
 
-module.exports = { startSwitchboard, token, appToken, userToken, createUser, publishApp, newUser, tag, PASSWORD, GRAPH_SCOPE };
+module.exports = { startSwitchboard, token, appToken, userToken, createUser, newUser, tag, PASSWORD, GRAPH_SCOPE };

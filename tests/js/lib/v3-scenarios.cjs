@@ -5,7 +5,9 @@
 // and what to hand to the SDK's PageIterator (the client itself, over http too).
 const assert = require("node:assert/strict");
 const { GraphError, PageIterator } = require("@microsoft/microsoft-graph-client");
-const { appToken, userToken, createUser, publishApp, newUser, tag } = require("./switchboard.cjs");
+const { randomUUID } = require("node:crypto");
+const { appToken, userToken, createUser, newUser, tag } = require("./switchboard.cjs");
+const { teamsPackage } = require("./teams-package.cjs");
 
 async function iterate(pager, firstPage) {
   const seen = [];
@@ -299,7 +301,11 @@ const rejection = (promise) => promise.then(() => assert.fail("expected the call
 async function apps(sb, connect) {
   const { users, ids, t } = await people(sb, 3, "a");
   const { client } = connect(await userToken(sb, users[0].userPrincipalName));
-  const app = await publishApp(sb, await appToken(sb), `contoso-tasks-${t}`, `Tasks ${t}`);
+  // Published as Graph takes it: the zipped package, by a user (delegated AppCatalog.ReadWrite.All).
+  const externalId = randomUUID();
+  const app = await client.api("/appCatalogs/teamsApps").header("Content-Type", "application/zip").post(teamsPackage(externalId, "1.0.0", `Tasks ${t}`));
+  assert.equal(app.externalId, externalId);
+  assert.equal(app.distributionMethod, "organization");
   const groups = [];
   for (const pair of [[0, 1], [0, 2]]) {
     groups.push(await client.api("/chats").post({ chatType: "group", members: pair.map((i) => member(sb, ids[i])) }));
@@ -318,7 +324,7 @@ async function apps(sb, connect) {
   const listed = await client.api(installedApps).expand(["teamsApp", "teamsAppDefinition"]).get();
   assert.equal(listed.value.length, 1);
   assert.equal(listed.value[0].id, installed.id);
-  assert.equal(listed.value[0].teamsApp.externalId, `contoso-tasks-${t}`);
+  assert.equal(listed.value[0].teamsApp.externalId, externalId);
   assert.equal(listed.value[0].teamsAppDefinition.version, "1.0.0");
   const one = `${installedApps}/${encodeURIComponent(installed.id)}`;
   assert.equal((await client.api(one).get()).id, installed.id);
@@ -339,14 +345,17 @@ async function apps(sb, connect) {
   await client.api(`${one}/chat/$ref`).version("beta").post({ "@odata.id": `https://graph.microsoft.com/beta/chats('${a}')` });
 
   // The catalogue as the SDK reads it; a new version published and the installation upgraded.
-  const catalogue = await client.api("/appCatalogs/teamsApps").filter(`externalId eq 'contoso-tasks-${t}'`).expand("appDefinitions").get();
+  const catalogue = await client.api("/appCatalogs/teamsApps").filter(`externalId eq '${externalId}'`).expand("appDefinitions").get();
   assert.equal(catalogue.value.length, 1);
   assert.equal(catalogue.value[0].id, app.id);
   assert.equal(catalogue.value[0].appDefinitions[0].version, "1.0.0");
   const definitions = await client.api(`/appCatalogs/teamsApps/${app.id}/appDefinitions`).get();
   const definition = await client.api(`/appCatalogs/teamsApps/${app.id}/appDefinitions/${encodeURIComponent(definitions.value[0].id)}`).get();
   assert.equal(definition.teamsAppId, app.id);
-  await publishApp(sb, await appToken(sb), `contoso-tasks-${t}`, `Tasks ${t}`, { version: "2.0.0", appId: app.id });
+  await client
+    .api(`/appCatalogs/teamsApps/${app.id}/appDefinitions`)
+    .header("Content-Type", "application/zip")
+    .post(teamsPackage(externalId, "2.0.0", `Tasks ${t}`));
   await client.api(`${one}/upgrade`).post({});
   assert.equal((await client.api(one).expand("teamsAppDefinition").get()).teamsAppDefinition.version, "2.0.0");
 
