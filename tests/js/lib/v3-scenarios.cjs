@@ -497,7 +497,8 @@ async function mail(sb, connect) {
 // What other SDKs put on the wire, sent through v3 (which sends what the caller writes), so that
 // each tolerance is exercised: query option names percent-encoded (%24top), @odata.type on every
 // object of a request body, PascalCase action parameters (sendMail's Message/SaveToSentItems,
-// reply's Comment, move's DestinationId), ids raw and encoded.
+// reply's Comment, move's DestinationId), ids raw and encoded; and SaveToSentItems as the string
+// "false" of a Graph doc example.
 async function quirks(sb, connect) {
   const { users, ids, t } = await people(sb, 3, "q");
   const [sender, receiver] = users;
@@ -523,7 +524,7 @@ async function quirks(sb, connect) {
   const recipient = typed("recipient", { emailAddress: typed("emailAddress", { address: receiver.userPrincipalName }) });
   await me.client.api("/me/sendMail").post({
     Message: typed("message", { subject: `Pascal ${t}`, body: typed("itemBody", { contentType: "text", content: "Pascal" }), toRecipients: [recipient], ccRecipients: [], bccRecipients: [] }),
-    SaveToSentItems: false,
+    SaveToSentItems: "false", // a string, as one of Graph's own doc examples sends it
   });
   const inbox = await them.client.api(`/me/mailFolders/inbox/messages?%24filter=${encodeURIComponent(`subject eq 'Pascal ${t}'`)}`).get();
   assert.equal(inbox.value.length, 1);
