@@ -85,6 +85,8 @@ fn normalize(mut request: Request) -> Request {
     if !path.starts_with("/v1.0") && !path.starts_with("/beta") {
         return request;
     }
+    let original = path;
+    let path = embedded_link(path).unwrap_or(path);
     let mut out = String::with_capacity(path.len());
     for segment in path.split('/').filter(|s| !s.is_empty()) {
         let (segment, alternate) = split_alternate_key(segment);
@@ -126,7 +128,7 @@ fn normalize(mut request: Request) -> Request {
     if out.is_empty() {
         out.push('/');
     }
-    if out != path {
+    if out != original {
         let rebuilt = match uri.query() {
             Some(q) => format!("{out}?{q}"),
             None => out,
@@ -136,6 +138,21 @@ fn normalize(mut request: Request) -> Request {
         }
     }
     request
+}
+
+/// The Graph client v3's `PageIterator` hands `@odata.nextLink` to `client.api()`, which takes an
+/// `http://` link for a path (it knows only `https://` ones) and sends
+/// `/v1.0/http://host:port/v1.0/users?$skiptoken=…`: the path the link names is what was meant.
+/// Any origin is read so, as the links' origin may be `--public-url`; this server answers it.
+fn embedded_link(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_prefix("/v1.0/")
+        .or_else(|| path.strip_prefix("/beta/"))?;
+    let rest = rest
+        .strip_prefix("http://")
+        .or_else(|| rest.strip_prefix("https://"))?;
+    let inner = &rest[rest.find('/')?..];
+    (inner.starts_with("/v1.0/") || inner.starts_with("/beta/")).then_some(inner)
 }
 
 /// Graph's alternate-key syntax for applications: `applications(appId='{appId}')` is read as the
@@ -272,5 +289,14 @@ mod tests {
             norm("/v1.0/applications(appId=%275b0c%27)/addPassword"),
             "/v1.0/applications/appId=5b0c/addPassword"
         );
+        assert_eq!(
+            norm("/v1.0/http://127.0.0.1:8080/beta/users?$skiptoken=x"),
+            "/beta/users?$skiptoken=x"
+        );
+        assert_eq!(
+            norm("/v1.0/https://sb.example/v1.0/Chats('19:a')/members"),
+            "/v1.0/chats/19:a/members"
+        );
+        assert_eq!(norm("/v1.0/http://host/users"), "/v1.0/http:/host/users");
     }
 }

@@ -188,6 +188,14 @@ const PROPERTIES: &[&str] = &[
     "internetMessageHeaders",
 ];
 
+/// Message properties only the beta schema has (graph-api.md 1.15): v1.0 neither returns them
+/// nor lets them be `$select`ed, so the v1.0 SDKs' models hold every property they receive.
+const BETA_ONLY: &[&str] = &["unsubscribeData", "unsubscribeEnabled", "mentionsPreview"];
+
+fn in_version(ctx: &Ctx, name: &str) -> bool {
+    ctx.version == "beta" || !BETA_ONLY.contains(&name)
+}
+
 /// A message as Graph returns it.
 pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<String, Value> {
     let preference = body_preference(ctx);
@@ -252,10 +260,9 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
             }
         }
         None => {
-            for n in PROPERTIES
-                .iter()
-                .filter(|n| !matches!(**n, "uniqueBody" | "internetMessageHeaders"))
-            {
+            for n in PROPERTIES.iter().filter(|n| {
+                !matches!(**n, "uniqueBody" | "internetMessageHeaders") && in_version(ctx, n)
+            }) {
                 if let Some(v) = full.remove(*n) {
                     out.insert((*n).to_string(), v);
                 }
@@ -277,7 +284,7 @@ fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
         }
         let canonical = PROPERTIES
             .iter()
-            .find(|p| p.eq_ignore_ascii_case(n.trim()))
+            .find(|p| p.eq_ignore_ascii_case(n.trim()) && in_version(ctx, p))
             .ok_or_else(|| {
                 ApiError::bad_request(
                     Family::Outlook,

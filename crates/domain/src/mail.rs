@@ -327,6 +327,15 @@ pub fn escape_html(text: &str) -> String {
         .replace('\n', "<br>")
 }
 
+/// A response's `conversationIndex`: the original's bytes (a 22-byte header, then one 5-byte
+/// child block per reply, as Exchange builds it) with one more child block, base64 again —
+/// the bytes are extended, not the base64 text, which would not decode.
+fn reply_conversation_index(original: &str) -> String {
+    let mut bytes = STANDARD.decode(original).unwrap_or_else(|_| random(22));
+    bytes.extend(random(5));
+    STANDARD.encode(bytes)
+}
+
 fn random(n: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; n];
     rand::rng().fill_bytes(&mut bytes);
@@ -1981,11 +1990,7 @@ impl Mail<'_> {
             }
         }
         d.conversation_id = original.conversation_id.clone();
-        d.conversation_index = format!(
-            "{}{}",
-            original.conversation_index,
-            STANDARD.encode(random(3))
-        );
+        d.conversation_index = reply_conversation_index(&original.conversation_index);
         let references = original
             .headers
             .iter()

@@ -8,6 +8,7 @@ const { Client } = require("@microsoft/microsoft-graph-client");
 const switchboard = require("./switchboard.cjs");
 const { GRAPH_SCOPE, PASSWORD, createUser, tag } = switchboard;
 const scenarios = require("./v3-scenarios.cjs");
+const { scenario } = require("./observe.cjs");
 
 const sb = JSON.parse(process.env.SWITCHBOARD_JSON);
 const customHosts = new Set([new URL(sb.base).hostname]); // "127.0.0.1": a hostname, no port
@@ -54,6 +55,9 @@ const run = {
   chats: () => scenarios.chats(sb, connect),
   messages: () => scenarios.messages(sb, connect),
   batch: () => scenarios.batch(sb, connect),
+  apps: () => scenarios.apps(sb, connect),
+  mail: () => scenarios.mail(sb, connect),
+  quirks: () => scenarios.quirks(sb, connect),
 
   async msal() {
     const result = await msalToken();
@@ -103,9 +107,19 @@ const run = {
   },
 };
 
+// "kiota:<name>": one of kiota-scenarios.mjs with the Kiota SDK.
+for (const name of ["directory", "errors", "chats", "messages", "apps", "mail", "quirks", "batch"]) {
+  run[`kiota:${name}`] = async () => {
+    const { kiotaScenario } = await import("./kiota-https.mjs");
+    await kiotaScenario(sb, name);
+  };
+}
+
 const name = process.argv[2];
 assert.ok(run[name], `unknown scenario ${name}`);
-run[name]().then(
+// Client and scenario names for the compatibility records.
+const [client, scenarioName] = name.startsWith("kiota") ? ["kiota-https", name === "kiota" ? "identity" : name.slice(6)] : ["v3-https", name];
+scenario(client, scenarioName, run[name]).then(
   () => process.exit(0),
   (error) => {
     console.error(error);

@@ -1,14 +1,31 @@
-// The Kiota SDK against `serve --tls` with its Azure Identity provider, as in production:
-// @azure/identity's ClientSecretCredential (authorityHost, disableInstanceDiscovery) behind
-// @microsoft/kiota-authentication-azure. Run by https-app.cjs (NODE_EXTRA_CA_CERTS set).
+// The Kiota SDK against `serve --tls`, run by https-app.cjs (NODE_EXTRA_CA_CERTS set): with its
+// Azure Identity provider, as in production (@azure/identity's ClientSecretCredential with
+// authorityHost and disableInstanceDiscovery behind @microsoft/kiota-authentication-azure), and
+// the scenarios of kiota-scenarios.mjs with a token from the token endpoint.
 import assert from "node:assert/strict";
 import { ClientSecretCredential } from "@azure/identity";
 import { AzureIdentityAuthenticationProvider } from "@microsoft/kiota-authentication-azure";
+import { AllowedHostsValidator, BaseBearerTokenAuthenticationProvider } from "@microsoft/kiota-abstractions";
 import { createGraphServiceClient, GraphRequestAdapter } from "@microsoft/msgraph-sdk";
 import "@microsoft/msgraph-sdk-users";
 import { createUserCollectionResponseFromDiscriminatorValue } from "@microsoft/msgraph-sdk/models/index.js";
 import { createODataErrorFromDiscriminatorValue } from "@microsoft/msgraph-sdk/models/oDataErrors/index.js";
 import { PageIterator } from "@microsoft/msgraph-sdk-core";
+import { kiotaScenarios } from "./kiota-scenarios.mjs";
+
+// One of kiota-scenarios.mjs over https; the token is sent to the server's host only.
+export async function kiotaScenario(sb, name) {
+  const connect = (token) => {
+    const auth = new BaseBearerTokenAuthenticationProvider({
+      getAuthorizationToken: async () => token,
+      getAllowedHostsValidator: () => new AllowedHostsValidator(new Set([new URL(sb.base).hostname])),
+    });
+    const adapter = new GraphRequestAdapter(auth);
+    adapter.baseUrl = sb.graph;
+    return { adapter, client: createGraphServiceClient(adapter) };
+  };
+  await kiotaScenarios(sb, connect)[name]();
+}
 
 export async function kiotaIdentity(sb, { GRAPH_SCOPE, newUser, tag }) {
   const credential = new ClientSecretCredential(sb.tenantId, sb.clientId, sb.clientSecret, {

@@ -8,6 +8,7 @@ const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const { unobserved } = require("./observe.cjs");
 
 const PASSWORD = "Switchboard-Test-1";
 const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
@@ -77,7 +78,7 @@ async function startSwitchboard({ tls = false } = {}) {
 
 // A token from the token endpoint: a plain form POST, as the identity platform takes it.
 async function token(sb, form) {
-  const response = await fetch(sb.tokenEndpoint, {
+  const response = await unobserved(sb.tokenEndpoint, {
     method: "POST",
     body: new URLSearchParams({ client_id: sb.clientId, client_secret: sb.clientSecret, ...form }),
   });
@@ -91,7 +92,7 @@ const userToken = (sb, upn) => token(sb, { grant_type: "password", username: upn
 
 // A user, created with plain fetch (the SDKs under test create their own users elsewhere).
 async function createUser(sb, bearer, alias, displayName) {
-  const response = await fetch(`${sb.graph}/users`, {
+  const response = await unobserved(`${sb.graph}/users`, {
     method: "POST",
     headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
     body: JSON.stringify(newUser(sb, alias, displayName)),

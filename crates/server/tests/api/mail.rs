@@ -291,11 +291,26 @@ async fn create_draft_the_seed_returns_every_property() {
         "replies@example.org"
     );
     assert_eq!(msg["subject"], "Did you see last night's game?");
+    // The seed's beta-only properties are kept, and shown on beta only (v1.0's model lacks them).
+    for key in ["unsubscribeData", "unsubscribeEnabled", "mentionsPreview"] {
+        assert!(msg.get(key).is_none(), "{key} on v1.0: {msg}");
+    }
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}?$select=unsubscribeData"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_error(status, &err, 400, "ErrorInvalidRequest");
+    let (_, beta) =
+        m.t.get(&format!("/beta/me/messages/{id}"), &m.tokens[0])
+            .await;
     assert_eq!(
-        msg["unsubscribeData"],
+        beta["unsubscribeData"],
         json!(["<mailto:unsubscribe@example.org>"])
     );
-    assert_eq!(msg["unsubscribeEnabled"], true);
+    assert_eq!(beta["unsubscribeEnabled"], true);
+    assert!(beta.get("mentionsPreview").is_some(), "{beta}");
     assert!(msg["conversationId"].as_str().unwrap().starts_with("AAQk"));
     assert_ne!(msg["conversationIndex"], "Binary");
     let created = msg["createdDateTime"].as_str().unwrap();
@@ -312,7 +327,7 @@ async fn create_draft_the_seed_returns_every_property() {
     assert_eq!(drafts["totalItemCount"], 1);
     assert_eq!(drafts["unreadItemCount"], 1);
     assert!(msg.get("internetMessageHeaders").is_none() && msg.get("uniqueBody").is_none());
-    for key in ["mentionsPreview", "sentDateTime", "lastModifiedDateTime"] {
+    for key in ["sentDateTime", "lastModifiedDateTime"] {
         assert!(msg.get(key).is_some(), "{key} missing: {msg}");
     }
     // Headers only with $select.
@@ -846,6 +861,16 @@ async fn replies_and_forwards_thread_on_the_original() {
         m.upns[0].as_str()
     );
     assert_eq!(reply["conversationId"], original["conversationId"]);
+    // conversationIndex stays base64: the original's bytes and one 5-byte child block.
+    let index = |m: &Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(m["conversationIndex"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", m["conversationIndex"]))
+    };
+    let (parent, child) = (index(&original), index(&reply));
+    assert_eq!(child.len(), parent.len() + 5);
+    assert_eq!(child[..parent.len()], parent[..]);
     let content = reply["body"]["content"].as_str().unwrap();
     assert!(
         content.contains("Agreed.") && content.contains("Step one."),
