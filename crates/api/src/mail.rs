@@ -188,6 +188,10 @@ const PROPERTIES: &[&str] = &[
     "internetMessageHeaders",
 ];
 
+/// Properties only beta's message has (graph-api.md 1.15): v1.0 accepts them, as the seed page
+/// sends them there, but does not return them (the v1.0 SDK models have no place for them).
+const BETA_ONLY: &[&str] = &["unsubscribeData", "unsubscribeEnabled", "mentionsPreview"];
+
 /// A message as Graph returns it.
 pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<String, Value> {
     let preference = body_preference(ctx);
@@ -252,10 +256,10 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
             }
         }
         None => {
-            for n in PROPERTIES
-                .iter()
-                .filter(|n| !matches!(**n, "uniqueBody" | "internetMessageHeaders"))
-            {
+            for n in PROPERTIES.iter().filter(|n| {
+                !matches!(**n, "uniqueBody" | "internetMessageHeaders")
+                    && (ctx.version == "beta" || !BETA_ONLY.contains(n))
+            }) {
                 if let Some(v) = full.remove(*n) {
                     out.insert((*n).to_string(), v);
                 }
