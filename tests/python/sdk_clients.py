@@ -58,3 +58,42 @@ def beta_client(sb, access_token: str):
     adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticTokenProvider(access_token)), client=http)
     adapter.base_url = f"{sb.base}/beta"
     return GraphServiceClient(request_adapter=adapter)
+
+
+def v1_client(sb, access_token: str):
+    """msgraph-sdk's GraphServiceClient on `{base}/v1.0`."""
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import options
+
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=sb.cert)), options=options
+    )
+    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticTokenProvider(access_token)), client=http)
+    adapter.base_url = sb.graph
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def create_users(sb, aliases: list[str], display_prefix: str) -> list:
+    """Users made through msgraph-sdk as an application (`POST /users`), before a scenario runs
+    (its own event loop: an httpx client stays on the loop it was made on)."""
+    import asyncio
+
+    from msgraph.generated.models.password_profile import PasswordProfile
+    from msgraph.generated.models.user import User
+
+    async def create():
+        app = v1_client(sb, app_token(sb))
+        return [
+            await app.users.post(
+                User(
+                    account_enabled=True,
+                    display_name=f"{display_prefix} {alias}",
+                    mail_nickname=alias,
+                    user_principal_name=f"{alias}@{sb.domain}",
+                    password_profile=PasswordProfile(force_change_password_next_sign_in=False, password=PASSWORD),
+                )
+            )
+            for alias in aliases
+        ]
+
+    return asyncio.run(create())
