@@ -1,6 +1,7 @@
 """The Python msgraph-beta-sdk against `/beta`, unmodified but for its base URL and token provider:
 the same scenarios as the v1.0 suite (directory, chats, members, installed apps, chat messages
-with `lastMessagePreview`, mail draft → send → inbox → reply → move), and the two beta seed pages
+with `lastMessagePreview`, mail draft → send → inbox → reply → move, and folders, copies, MIME,
+reply drafts and forwards), and the two beta seed pages
 (create chatMessageInfo; `installedApps/{id}/chat/$ref`). Paging goes through msgraph-core's
 PageIterator, errors arrive as the beta SDK's ODataError; every body is also held to the beta
 models by graph_fidelity.py."""
@@ -14,6 +15,11 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph_beta.generated.app_catalogs.teams_apps.teams_apps_request_builder import TeamsAppsRequestBuilder
 from msgraph_beta.generated.chats.chats_request_builder import ChatsRequestBuilder
 from msgraph_beta.generated.chats.item.chat_item_request_builder import ChatItemRequestBuilder
+from msgraph_beta.generated.chats.item.installed_apps.item.upgrade.upgrade_post_request_body import UpgradePostRequestBody
+from msgraph_beta.generated.chats.item.mark_chat_read_for_user.mark_chat_read_for_user_post_request_body import MarkChatReadForUserPostRequestBody
+from msgraph_beta.generated.chats.item.mark_chat_unread_for_user.mark_chat_unread_for_user_post_request_body import (
+    MarkChatUnreadForUserPostRequestBody,
+)
 from msgraph_beta.generated.chats.item.messages.item.set_reaction.set_reaction_post_request_body import SetReactionPostRequestBody
 from msgraph_beta.generated.chats.item.messages.messages_request_builder import MessagesRequestBuilder
 from msgraph_beta.generated.groups.item.members.ref.ref_request_builder import RefRequestBuilder
@@ -28,18 +34,23 @@ from msgraph_beta.generated.models.chat_type import ChatType
 from msgraph_beta.generated.models.email_address import EmailAddress
 from msgraph_beta.generated.models.importance import Importance
 from msgraph_beta.generated.models.item_body import ItemBody
+from msgraph_beta.generated.models.mail_folder import MailFolder
 from msgraph_beta.generated.models.message import Message
 from msgraph_beta.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph_beta.generated.models.password_profile import PasswordProfile
 from msgraph_beta.generated.models.recipient import Recipient
 from msgraph_beta.generated.models.reference_create import ReferenceCreate
 from msgraph_beta.generated.models.teams_app import TeamsApp
+from msgraph_beta.generated.models.teams_app_definition import TeamsAppDefinition
 from msgraph_beta.generated.models.teams_app_installation import TeamsAppInstallation
 from msgraph_beta.generated.models.teamwork_user_identity import TeamworkUserIdentity
 from msgraph_beta.generated.models.user import User
 from msgraph_beta.generated.users.item.mail_folders.item.messages.messages_request_builder import (
     MessagesRequestBuilder as FolderMessagesRequestBuilder,
 )
+from msgraph_beta.generated.users.item.messages.item.copy.copy_post_request_body import CopyPostRequestBody
+from msgraph_beta.generated.users.item.messages.item.create_reply.create_reply_post_request_body import CreateReplyPostRequestBody
+from msgraph_beta.generated.users.item.messages.item.forward.forward_post_request_body import ForwardPostRequestBody
 from msgraph_beta.generated.users.item.messages.item.move.move_post_request_body import MovePostRequestBody
 from msgraph_beta.generated.users.item.messages.item.reply.reply_post_request_body import ReplyPostRequestBody
 from msgraph_beta.generated.users.users_request_builder import UsersRequestBuilder
@@ -127,6 +138,20 @@ def test_beta_chats_members_apps_and_messages(switchboard):
         assert sorted(m.user_id for m in (await members.get()).value) == sorted(ids)
         await members.by_conversation_member_id(added.id).delete()
         assert ids[3] not in [m.user_id for m in (await members.get()).value]
+        mine = next(m for m in (await members.get()).value if m.user_id == ids[0])
+        assert (await members.by_conversation_member_id(mine.id).get()).display_name == f"Beta {tag} 0"
+
+        # The caller's read marker; the chats of a user, as an application.
+        chat = me.chats.by_chat_id(group.id)
+        marker = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+        await chat.mark_chat_unread_for_user.post(
+            MarkChatUnreadForUserPostRequestBody(user=TeamworkUserIdentity(id=ids[0]), last_message_read_date_time=marker)
+        )
+        assert (await chat.get()).viewpoint.last_message_read_date_time == marker
+        await chat.mark_chat_read_for_user.post(MarkChatReadForUserPostRequestBody(user=TeamworkUserIdentity(id=ids[0])))
+        assert (await chat.get()).viewpoint.last_message_read_date_time > marker
+        theirs = await admin.users.by_user_id(ids[0]).chats.get()
+        assert {one.id, group.id} <= {c.id for c in theirs.value}
 
         # Messages: send, page newest first, edit, react, soft delete.
         messages = me.chats.by_chat_id(group.id).messages
@@ -189,6 +214,18 @@ def test_beta_chats_members_apps_and_messages(switchboard):
         installed = (await apps.get()).value
         assert len(installed) == 1
         installation = installed[0].id
+        assert (await apps.by_teams_app_installation_id(installation).get()).id == installation
+
+        # A new version in the catalogue, and the installation upgraded to it.
+        definitions = admin.app_catalogs.teams_apps.by_teams_app_id(app.id).app_definitions
+        newer = await definitions.post(
+            TeamsAppDefinition(display_name=f"Beta poll {tag} 2", version="1.1.0", additional_data={"externalId": app.external_id})
+        )
+        assert newer.version == "1.1.0"
+        assert sorted(d.version for d in (await definitions.get()).value) == ["1.0.0", "1.1.0"]
+        assert (await definitions.by_teams_app_definition_id(newer.id).get()).display_name == f"Beta poll {tag} 2"
+        assert (await admin.app_catalogs.teams_apps.by_teams_app_id(app.id).get()).display_name == f"Beta poll {tag} 2"
+        await apps.by_teams_app_installation_id(installation).upgrade.post(UpgradePostRequestBody())
 
         # Seed "Add chat": POST installedApps/{id}/chat/$ref. msgraph-beta-sdk has no request
         # builder for an installation's `chat` or its `$ref` (the OpenAPI description it is
@@ -208,6 +245,15 @@ def test_beta_chats_members_apps_and_messages(switchboard):
         # The seed's own body is a chat object; with the chat's id it names that chat.
         await ref.post(ReferenceCreate(additional_data={"@odata.type": "#Microsoft.Teams.GraphSvc.chat", "id": group.id, "topic": "String"}))
         assert (await bound.get()).id == group.id
+
+        # The app leaves the catalogue (and the chat); an administrator deletes the 1:1 chat.
+        await apps.by_teams_app_installation_id(installation).delete()
+        await admin.app_catalogs.teams_apps.by_teams_app_id(app.id).delete()
+        assert (await apps.get()).value == []
+        await admin.chats.by_chat_id(one.id).delete()
+        with pytest.raises(ODataError) as caught:
+            await me.chats.by_chat_id(one.id).get()
+        assert caught.value.response_status_code == 404 and caught.value.error.code == "NotFound"
 
     run(scenario(), timeout=120)
 
@@ -244,6 +290,30 @@ def test_beta_mail_draft_send_reply_move(switchboard):
             RequestConfiguration(query_parameters=query(filter=f"subject eq 'RE: {subject}'"))
         )
         assert len(replies.value) == 1 and replies.value[0].conversation_id == got.conversation_id
+
+        # The reply: its MIME, a folder of its own (with a subfolder) for a copy, then a reply to
+        # it drafted, edited and sent, and a forward.
+        reply = replies.value[0]
+        mime = await me.me().messages.by_message_id(reply.id).content.get()
+        assert f"Subject: RE: {subject}".encode() in mime
+        projects = await me.me().mail_folders.post(MailFolder(display_name=f"Projects {tag}"))
+        child = await me.me().mail_folders.by_mail_folder_id(projects.id).child_folders.post(MailFolder(display_name="2026"))
+        assert [f.id for f in (await me.me().mail_folders.by_mail_folder_id(projects.id).child_folders.get()).value] == [child.id]
+        assert projects.id in [f.id for f in (await me.me().mail_folders.get()).value]
+        copy = await me.me().messages.by_message_id(reply.id).copy.post(CopyPostRequestBody(destination_id=child.id))
+        assert copy.parent_folder_id == child.id and copy.id != reply.id
+        await me.me().messages.by_message_id(copy.id).permanent_delete.post()
+        answer = await me.me().messages.by_message_id(reply.id).create_reply.post(CreateReplyPostRequestBody())
+        assert answer.is_draft is True and answer.subject == f"RE: RE: {subject}"
+        await me.me().messages.by_message_id(answer.id).patch(Message(body=ItemBody(content_type=BodyType.Text, content="Good.")))
+        await me.me().messages.by_message_id(answer.id).send.post()
+        await them.me().messages.by_message_id(got.id).forward.post(
+            ForwardPostRequestBody(comment="FYI", to_recipients=[Recipient(email_address=EmailAddress(address=sender.user_principal_name))])
+        )
+        forwarded = await me.me().mail_folders.by_mail_folder_id("inbox").messages.get(
+            RequestConfiguration(query_parameters=query(filter=f"subject eq 'FW: {subject}'"))
+        )
+        assert len(forwarded.value) == 1
 
         moved = await them.me().messages.by_message_id(got.id).move.post(MovePostRequestBody(destination_id="archive"))
         archive = await them.me().mail_folders.by_mail_folder_id("archive").get()
