@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_abstractions.method import Method
+from kiota_abstractions.request_information import RequestInformation
 from msgraph_beta.generated.app_catalogs.teams_apps.teams_apps_request_builder import TeamsAppsRequestBuilder
 from msgraph_beta.generated.chats.chats_request_builder import ChatsRequestBuilder
 from msgraph_beta.generated.chats.item.chat_item_request_builder import ChatItemRequestBuilder
@@ -231,7 +233,8 @@ def test_beta_chats_members_apps_and_messages(switchboard):
         # builder for an installation's `chat` or its `$ref` (the OpenAPI description it is
         # generated from leaves them out), so the SDK's own builders for the same shapes are
         # pointed at the URL with `with_url`: a chat item builder for GET …/chat, and the
-        # `$ref` builder of group members (POST ReferenceCreate, DELETE) for …/chat/$ref.
+        # `$ref` builder of group members (POST ReferenceCreate, DELETE) for …/chat/$ref; PUT,
+        # which no builder of that shape has, goes through the SDK's request adapter.
         chat_url = f"{sb.base}/beta/chats/{group.id}/installedApps/{installation}/chat"
         bound = ChatItemRequestBuilder(me.request_adapter, {}).with_url(chat_url)
         ref = RefRequestBuilder(me.request_adapter, {}).with_url(f"{chat_url}/$ref")
@@ -245,6 +248,12 @@ def test_beta_chats_members_apps_and_messages(switchboard):
         # The seed's own body is a chat object; with the chat's id it names that chat.
         await ref.post(ReferenceCreate(additional_data={"@odata.type": "#Microsoft.Teams.GraphSvc.chat", "id": group.id, "topic": "String"}))
         assert (await bound.get()).id == group.id
+        # PUT (no builder of any shape has it): a request of its own, through the SDK's request adapter.
+        put = RequestInformation(Method.PUT)
+        put.url = f"{chat_url}/$ref"
+        put.set_content_from_parsable(me.request_adapter, "application/json", ReferenceCreate(odata_id=f"{sb.base}/beta/chats/{one.id}"))
+        await me.request_adapter.send_no_response_content_async(put, {"XXX": ODataError})
+        assert (await bound.get()).id == one.id
 
         # The app leaves the catalogue (and the chat); an administrator deletes the 1:1 chat.
         await apps.by_teams_app_installation_id(installation).delete()

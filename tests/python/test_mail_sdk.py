@@ -12,11 +12,15 @@ from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.importance import Importance
 from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.mail_folder import MailFolder
 from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import MessagesRequestBuilder
+from msgraph.generated.users.item.messages.item.create_forward.create_forward_post_request_body import CreateForwardPostRequestBody
+from msgraph.generated.users.item.messages.item.create_reply_all.create_reply_all_post_request_body import CreateReplyAllPostRequestBody
 from msgraph.generated.users.item.messages.item.move.move_post_request_body import MovePostRequestBody
+from msgraph.generated.users.item.messages.item.reply_all.reply_all_post_request_body import ReplyAllPostRequestBody
 from msgraph.generated.users.item.messages.item.reply.reply_post_request_body import ReplyPostRequestBody
 from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder as AllMessagesRequestBuilder
 from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
@@ -71,6 +75,28 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         replies = await mine.get(RequestConfiguration(query_parameters=query(filter=f"subject eq 'RE: {subject}'")))
         assert len(replies.value) == 1 and replies.value[0].conversation_id == got.conversation_id
 
+        # Reply-all and forward drafts, and a reply-all sent at once.
+        draft_all = await item.create_reply_all.post(CreateReplyAllPostRequestBody())
+        assert draft_all.is_draft is True and draft_all.subject == f"RE: {subject}"
+        draft_forward = await item.create_forward.post(
+            CreateForwardPostRequestBody(to_recipients=[Recipient(email_address=EmailAddress(address=sender.user_principal_name))])
+        )
+        assert draft_forward.subject == f"FW: {subject}" and draft_forward.to_recipients[0].email_address.address == sender.user_principal_name
+        await item.reply_all.post(ReplyAllPostRequestBody(comment="All good."))
+
+        # A folder of one's own: a draft made in it, the folder renamed, then deleted.
+        folder = await them.me.mail_folders.post(MailFolder(display_name=f"Notes {tag}"))
+        note = await them.me.mail_folders.by_mail_folder_id(folder.id).messages.post(Message(subject=f"Note {tag}"))
+        assert note.parent_folder_id == folder.id
+        renamed = await them.me.mail_folders.by_mail_folder_id(folder.id).patch(MailFolder(display_name=f"Notes {tag} (old)"))
+        assert renamed.display_name == f"Notes {tag} (old)" and renamed.total_item_count == 1
+        await them.me.mail_folders.by_mail_folder_id(folder.id).delete()
+        with pytest.raises(ODataError) as caught:
+            await them.me.mail_folders.by_mail_folder_id(folder.id).get()
+        assert caught.value.response_status_code == 404 and caught.value.error.code == "ErrorItemNotFound"
+        for draft in (draft_all, draft_forward):
+            await them.me.messages.by_message_id(draft.id).permanent_delete.post()
+
         moved = await them.me.messages.by_message_id(got.id).move.post(MovePostRequestBody(destination_id="archive"))
         assert moved.id != got.id
         archive = await them.me.mail_folders.by_mail_folder_id("archive").get()
@@ -97,7 +123,7 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         assert len(first.value) == 2 and first.odata_next_link
         everything = []
         await PageIterator(first, them.request_adapter).iterate(lambda m: everything.append(m.subject) or True)
-        assert sorted(everything) == sorted([subject, f"Follow-up {tag}", f"RE: {subject}"])  # the reply, sent
+        assert sorted(everything) == sorted([subject, f"Follow-up {tag}", f"RE: {subject}", f"RE: {subject}"])  # the replies, sent
         await them.me.messages.by_message_id(moved.id).delete()
         with pytest.raises(ODataError) as caught:
             await them.me.messages.by_message_id(moved.id).get()
