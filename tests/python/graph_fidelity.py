@@ -29,6 +29,7 @@ import enum
 import json
 import os
 import re
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ def record(client: str, method: str, url: str, status: int) -> None:
     if not directory:
         return
     line = {"client": client, "scenario": _scenario(), "method": method, "url": url, "status": status}
+    Path(directory).mkdir(parents=True, exist_ok=True)
     with open(Path(directory) / "python.jsonl", "a", encoding="utf-8") as out:
         out.write(json.dumps(line, sort_keys=True) + "\n")
 
@@ -155,13 +157,24 @@ async def _recorded_get_http_response_message(self, request_info, parent_span, c
 _session_send = requests.Session.send
 
 
+def _token_library() -> str | None:
+    """Which token library a `requests` call comes from (azure-identity drives MSAL, so it wins);
+    None for the tests' own calls."""
+    modules = set()
+    frame = sys._getframe(2)
+    while frame is not None:
+        modules.add(frame.f_globals.get("__name__", "").split(".")[0])
+        frame = frame.f_back
+    if "azure" in modules:
+        return "azure-identity"
+    return "msal" if "msal" in modules else None
+
+
 def _recorded_session_send(self, request, **kwargs):
     response = _session_send(self, request, **kwargs)
-    agent = request.headers.get("User-Agent", "")
-    if "azsdk-python-identity" in agent:
-        record("azure-identity", request.method, request.url, response.status_code)
-    elif "x-client-sku" in {k.lower() for k in request.headers}:
-        record("msal", request.method, request.url, response.status_code)
+    library = _token_library()
+    if library:
+        record(library, request.method, request.url, response.status_code)
     return response
 
 
