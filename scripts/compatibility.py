@@ -39,6 +39,10 @@ written by `tests/python/graph_fidelity.py` from the SDKs' own request adapters)
 - `scenario`: the test that made the request, as its runner names it.
 - `method`, `url` (absolute, as sent, after the SDK's middleware), `status` (the final response's).
 
+A suite writes only when `SWITCHBOARD_COMPAT_RESULTS` is set, creates the directory if it is
+missing, names its file after itself (`python.jsonl`, `js.jsonl`, …) and appends each record as
+one whole line in one write, so that test processes running in parallel do not interleave.
+
 Then `scripts/compatibility.py` matches each record's path (without `/v1.0` or `/beta`; `/me/…`
 counts as `/users/{id}/…`, `/me/chats/…` and `/users/{id}/chats/{chat-id}/…` as `/chats/…`) to
 the route templates, and a route counts as covered by a scenario when one of its requests got a
@@ -47,7 +51,13 @@ the route templates, and a route counts as covered by a scenario when one of its
 from the permission matrix, and the identity routes listed in `docs/compatibility.toml`).
 "Partial" notes are hand-written in `docs/compatibility.toml`; everything else is computed.
 `scripts/test` regenerates the page after the SDK suites and fails when it differs from this
-committed copy; it prints the command that updates it.
+committed copy; it prints the command that updates it. By hand:
+
+```sh
+export SWITCHBOARD_COMPAT_RESULTS=$(mktemp -d)
+~/.cache/switchboard/venv/bin/python -m pytest tests/python && node --test tests/js/*.test.[cm]js
+python3 scripts/compatibility.py "$SWITCHBOARD_COMPAT_RESULTS" > docs/compatibility.md
+```
 """
 
 

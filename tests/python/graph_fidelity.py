@@ -51,7 +51,7 @@ _request_url: contextvars.ContextVar[str] = contextvars.ContextVar("request_url"
 
 
 def _is_annotation(name: str) -> bool:
-    return name.startswith("@odata.") or "@odata." in name
+    return "@odata." in name  # `@odata.context`, `members@odata.context`, …
 
 
 def _attribute(deserializer) -> str:
