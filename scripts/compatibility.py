@@ -143,8 +143,9 @@ def main() -> int:
                 r = row("graph", route)
                 r["served"] = True
                 r["display"] = template(route)[2]  # the server's own spelling of the path
-    for route in config["served"]["identity"]:
-        row("identity", route)["served"] = True
+    for kind in ("graph", "identity"):
+        for route in config["served"].get(kind, []):
+            row(kind, route)["served"] = True
     partial = {template(route)[:2]: note for route, note in config.get("partial", {}).items()}
     unknown_notes = set(partial) - {(m, k) for (_, m, k) in rows}
     if unknown_notes:
