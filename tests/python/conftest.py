@@ -1,7 +1,8 @@
 """Fixtures: one real `switchboard serve --tls` process for the session, on a fresh data directory
 and a free port, started from the built binary (`$SWITCHBOARD_BIN`, else
 `$CARGO_TARGET_DIR/debug/switchboard`, else `$HOME/.cache/switchboard/target/debug/switchboard`,
-the default of scripts/test)."""
+the default of scripts/test). Every SDK response is held to Graph's schema and every SDK request
+recorded for docs/compatibility.md: graph_fidelity.py."""
 
 import dataclasses
 import json
@@ -12,6 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+
+import graph_fidelity
+
+graph_fidelity.install()
 
 LISTENING = re.compile(r"listening on (https?://\S+)")
 
@@ -36,6 +41,15 @@ def _binary() -> Path:
         return Path(os.environ["SWITCHBOARD_BIN"])
     target = os.environ.get("CARGO_TARGET_DIR") or os.path.expanduser("~/.cache/switchboard/target")
     return Path(target) / "debug" / "switchboard"
+
+
+@pytest.fixture(autouse=True)
+def check_fidelity():
+    """Fails a test whose SDK responses deviate from the SDK's models (graph_fidelity.py)."""
+    graph_fidelity.findings.clear()
+    yield
+    found, graph_fidelity.findings[:] = list(graph_fidelity.findings), []
+    assert not found, "responses deviate from Graph's schema:\n" + "\n".join(dict.fromkeys(found))
 
 
 @pytest.fixture(scope="session")

@@ -5,16 +5,13 @@ subtypes, dates) is the point: every call here is a typed SDK call."""
 
 import asyncio
 import datetime
-import ssl
 import uuid
-from typing import Any
 
-import httpx
-import requests
-from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator, BaseBearerTokenAuthenticationProvider
+import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph.generated.chats.chats_request_builder import ChatsRequestBuilder
 from msgraph.generated.chats.item.messages.item.set_reaction.set_reaction_post_request_body import SetReactionPostRequestBody
+from msgraph.generated.chats.item.messages.item.unset_reaction.unset_reaction_post_request_body import UnsetReactionPostRequestBody
 from msgraph.generated.chats.item.messages.messages_request_builder import MessagesRequestBuilder
 from msgraph.generated.models.aad_user_conversation_member import AadUserConversationMember
 from msgraph.generated.models.body_type import BodyType
@@ -22,75 +19,29 @@ from msgraph.generated.models.chat import Chat
 from msgraph.generated.models.chat_message import ChatMessage
 from msgraph.generated.models.chat_message_actions import ChatMessageActions
 from msgraph.generated.models.chat_message_importance import ChatMessageImportance
+from msgraph.generated.models.chat_message_info import ChatMessageInfo
 from msgraph.generated.models.chat_message_mention import ChatMessageMention
 from msgraph.generated.models.chat_message_mentioned_identity_set import ChatMessageMentionedIdentitySet
 from msgraph.generated.models.chat_message_type import ChatMessageType
 from msgraph.generated.models.chat_type import ChatType
 from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.teamwork_user_identity import TeamworkUserIdentity
 from msgraph.generated.models.teamwork_user_identity_type import TeamworkUserIdentityType
-from msgraph_core import GraphClientFactory, PageIterator
+from msgraph.generated.users.item.chats.get_all_messages.get_all_messages_request_builder import GetAllMessagesRequestBuilder
+from msgraph_core import PageIterator
 
-PASSWORD = "Switchboard-Test-1"
-
-
-class StaticTokenProvider(AccessTokenProvider):
-    def __init__(self, token: str):
-        self._token, self._hosts = token, AllowedHostsValidator([])
-
-    async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] = {}) -> str:
-        return self._token
-
-    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
-        return self._hosts
-
-
-def token(sb, **form) -> str:
-    answer = requests.post(
-        f"{sb.base}/{sb.tenant_id}/oauth2/v2.0/token",
-        data={"client_id": sb.client_id, "client_secret": sb.client_secret, **form},
-        verify=sb.cert,
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["access_token"]
-
-
-def client_for(sb, access_token: str) -> GraphServiceClient:
-    http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=sb.cert))
-    )
-    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticTokenProvider(access_token)), client=http)
-    adapter.base_url = sb.graph
-    return GraphServiceClient(request_adapter=adapter)
-
+from sdk_clients import PASSWORD, create_users, token, v1_client as client_for
 
 def test_chat_messages_through_the_sdk(switchboard):
     sb = switchboard
     app_token = token(sb, grant_type="client_credentials", scope="https://graph.microsoft.com/.default")
     tag = uuid.uuid4().hex[:6]
 
-    def create_user(alias):
-        r = requests.post(
-            f"{sb.graph}/users",
-            json={
-                "accountEnabled": True,
-                "displayName": f"Messenger {alias}",
-                "mailNickname": alias,
-                "userPrincipalName": f"{alias}@{sb.domain}",
-                "passwordProfile": {"forceChangePasswordNextSignIn": False, "password": PASSWORD},
-            },
-            headers={"Authorization": f"Bearer {app_token}"},
-            verify=sb.cert,
-            timeout=30,
-        )
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    people = [create_user(f"m{tag}{i}") for i in range(2)]
-    ids = [p["id"] for p in people]
+    people = create_users(sb, [f"m{tag}{i}" for i in range(2)], "Messenger")
+    ids = [p.id for p in people]
     clients = [
-        client_for(sb, token(sb, grant_type="password", username=p["userPrincipalName"], password=PASSWORD, scope=".default"))
+        client_for(sb, token(sb, grant_type="password", username=p.user_principal_name, password=PASSWORD, scope=".default"))
         for p in people
     ]
     app = client_for(sb, app_token)
@@ -156,6 +107,10 @@ def test_chat_messages_through_the_sdk(switchboard):
         assert got.body.content == "Hello, edited" and got.last_edited_date_time is not None
         assert got.reactions[0].reaction_type == "💘" and got.reactions[0].user.user.id == ids[1]
         assert got.message_history[0].actions == [ChatMessageActions.ReactionAdded]  # a flags enum
+        await them.chats.by_chat_id(chat.id).messages.by_chat_message_id(hello.id).unset_reaction.post(
+            UnsetReactionPostRequestBody(reaction_type="💘")
+        )
+        assert (await item.get()).reactions == []
         await item.soft_delete.post()
         gone = await item.get()
         assert gone.deleted_date_time is not None and gone.body.content == ""
@@ -163,9 +118,34 @@ def test_chat_messages_through_the_sdk(switchboard):
         back = await item.get()
         assert back.deleted_date_time is None and back.body.content == "Hello, edited"
 
+        # The chat's lastMessagePreview follows its newest message: on the chat, and expanded on
+        # the list of chats.
+        last = await them.chats.by_chat_id(chat.id).messages.post(ChatMessage(body=ItemBody(content="last word")))
+        preview = await me.chats.by_chat_id(chat.id).last_message_preview.get()
+        assert isinstance(preview, ChatMessageInfo) and preview.id == last.id
+        assert preview.body.content == "last word" and preview.from_.user.id == ids[1] and preview.is_deleted is False
+        expanded = await me.chats.get(
+            RequestConfiguration(query_parameters=ChatsRequestBuilder.ChatsRequestBuilderGetQueryParameters(expand=["lastMessagePreview"]))
+        )
+        assert next(c for c in expanded.value if c.id == chat.id).last_message_preview.id == last.id
+
+        with pytest.raises(ODataError) as caught:
+            await messages.by_chat_message_id("1").get()
+        assert caught.value.response_status_code == 404 and caught.value.error.code == "NotFound"
+
         # Across chats, as an application.
         everything = await app.users.by_user_id(ids[0]).chats.get_all_messages.get()
-        assert {m.id for m in everything.value} >= {hello.id, hi.id}
+        assert {m.id for m in everything.value} >= {hello.id, hi.id, last.id}
+        # Its delta, two a page, to the end: msgraph-sdk has no builder for getAllMessages/delta, so
+        # the getAllMessages builder (same response shape) is pointed at it with `with_url`.
+        delta = GetAllMessagesRequestBuilder(app.request_adapter, {}).with_url(
+            f"{sb.graph}/users/{ids[0]}/chats/getAllMessages/delta?$top=2"
+        )
+        page = await delta.get()
+        assert len(page.value) <= 2 and page.odata_next_link
+        changed = []
+        await PageIterator(page, app.request_adapter).iterate(lambda m: changed.append(m.id) or True)
+        assert {hello.id, hi.id, last.id} <= set(changed)
         assert all(isinstance(m, ChatMessage) and m.chat_id == chat.id for m in everything.value)
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

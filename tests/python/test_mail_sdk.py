@@ -1,69 +1,43 @@
 """The Python msgraph-sdk drives Outlook mail end to end, unmodified but for its base URL and token
 provider: a draft created and sent, found in the recipient's inbox with $filter and with $search,
-moved to the archive; sendMail as the SDK writes it (PascalCase parameters)."""
+read, replied to, moved to the archive; sendMail as the SDK writes it (PascalCase parameters); the
+mailbox paged through the SDK's PageIterator; errors as the SDK's ODataError."""
 
 import asyncio
-import ssl
 import uuid
 
-import httpx
-import requests
-from kiota_abstractions.authentication import BaseBearerTokenAuthenticationProvider
+import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.importance import Importance
 from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.mail_folder import MailFolder
 from msgraph.generated.models.message import Message
+from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import MessagesRequestBuilder
+from msgraph.generated.users.item.messages.item.create_forward.create_forward_post_request_body import CreateForwardPostRequestBody
+from msgraph.generated.users.item.messages.item.create_reply_all.create_reply_all_post_request_body import CreateReplyAllPostRequestBody
 from msgraph.generated.users.item.messages.item.move.move_post_request_body import MovePostRequestBody
+from msgraph.generated.users.item.messages.item.reply_all.reply_all_post_request_body import ReplyAllPostRequestBody
+from msgraph.generated.users.item.messages.item.reply.reply_post_request_body import ReplyPostRequestBody
+from msgraph.generated.users.item.messages.messages_request_builder import MessagesRequestBuilder as AllMessagesRequestBuilder
 from msgraph.generated.users.item.send_mail.send_mail_post_request_body import SendMailPostRequestBody
 
-from msgraph import GraphRequestAdapter, GraphServiceClient
-from msgraph.graph_request_adapter import options as graph_options
-from msgraph_core import GraphClientFactory
+from msgraph_core import PageIterator
 
-from test_chats_sdk import PASSWORD, StaticTokenProvider, token
-
-
-def client_for(sb, access_token: str) -> GraphServiceClient:
-    """As test_chats_sdk's, with the SDK's own middleware options, which include the
-    `/users/me-token-to-replace` → `/me` rewrite that `client.me` relies on."""
-    http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=sb.cert)), options=graph_options
-    )
-    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticTokenProvider(access_token)), client=http)
-    adapter.base_url = sb.graph
-    return GraphServiceClient(request_adapter=adapter)
+from sdk_clients import PASSWORD, create_users, token, v1_client as client_for
 
 
 def test_draft_send_find_and_move_through_the_sdk(switchboard):
     sb = switchboard
-    app_token = token(sb, grant_type="client_credentials", scope="https://graph.microsoft.com/.default")
     tag = uuid.uuid4().hex[:6]
 
-    def create_user(alias):
-        r = requests.post(
-            f"{sb.graph}/users",
-            json={
-                "accountEnabled": True,
-                "displayName": f"Mail {alias}",
-                "mailNickname": alias,
-                "userPrincipalName": f"{alias}@{sb.domain}",
-                "passwordProfile": {"forceChangePasswordNextSignIn": False, "password": PASSWORD},
-            },
-            headers={"Authorization": f"Bearer {app_token}"},
-            verify=sb.cert,
-            timeout=30,
-        )
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    sender, receiver = create_user(f"m{tag}a"), create_user(f"m{tag}b")
+    sender, receiver = create_users(sb, [f"m{tag}a", f"m{tag}b"], "Mail")
 
     def client(user):
-        return client_for(sb, token(sb, grant_type="password", username=user["userPrincipalName"], password=PASSWORD, scope=".default"))
+        return client_for(sb, token(sb, grant_type="password", username=user.user_principal_name, password=PASSWORD, scope=".default"))
 
     me, them = client(sender), client(receiver)
     subject = f"Quarterly numbers {tag}"
@@ -74,7 +48,7 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
                 subject=subject,
                 importance=Importance.High,
                 body=ItemBody(content_type=BodyType.Html, content=f"<p>The <b>zeppelin{tag}</b> figures are in.</p>"),
-                to_recipients=[Recipient(email_address=EmailAddress(address=receiver["userPrincipalName"]))],
+                to_recipients=[Recipient(email_address=EmailAddress(address=receiver.user_principal_name))],
             )
         )
         assert draft.id and draft.is_draft is True
@@ -88,9 +62,40 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         assert len(filtered.value) == 1
         got = filtered.value[0]
         assert got.is_read is False and got.is_draft is False
-        assert got.from_.email_address.address == sender["userPrincipalName"]
+        assert got.from_.email_address.address == sender.user_principal_name
         searched = await inbox.get(RequestConfiguration(query_parameters=query(search=f'"zeppelin{tag}"')))
         assert [m.id for m in searched.value] == [got.id]
+
+        # Read it, mark it read, reply to it (the reply lands in the sender's inbox, same thread).
+        item = them.me.messages.by_message_id(got.id)
+        assert (await item.get()).subject == subject
+        assert (await item.patch(Message(is_read=True))).is_read is True
+        await item.reply.post(ReplyPostRequestBody(comment="Thanks, noted."))
+        mine = me.me.mail_folders.by_mail_folder_id("inbox").messages
+        replies = await mine.get(RequestConfiguration(query_parameters=query(filter=f"subject eq 'RE: {subject}'")))
+        assert len(replies.value) == 1 and replies.value[0].conversation_id == got.conversation_id
+
+        # Reply-all and forward drafts, and a reply-all sent at once.
+        draft_all = await item.create_reply_all.post(CreateReplyAllPostRequestBody())
+        assert draft_all.is_draft is True and draft_all.subject == f"RE: {subject}"
+        draft_forward = await item.create_forward.post(
+            CreateForwardPostRequestBody(to_recipients=[Recipient(email_address=EmailAddress(address=sender.user_principal_name))])
+        )
+        assert draft_forward.subject == f"FW: {subject}" and draft_forward.to_recipients[0].email_address.address == sender.user_principal_name
+        await item.reply_all.post(ReplyAllPostRequestBody(comment="All good."))
+
+        # A folder of one's own: a draft made in it, the folder renamed, then deleted.
+        folder = await them.me.mail_folders.post(MailFolder(display_name=f"Notes {tag}"))
+        note = await them.me.mail_folders.by_mail_folder_id(folder.id).messages.post(Message(subject=f"Note {tag}"))
+        assert note.parent_folder_id == folder.id
+        renamed = await them.me.mail_folders.by_mail_folder_id(folder.id).patch(MailFolder(display_name=f"Notes {tag} (old)"))
+        assert renamed.display_name == f"Notes {tag} (old)" and renamed.total_item_count == 1
+        await them.me.mail_folders.by_mail_folder_id(folder.id).delete()
+        with pytest.raises(ODataError) as caught:
+            await them.me.mail_folders.by_mail_folder_id(folder.id).get()
+        assert caught.value.response_status_code == 404 and caught.value.error.code == "ErrorItemNotFound"
+        for draft in (draft_all, draft_forward):
+            await them.me.messages.by_message_id(draft.id).permanent_delete.post()
 
         moved = await them.me.messages.by_message_id(got.id).move.post(MovePostRequestBody(destination_id="archive"))
         assert moved.id != got.id
@@ -102,7 +107,7 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
                 message=Message(
                     subject=f"Follow-up {tag}",
                     body=ItemBody(content_type=BodyType.Text, content="See above."),
-                    to_recipients=[Recipient(email_address=EmailAddress(address=receiver["userPrincipalName"]))],
+                    to_recipients=[Recipient(email_address=EmailAddress(address=receiver.user_principal_name))],
                 ),
                 save_to_sent_items=True,
             )
@@ -111,5 +116,17 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         assert len(follow.value) == 1
         sent = await me.me.mail_folders.by_mail_folder_id("sentitems").messages.get()
         assert sorted(m.subject for m in sent.value) == sorted([subject, f"Follow-up {tag}"])
+
+        # Every message of the mailbox, two a page (Outlook's $skip links), through the SDK's
+        # iterator; then one deleted, and gone.
+        first = await them.me.messages.get(RequestConfiguration(query_parameters=AllMessagesRequestBuilder.MessagesRequestBuilderGetQueryParameters(top=2)))
+        assert len(first.value) == 2 and first.odata_next_link
+        everything = []
+        await PageIterator(first, them.request_adapter).iterate(lambda m: everything.append(m.subject) or True)
+        assert sorted(everything) == sorted([subject, f"Follow-up {tag}", f"RE: {subject}", f"RE: {subject}"])  # the replies, sent
+        await them.me.messages.by_message_id(moved.id).delete()
+        with pytest.raises(ODataError) as caught:
+            await them.me.messages.by_message_id(moved.id).get()
+        assert caught.value.response_status_code == 404 and caught.value.error.code == "ErrorItemNotFound"
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -153,3 +153,20 @@ def test_msal_wrong_secret_is_invalid_client(switchboard):
     assert "access_token" not in result
     assert result["error"] == "invalid_client", result
     assert "AADSTS" in result["error_description"]
+
+
+def test_msal_instance_discovery_on_switchboard(switchboard):
+    """MSAL's authority validation pointed at Switchboard's own discovery endpoint (docs/tls-and-sdks.md)."""
+    sb = switchboard
+    session = requests.Session()
+    session.verify = sb.cert
+    session.trust_env = False
+    app = msal.ConfidentialClientApplication(
+        sb.client_id,
+        client_credential=sb.client_secret,
+        authority=f"{sb.base}/{sb.tenant_id}",
+        instance_discovery=f"{sb.base}/common/discovery/instance",
+        http_client=session,
+    )
+    result = app.acquire_token_for_client(scopes=[GRAPH_SCOPE])
+    assert "access_token" in result, result

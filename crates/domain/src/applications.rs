@@ -284,6 +284,61 @@ pub const GRAPH_PERMISSION_IDS: &[(&str, AccessKind, &str)] = &[
         AccessKind::Scope,
         "offline_access",
     ),
+    (
+        "9c7abde0-eacd-4319-bf9e-35994b1a1717",
+        AccessKind::Role,
+        "Chat.ManageDeletion.All",
+    ),
+    (
+        "bb64e6fc-6b6d-4752-aea0-dd922dbba588",
+        AccessKind::Scope,
+        "Chat.ManageDeletion.All",
+    ),
+    (
+        "bf3fbf03-f35f-4e93-963e-47e4d874c37a",
+        AccessKind::Scope,
+        "TeamsAppInstallation.ReadForChat",
+    ),
+    (
+        "cc7e7635-2586-41d6-adaa-a8d3bcad5ee5",
+        AccessKind::Role,
+        "TeamsAppInstallation.ReadForChat.All",
+    ),
+    (
+        "0ce33576-30e8-43b7-99e5-62f8569a4002",
+        AccessKind::Scope,
+        "TeamsAppInstallation.ReadWriteSelfForChat",
+    ),
+    (
+        "73a45059-f39c-4baf-9182-4954ac0e55cf",
+        AccessKind::Role,
+        "TeamsAppInstallation.ReadWriteSelfForChat.All",
+    ),
+    (
+        "aa85bf13-d771-4d5d-a9e6-bca04ce44edf",
+        AccessKind::Scope,
+        "TeamsAppInstallation.ReadWriteForChat",
+    ),
+    (
+        "9e19bae1-2623-4c4f-ab6e-2664615ff9a0",
+        AccessKind::Role,
+        "TeamsAppInstallation.ReadWriteForChat.All",
+    ),
+    (
+        "88e58d74-d3df-44f3-ad47-e89edf4472e4",
+        AccessKind::Scope,
+        "AppCatalog.Read.All",
+    ),
+    (
+        "e12dae10-5a57-4817-b79d-dfbec5348930",
+        AccessKind::Role,
+        "AppCatalog.Read.All",
+    ),
+    (
+        "dfb0dd15-61de-45b2-be36-d6a69fba3c79",
+        AccessKind::Role,
+        "Teamwork.Migrate.All",
+    ),
 ];
 
 /// The OpenID Connect scopes, which need no grant.

@@ -1,8 +1,8 @@
 "use strict";
 // What the JavaScript suites see on the wire, for every request an SDK makes inside a scenario:
 // each v1.0 response body is checked against Graph's model (schema.mjs) and, when
-// $SWITCHBOARD_COMPAT_DIR is set, one JSON line per request is appended to
-// $SWITCHBOARD_COMPAT_DIR/<client>.jsonl for the compatibility table:
+// $SWITCHBOARD_COMPAT_RESULTS is set, one JSON line per request is appended to
+// $SWITCHBOARD_COMPAT_RESULTS/<client>.jsonl for the compatibility table:
 //   {"client":"v3-http","scenario":"...","method":"GET","url":"/v1.0/me/chats?$top=5","status":200}
 //
 // Both SDKs end in the process's global fetch (the Graph client v3's HTTPMessageHandler and
@@ -20,7 +20,7 @@ const schema = import("./schema.mjs");
 let installed = false;
 
 function record(entry) {
-  const dir = process.env.SWITCHBOARD_COMPAT_DIR;
+  const dir = process.env.SWITCHBOARD_COMPAT_RESULTS;
   if (!dir) return;
   fs.mkdirSync(dir, { recursive: true });
   // One short appendFileSync per line: whole lines even with several processes per client.

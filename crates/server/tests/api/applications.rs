@@ -501,3 +501,27 @@ async fn a_secret_from_add_password_gets_tokens_with_exactly_the_granted_permiss
         "{body}"
     );
 }
+
+/// Graph types `resourceAccess.id` as a GUID, and the SDKs parse it as one (msgraph-sdk for Python
+/// raises on anything else): every permission Switchboard grants comes back by its Graph id.
+#[tokio::test]
+async fn every_granted_permission_comes_back_as_a_guid() {
+    let t = TestServer::start().await;
+    let admin = t.admin_token().await;
+    let (status, list) = t.get("/v1.0/applications", &admin).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let apps = list["value"].as_array().unwrap();
+    assert!(!apps.is_empty());
+    for app in apps {
+        for required in app["requiredResourceAccess"].as_array().unwrap() {
+            for access in required["resourceAccess"].as_array().unwrap() {
+                let id = access["id"].as_str().unwrap();
+                assert!(
+                    uuid::Uuid::parse_str(id).is_ok(),
+                    "{} holds {id}, not a GUID",
+                    app["displayName"]
+                );
+            }
+        }
+    }
+}
