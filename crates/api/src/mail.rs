@@ -16,6 +16,7 @@ use switchboard_domain::mail::{
     FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html,
     html_to_text,
 };
+use switchboard_domain::mail_delta::DeltaRow;
 use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
             get(list_folders).post(create_folder),
         )
         .route("/mailFolders/{folder}/messages", get(list).post(create))
+        .route("/mailFolders/{folder}/messages/delta", get(delta))
         .route(
             "/mailFolders/{folder}/messages/{message}",
             get(read).patch(update).delete(delete),
@@ -115,11 +117,50 @@ fn body_preference(ctx: &Ctx) -> Option<&'static str> {
     })
 }
 
-fn with_preference(ctx: &Ctx, mut response: Response) -> Response {
+/// `Prefer: IdType="ImmutableId"`: message ids shown are the ones that survive moves.
+fn immutable_ids(ctx: &Ctx) -> bool {
+    ctx.prefer.iter().any(|p| {
+        p.split_once('=').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("IdType")
+                && value
+                    .trim()
+                    .trim_matches('"')
+                    .eq_ignore_ascii_case("ImmutableId")
+        })
+    })
+}
+
+/// The id a message is shown with: its immutable id when the caller prefers those.
+fn shown_id<'a>(ctx: &Ctx, m: &'a MailRecord) -> &'a str {
+    if immutable_ids(ctx) && !m.immutable_id.is_empty() {
+        &m.immutable_id
+    } else {
+        &m.id
+    }
+}
+
+/// The preferences a mail response honoured, for `Preference-Applied`.
+fn applied_preferences(ctx: &Ctx) -> Vec<String> {
+    let mut applied = Vec::new();
     if let Some(p) = body_preference(ctx) {
-        if let Ok(v) = HeaderValue::from_str(&format!("outlook.body-content-type=\"{p}\"")) {
-            response.headers_mut().insert("preference-applied", v);
-        }
+        applied.push(format!("outlook.body-content-type=\"{p}\""));
+    }
+    if immutable_ids(ctx) {
+        applied.push("IdType=\"ImmutableId\"".to_string());
+    }
+    applied
+}
+
+fn with_preference(ctx: &Ctx, response: Response) -> Response {
+    with_applied(response, applied_preferences(ctx))
+}
+
+fn with_applied(mut response: Response, applied: Vec<String>) -> Response {
+    if applied.is_empty() {
+        return response;
+    }
+    if let Ok(v) = HeaderValue::from_str(&applied.join(", ")) {
+        response.headers_mut().insert("preference-applied", v);
     }
     response
 }
@@ -192,8 +233,9 @@ const PROPERTIES: &[&str] = &[
 pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<String, Value> {
     let preference = body_preference(ctx);
     let list = |r: &[Recipient]| Value::Array(r.iter().map(Recipient::json).collect());
+    let id = shown_id(ctx, m);
     let full = json!({
-        "id": m.id,
+        "id": id,
         "createdDateTime": seconds(m.created_ms),
         "lastModifiedDateTime": seconds(m.modified_ms),
         "changeKey": m.change_key,
@@ -212,7 +254,7 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
         "isReadReceiptRequested": m.read_receipt,
         "isRead": m.is_read,
         "isDraft": m.is_draft,
-        "webLink": web_link(&m.id),
+        "webLink": web_link(id),
         "inferenceClassification": m.inference,
         "unsubscribeData": m.unsubscribe_data,
         "unsubscribeEnabled": m.unsubscribe_enabled,
@@ -244,7 +286,7 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
     );
     match select {
         Some(names) => {
-            out.insert("id".into(), json!(m.id));
+            out.insert("id".into(), json!(id));
             for n in names {
                 if let Some(v) = full.remove(*n) {
                     out.insert((*n).to_string(), v);
@@ -267,9 +309,14 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
 
 /// `$select` names, canonical, checked.
 fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
-    let Some(names) = &ctx.query.select else {
-        return Ok(None);
-    };
+    match &ctx.query.select {
+        Some(names) => canonical_select(names),
+        None => Ok(None),
+    }
+}
+
+/// Message property names, canonical, checked.
+fn canonical_select(names: &[String]) -> Result<Option<Vec<&'static str>>, ApiError> {
     let mut out = Vec::new();
     for n in names {
         if n == "*" {
@@ -488,7 +535,11 @@ async fn create(
             &body.0,
         )
         .await?;
-    let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
+    let location = ctx.url(&format!(
+        "{}/messages('{}')",
+        user_path(&mb),
+        shown_id(&ctx, &m)
+    ));
     Ok(with_preference(
         &ctx,
         odata::created(message_entity(&ctx, &mb, &m, None), &location),
@@ -654,10 +705,14 @@ async fn action(
                     action == "copy",
                 )
                 .await?;
-            let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-            Ok(odata::created(
-                message_entity(&ctx, &mb, &m, None),
-                &location,
+            let location = ctx.url(&format!(
+                "{}/messages('{}')",
+                user_path(&mb),
+                shown_id(&ctx, &m)
+            ));
+            Ok(with_preference(
+                &ctx,
+                odata::created(message_entity(&ctx, &mb, &m, None), &location),
             ))
         }
         "permanentDelete" => {
@@ -686,10 +741,14 @@ async fn action(
                 .await?;
             match draft {
                 Some(m) => {
-                    let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-                    Ok(odata::created(
-                        message_entity(&ctx, &mb, &m, None),
-                        &location,
+                    let location = ctx.url(&format!(
+                        "{}/messages('{}')",
+                        user_path(&mb),
+                        shown_id(&ctx, &m)
+                    ));
+                    Ok(with_preference(
+                        &ctx,
+                        odata::created(message_entity(&ctx, &mb, &m, None), &location),
                     ))
                 }
                 None => Ok(StatusCode::ACCEPTED.into_response()),
@@ -701,6 +760,88 @@ async fn action(
             format!("Resource not found for the segment '{action}'."),
         ))),
     }
+}
+
+/// `Prefer: odata.maxpagesize=N`, when sent and valid.
+fn max_page_size(ctx: &Ctx) -> Option<usize> {
+    ctx.prefer.iter().find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("odata.maxpagesize") {
+            return None;
+        }
+        value
+            .trim()
+            .trim_matches('"')
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+    })
+}
+
+/// # `GET …/mailFolders/{id}/messages/delta`
+/// A page of a delta round: messages (whole or `$select`ed) and `@removed` entries, then
+/// `@odata.nextLink` (`$skiptoken`) or `@odata.deltaLink` (`$deltatoken`). The links carry only
+/// the token: the round's options are baked into it, as Graph does.
+async fn delta(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let requested = select(&ctx)?.map(|names| names.iter().map(|n| n.to_string()).collect());
+    let page_size = max_page_size(&ctx);
+    let (_, page) = mail(&state)
+        .delta(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder").unwrap_or_default(),
+            &ctx.query,
+            requested,
+            page_size
+                .unwrap_or(switchboard_domain::mail_delta::DEFAULT_PAGE)
+                .min(switchboard_domain::mail_delta::MAX_PAGE),
+        )
+        .await?;
+    let select = match &page.select {
+        Some(names) => canonical_select(names)?,
+        None => None,
+    };
+    let immutable = immutable_ids(&ctx);
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|row| match row {
+            DeltaRow::Changed(m) => Value::Object(message_json(&ctx, m, select.as_deref())),
+            DeltaRow::Removed { id, immutable_id } => json!({
+                "@odata.type": "#microsoft.graph.message",
+                "id": if immutable { immutable_id } else { id },
+                "@removed": {"reason": "deleted"},
+            }),
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(ctx.context("Collection(message)")),
+    );
+    let link = |option: &str, token: &str| format!("{}{}?{option}={token}", ctx.base, ctx.path);
+    if let Some(token) = &page.next_token {
+        out.insert("@odata.nextLink".into(), json!(link("$skiptoken", token)));
+    }
+    if let Some(token) = &page.delta_token {
+        out.insert("@odata.deltaLink".into(), json!(link("$deltatoken", token)));
+    }
+    out.insert("value".into(), Value::Array(items));
+    let mut applied = applied_preferences(&ctx);
+    if let Some(n) = page_size {
+        applied.push(format!(
+            "odata.maxpagesize={}",
+            n.min(switchboard_domain::mail_delta::MAX_PAGE)
+        ));
+    }
+    Ok(with_applied(
+        odata::json(StatusCode::OK, Value::Object(out)),
+        applied,
+    ))
 }
 
 async fn send_mail(

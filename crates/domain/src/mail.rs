@@ -95,6 +95,9 @@ impl Recipient {
 pub struct MailRecord {
     /// Opaque id (changes when the message moves).
     pub id: String,
+    /// The id `Prefer: IdType="ImmutableId"` shows: kept across moves (the store makes one for a
+    /// record that has none).
+    pub immutable_id: String,
     /// Owning tenant.
     pub tenant_id: String,
     /// Mailbox owner.
@@ -1106,6 +1109,7 @@ fn new_draft(user: &UserRecord, folder_id: String, now: i64) -> MailRecord {
         .unwrap_or_default();
     MailRecord {
         id: new_message_id(),
+        immutable_id: new_message_id(),
         tenant_id: user.tenant_id.clone(),
         user_id: user.id.clone(),
         folder_id,
@@ -1692,6 +1696,7 @@ impl Mail<'_> {
             let now = now_ms();
             let mut c = m.clone();
             c.id = new_message_id();
+            c.immutable_id = new_message_id();
             c.folder_id = dest.id;
             c.change_key = new_change_key();
             c.created_ms = now;
@@ -1829,6 +1834,7 @@ impl Mail<'_> {
                     delivered.push(u.id.clone());
                     let mut copy = sent.clone();
                     copy.id = new_message_id();
+                    copy.immutable_id = new_message_id();
                     copy.user_id = u.id.clone();
                     copy.folder_id = "wk:inbox".into();
                     copy.is_read = false;

@@ -540,6 +540,11 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
         &MAIL_SEND,
     ),
     ("POST", "/users/{id}/sendMail", &MAIL_SEND),
+    (
+        "GET",
+        "/users/{id}/mailFolders/{folder-id}/messages/delta",
+        &MAIL_READ,
+    ),
 ];
 
 /// The matrix as a Markdown page.

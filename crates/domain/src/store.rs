@@ -436,6 +436,25 @@ pub trait Store: Send + Sync + 'static {
         &self,
         write: &crate::mail::MailWrite,
     ) -> Result<crate::mail::MailOutcome, StoreError>;
+    /// The newest change number of a mailbox (0 before its first message).
+    async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError>;
+    /// Up to `limit` messages of a folder for an initial delta round, newest first, after
+    /// `cursor` (received time and id of the last one delivered).
+    async fn mail_delta_initial(
+        &self,
+        folder_id: &str,
+        received_from: Option<(i64, bool)>,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<crate::mail::MailRecord>, StoreError>;
+    /// Up to `limit` changes of a folder after change number `after`, in change order.
+    async fn mail_delta_changes(
+        &self,
+        folder_id: &str,
+        after: i64,
+        filter: &crate::mail_delta::DeltaFilter,
+        limit: usize,
+    ) -> Result<crate::mail_delta::DeltaRows, StoreError>;
 
     // --- housekeeping ---
 

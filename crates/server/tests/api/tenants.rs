@@ -300,6 +300,11 @@ async fn mail_request(
             format!("{base}/mailFolders/drafts/messages"),
             None,
         ),
+        ("GET", "/users/{id}/mailFolders/{folder-id}/messages/delta") => (
+            Method::GET,
+            format!("{base}/mailFolders/inbox/messages/delta"),
+            None,
+        ),
         ("GET", "/users/{id}/messages/{message-id}") => (Method::GET, message, None),
         ("GET", "/users/{id}/messages/{message-id}/$value") => {
             (Method::GET, format!("{message}/$value"), None)
