@@ -113,3 +113,76 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         assert sorted(m.subject for m in sent.value) == sorted([subject, f"Follow-up {tag}"])
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_message_delta_through_the_sdk(switchboard):
+    """The SDK's delta builder for a folder, then its links followed with `with_url`, as the SDK
+    documents: the initial round in pages, then exactly the new message, then a removal."""
+    sb = switchboard
+    app_token = token(sb, grant_type="client_credentials", scope="https://graph.microsoft.com/.default")
+    tag = uuid.uuid4().hex[:6]
+
+    def create_user(alias):
+        r = requests.post(
+            f"{sb.graph}/users",
+            json={
+                "accountEnabled": True,
+                "displayName": f"Delta {alias}",
+                "mailNickname": alias,
+                "userPrincipalName": f"{alias}@{sb.domain}",
+                "passwordProfile": {"forceChangePasswordNextSignIn": False, "password": PASSWORD},
+            },
+            headers={"Authorization": f"Bearer {app_token}"},
+            verify=sb.cert,
+            timeout=30,
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    sender, receiver = create_user(f"d{tag}a"), create_user(f"d{tag}b")
+
+    def client(user):
+        return client_for(sb, token(sb, grant_type="password", username=user["userPrincipalName"], password=PASSWORD, scope=".default"))
+
+    me, them = client(sender), client(receiver)
+
+    async def send(subject):
+        await me.me.send_mail.post(
+            SendMailPostRequestBody(
+                message=Message(
+                    subject=subject,
+                    body=ItemBody(content_type=BodyType.Text, content=subject),
+                    to_recipients=[Recipient(email_address=EmailAddress(address=receiver["userPrincipalName"]))],
+                ),
+                save_to_sent_items=False,
+            )
+        )
+
+    async def scenario():
+        for i in range(3):
+            await send(f"first {i} {tag}")
+        delta = them.me.mail_folders.by_mail_folder_id("inbox").messages.delta
+        config = RequestConfiguration()
+        config.headers.add("Prefer", "odata.maxpagesize=2")
+        page = await delta.get(config)
+        seen = list(page.value)
+        pages = 1
+        while page.odata_next_link:
+            page = await delta.with_url(page.odata_next_link).get(config)
+            seen += page.value
+            pages += 1
+        assert pages == 2 and page.odata_delta_link
+        assert sorted(m.subject for m in seen) == sorted(f"first {i} {tag}" for i in range(3))
+
+        await send(f"later {tag}")
+        changes = await delta.with_url(page.odata_delta_link).get()
+        assert [m.subject for m in changes.value] == [f"later {tag}"]
+        assert changes.odata_delta_link and not changes.odata_next_link
+
+        gone = changes.value[0].id
+        await them.me.messages.by_message_id(gone).move.post(MovePostRequestBody(destination_id="archive"))
+        removed = await delta.with_url(changes.odata_delta_link).get()
+        assert [m.id for m in removed.value] == [gone]
+        assert removed.value[0].additional_data["@removed"] == {"reason": "deleted"}
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -49,7 +49,7 @@ pub struct DeltaFilter {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeltaRow {
     /// A message that arrived or changed, as it is now.
-    Changed(MailRecord),
+    Changed(Box<MailRecord>),
     /// A message that left the folder (deleted or moved out), with the ids it had there.
     Removed {
         /// Its id in the folder.
@@ -328,13 +328,19 @@ impl Mail<'_> {
                 state.at = Some((last.received_ms, last.id.clone()));
             }
             state.top = left;
-            let items = rows.into_iter().map(DeltaRow::Changed).collect();
+            let items = rows
+                .into_iter()
+                .map(|m| DeltaRow::Changed(Box::new(m)))
+                .collect();
             return Ok((items, (TokenKind::Page, snapshot, state)));
         }
         state.init = false;
         state.at = None;
         state.top = None;
-        let items = rows.into_iter().map(DeltaRow::Changed).collect();
+        let items = rows
+            .into_iter()
+            .map(|m| DeltaRow::Changed(Box::new(m)))
+            .collect();
         Ok((items, (TokenKind::Delta, snapshot, state)))
     }
 

@@ -578,7 +578,12 @@ pub fn delta_changes(
                     filter.received_from.map(|(ms, _)| ms),
                     limit as i64 + 1
                 ],
-                |r| Ok((r.get::<_, i64>(22)?, DeltaRow::Changed(message_row(r)?))),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(22)?,
+                        DeltaRow::Changed(Box::new(message_row(r)?)),
+                    ))
+                },
             )
             .map_err(internal)?
             .collect::<Result<Vec<_>, _>>()
