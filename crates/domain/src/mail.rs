@@ -1962,11 +1962,11 @@ impl Mail<'_> {
         };
         match kind {
             ResponseKind::Reply => {
-                d.subject = Some(format!("RE: {subject}"));
+                d.subject = Some(prefixed("RE: ", &subject));
                 d.to = reply_targets;
             }
             ResponseKind::ReplyAll => {
-                d.subject = Some(format!("RE: {subject}"));
+                d.subject = Some(prefixed("RE: ", &subject));
                 let mut to = reply_targets;
                 for r in original.to.iter().filter(not_me) {
                     if !to.iter().any(|t| t.address == r.address) {
@@ -1977,7 +1977,7 @@ impl Mail<'_> {
                 d.cc = original.cc.iter().filter(not_me).cloned().collect();
             }
             ResponseKind::Forward => {
-                d.subject = Some(format!("FW: {subject}"));
+                d.subject = Some(prefixed("FW: ", &subject));
                 d.to = extra_to.clone().unwrap_or_default();
             }
         }
@@ -2069,6 +2069,18 @@ pub enum ResponseKind {
     ReplyAll,
     /// To new recipients.
     Forward,
+}
+
+/// `RE: `/`FW: ` before a subject, once: Outlook does not stack them on a thread's replies.
+fn prefixed(prefix: &str, subject: &str) -> String {
+    let has = subject
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    if has {
+        subject.to_string()
+    } else {
+        format!("{prefix}{subject}")
+    }
 }
 
 fn check_recipient_count(m: &MailRecord) -> Result<(), Error> {

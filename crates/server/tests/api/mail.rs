@@ -1363,3 +1363,69 @@ async fn immutable_ids_survive_moves_when_preferred() {
     assert_eq!(changes[0]["id"], immutable.as_str());
     assert!(changes[0].get("@removed").is_some());
 }
+
+#[tokio::test]
+async fn sample_data_has_mail_threads_read_unread_flags_and_categories() {
+    let t = TestServer::start_with(|c| c.sample_data = true).await;
+    let listed: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(t.data_dir().join("sample-users.json")).unwrap(),
+    )
+    .unwrap();
+    let adele = &listed[0];
+    let token = t
+        .user_token(
+            adele["userPrincipalName"].as_str().unwrap(),
+            adele["password"].as_str().unwrap(),
+            SCOPES,
+        )
+        .await;
+    let (status, inbox) = t
+        .get("/v1.0/me/mailFolders/inbox/messages?$top=50", &token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    let inbox = inbox["value"].as_array().unwrap().clone();
+    let subjects: Vec<&str> = inbox
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    for s in [
+        "Offsite logistics",
+        "RE: Offsite logistics",
+        "Weekly sales numbers",
+        "FW: Weekly sales numbers",
+    ] {
+        assert!(subjects.contains(&s), "{s} missing from {subjects:?}");
+    }
+    // A thread: replies share the conversation of the message they answer.
+    let conversation =
+        |s: &str| inbox.iter().find(|m| m["subject"] == s).unwrap()["conversationId"].clone();
+    assert_eq!(
+        conversation("Offsite logistics"),
+        conversation("RE: Offsite logistics")
+    );
+    assert_eq!(
+        conversation("Weekly sales numbers"),
+        conversation("FW: Weekly sales numbers")
+    );
+    // Read and unread, flags and categories.
+    let opening = inbox
+        .iter()
+        .find(|m| m["subject"] == "Offsite logistics")
+        .unwrap();
+    assert_eq!(opening["isRead"], true);
+    assert_eq!(opening["flag"]["flagStatus"], "flagged");
+    assert_eq!(opening["categories"], json!(["Red category"]));
+    assert!(inbox.iter().any(|m| m["isRead"] == false));
+    let (_, folder) = t.get("/v1.0/me/mailFolders/inbox", &token).await;
+    assert_eq!(folder["totalItemCount"], inbox.len());
+    assert_eq!(
+        folder["unreadItemCount"],
+        inbox.iter().filter(|m| m["isRead"] == false).count()
+    );
+    let (_, drafts) = t.get("/v1.0/me/mailFolders/drafts/messages", &token).await;
+    assert_eq!(drafts["value"][0]["subject"], "Store visit plan");
+    let (_, sent) = t
+        .get("/v1.0/me/mailFolders/sentitems/messages", &token)
+        .await;
+    assert_eq!(sent["value"][0]["subject"], "RE: Offsite logistics");
+}
