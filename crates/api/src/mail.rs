@@ -16,7 +16,7 @@ use switchboard_domain::mail::{
     FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html,
     html_to_text,
 };
-use switchboard_domain::mail_delta::DeltaRow;
+use switchboard_domain::mail_delta::{DeltaRow, FolderDeltaRow};
 use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
@@ -29,6 +29,7 @@ use crate::odata;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/mailFolders", get(list_folders).post(create_folder))
+        .route("/mailFolders/delta", get(folder_delta))
         .route(
             "/mailFolders/{folder}",
             get(get_folder).patch(rename_folder).delete(delete_folder),
@@ -341,8 +342,12 @@ fn canonical_select(names: &[String]) -> Result<Option<Vec<&'static str>>, ApiEr
 }
 
 fn folder_select(ctx: &Ctx, f: &FolderRecord) -> Map<String, Value> {
+    folder_projection(f, ctx.query.select.as_deref())
+}
+
+fn folder_projection(f: &FolderRecord, select: Option<&[String]>) -> Map<String, Value> {
     let full = folder_json(f);
-    match &ctx.query.select {
+    match select {
         Some(names) => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let mut out = Map::new();
@@ -818,29 +823,87 @@ async fn delta(
             }),
         })
         .collect();
+    Ok(delta_response(
+        &ctx,
+        "Collection(message)",
+        items,
+        page.next_token.as_deref(),
+        page.delta_token.as_deref(),
+        page_size,
+    ))
+}
+
+/// A delta page: context, `@odata.nextLink` or `@odata.deltaLink` (carrying only the token), the
+/// entries, and `Preference-Applied` for what was honoured.
+fn delta_response(
+    ctx: &Ctx,
+    fragment: &str,
+    items: Vec<Value>,
+    next_token: Option<&str>,
+    delta_token: Option<&str>,
+    page_size: Option<usize>,
+) -> Response {
     let mut out = Map::new();
-    out.insert(
-        "@odata.context".into(),
-        json!(ctx.context("Collection(message)")),
-    );
+    out.insert("@odata.context".into(), json!(ctx.context(fragment)));
     let link = |option: &str, token: &str| format!("{}{}?{option}={token}", ctx.base, ctx.path);
-    if let Some(token) = &page.next_token {
+    if let Some(token) = next_token {
         out.insert("@odata.nextLink".into(), json!(link("$skiptoken", token)));
     }
-    if let Some(token) = &page.delta_token {
+    if let Some(token) = delta_token {
         out.insert("@odata.deltaLink".into(), json!(link("$deltatoken", token)));
     }
     out.insert("value".into(), Value::Array(items));
-    let mut applied = applied_preferences(&ctx);
+    let mut applied = applied_preferences(ctx);
     if let Some(n) = page_size {
         applied.push(format!(
             "odata.maxpagesize={}",
             n.min(switchboard_domain::mail_delta::MAX_PAGE)
         ));
     }
-    Ok(with_applied(
-        odata::json(StatusCode::OK, Value::Object(out)),
-        applied,
+    with_applied(odata::json(StatusCode::OK, Value::Object(out)), applied)
+}
+
+/// # `GET …/mailFolders/delta`
+/// The mailbox's folder tree, then the folders created, renamed or recounted since, and
+/// `@removed` entries for deleted ones.
+async fn folder_delta(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let page_size = max_page_size(&ctx);
+    let (_, page) = mail(&state)
+        .folder_delta(
+            &ctx.principal,
+            &owner(&params),
+            &ctx.query,
+            ctx.query.select.clone(),
+            page_size
+                .unwrap_or(switchboard_domain::mail_delta::DEFAULT_PAGE)
+                .min(switchboard_domain::mail_delta::MAX_PAGE),
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|row| match row {
+            FolderDeltaRow::Changed(f) => {
+                Value::Object(folder_projection(f, page.select.as_deref()))
+            }
+            FolderDeltaRow::Removed(id) => json!({
+                "@odata.type": "#microsoft.graph.mailFolder",
+                "id": id,
+                "@removed": {"reason": "deleted"},
+            }),
+        })
+        .collect();
+    Ok(delta_response(
+        &ctx,
+        "Collection(mailFolder)",
+        items,
+        page.next_token.as_deref(),
+        page.delta_token.as_deref(),
+        page_size,
     ))
 }
 

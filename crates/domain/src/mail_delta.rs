@@ -16,7 +16,7 @@ use crate::change_tokens::{self, ChangeToken, TokenError, TokenKind};
 use crate::chats::Owner;
 use crate::error::{Error, ErrorKind, Family};
 use crate::graph_time::now_ms;
-use crate::mail::{Mail, MailRecord, Mailbox};
+use crate::mail::{FolderRecord, Mail, MailRecord, Mailbox};
 use crate::permissions;
 use crate::principal::Principal;
 
@@ -67,6 +67,41 @@ pub struct DeltaRows {
     /// More changes follow.
     pub more: bool,
 }
+
+/// One entry of a folder delta page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FolderDeltaRow {
+    /// A folder created, renamed, or whose counts changed, as it is now.
+    Changed(FolderRecord),
+    /// A deleted folder's id.
+    Removed(String),
+}
+
+/// Folder changes of a mailbox in change order, from the store.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FolderDeltaRows {
+    /// (change number, entry).
+    pub rows: Vec<(i64, FolderDeltaRow)>,
+    /// More changes follow.
+    pub more: bool,
+}
+
+/// One page of a folder delta round, for the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct FolderDeltaPage {
+    /// The entries.
+    pub items: Vec<FolderDeltaRow>,
+    /// `$select` of the round.
+    pub select: Option<Vec<String>>,
+    /// `$skiptoken` for `@odata.nextLink`.
+    pub next_token: Option<String>,
+    /// `$deltatoken` for `@odata.deltaLink`.
+    pub delta_token: Option<String>,
+}
+
+/// The `f` of a folder delta round's state: never a folder id, so a message delta token is never
+/// a folder delta token, nor the reverse.
+const FOLDERS_SCOPE: &str = "#mailFolders";
 
 /// One page of a delta round, for the HTTP layer.
 #[derive(Debug, Clone)]
@@ -231,50 +266,13 @@ impl Mail<'_> {
     ) -> Result<(Mailbox, DeltaPage), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let folder = self.folder(&mb, folder).await?;
-        let secret = self.store.message_token_secret().await?;
-        let now = now_ms();
-        let presented = match (&q.skiptoken, &q.deltatoken) {
-            (Some(_), Some(_)) => {
-                return Err(bad("Send either $skiptoken or $deltatoken, not both."));
-            }
-            (Some(t), None) => Some(change_tokens::verify_scoped(
-                &secret,
-                t,
-                TokenKind::Page,
-                now,
-            )),
-            (None, Some(t)) => Some(change_tokens::verify_scoped(
-                &secret,
-                t,
-                TokenKind::Delta,
-                now,
-            )),
-            (None, None) => None,
-        };
-        let (seq, state) = match presented {
+        let (seq, state) = match self.round(caller, &mb, q).await? {
+            Some((seq, state)) if state.f == folder.id => (seq, state),
+            Some(_) => return Err(invalid_token()),
             None => (
                 self.store.mail_change_seq(&mb.user.id).await?,
                 first_request(q, folder.id.clone(), select)?,
             ),
-            Some(Ok((token, scope))) => {
-                let state: RoundState =
-                    serde_json::from_str(&scope).map_err(|_| invalid_token())?;
-                if token.tenant_id != caller.tenant_id
-                    || token.user_id != mb.user.id
-                    || state.f != folder.id
-                {
-                    return Err(invalid_token());
-                }
-                (token.seq, state)
-            }
-            Some(Err(TokenError::Invalid)) => return Err(invalid_token()),
-            Some(Err(TokenError::Expired)) => {
-                return Err(Error::new(
-                    ErrorKind::BadRequest,
-                    "syncStateNotFound",
-                    "The sync state token has expired. Start a new round: call delta without a token.",
-                ));
-            }
         };
         let page_size = page_size.clamp(1, MAX_PAGE);
         let (items, next) = if state.init {
@@ -284,17 +282,7 @@ impl Mail<'_> {
         };
         let (kind, token_seq, next_state) = next;
         let select = next_state.s.clone();
-        let token = change_tokens::sign_scoped(
-            &secret,
-            &ChangeToken {
-                kind,
-                tenant_id: caller.tenant_id.clone(),
-                user_id: mb.user.id.clone(),
-                seq: token_seq,
-                issued_ms: now,
-            },
-            &serde_json::to_string(&next_state).unwrap_or_default(),
-        );
+        let token = self.seal(caller, &mb, kind, token_seq, &next_state).await?;
         let page = DeltaPage {
             items,
             select,
@@ -302,6 +290,165 @@ impl Mail<'_> {
             delta_token: (kind == TokenKind::Delta).then_some(token),
         };
         Ok((mb, page))
+    }
+
+    /// `GET …/mailFolders/delta`: every folder of the mailbox (the whole tree but its root), then
+    /// in later rounds the folders created, renamed or recounted since, and `@removed` for those
+    /// deleted. Only `$select` is taken as an option.
+    pub async fn folder_delta(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        q: &QueryOptions,
+        select: Option<Vec<String>>,
+        page_size: usize,
+    ) -> Result<(Mailbox, FolderDeltaPage), Error> {
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
+            .await?;
+        let (seq, mut state) = match self.round(caller, &mb, q).await? {
+            Some((seq, state)) if state.f == FOLDERS_SCOPE => (seq, state),
+            Some(_) => return Err(invalid_token()),
+            None => {
+                if q.filter.is_some()
+                    || !q.orderby.is_empty()
+                    || q.search.is_some()
+                    || q.skip.is_some()
+                    || q.count.is_some()
+                    || !q.expand.is_empty()
+                {
+                    return Err(bad(
+                        "Folder delta supports only $select and $top (and its own state tokens).",
+                    ));
+                }
+                if q.top == Some(0) {
+                    return Err(bad("The value of $top must be at least 1."));
+                }
+                let state = RoundState {
+                    f: FOLDERS_SCOPE.into(),
+                    s: select,
+                    r: None,
+                    c: None,
+                    top: q.top,
+                    at: None,
+                    init: true,
+                };
+                (self.store.mail_change_seq(&mb.user.id).await?, state)
+            }
+        };
+        let page_size = page_size.clamp(1, MAX_PAGE);
+        let (items, kind, token_seq) = if state.init {
+            // $top caps the initial round, as on message delta.
+            let n = match state.top {
+                Some(left) => page_size.min(left as usize),
+                None => page_size,
+            };
+            let mut rows = self
+                .store
+                .mail_folder_delta_initial(&mb.user.id, state.at.as_ref(), n + 1)
+                .await?;
+            let more_rows = rows.len() > n;
+            rows.truncate(n);
+            let left = state.top.map(|t| t.saturating_sub(rows.len() as u64));
+            let more = more_rows && left != Some(0);
+            if more {
+                state.at = rows.last().map(|f| (f.created_ms, f.id.clone()));
+                state.top = left;
+            } else {
+                state.init = false;
+                state.at = None;
+                state.top = None;
+            }
+            let kind = if more {
+                TokenKind::Page
+            } else {
+                TokenKind::Delta
+            };
+            (
+                rows.into_iter().map(FolderDeltaRow::Changed).collect(),
+                kind,
+                seq,
+            )
+        } else {
+            let page = self
+                .store
+                .mail_folder_delta_changes(&mb.user.id, seq, page_size)
+                .await?;
+            let last = page.rows.last().map(|(s, _)| *s).unwrap_or(seq);
+            let kind = if page.more {
+                TokenKind::Page
+            } else {
+                TokenKind::Delta
+            };
+            (page.rows.into_iter().map(|(_, r)| r).collect(), kind, last)
+        };
+        let token = self.seal(caller, &mb, kind, token_seq, &state).await?;
+        let page = FolderDeltaPage {
+            items,
+            select: state.s,
+            next_token: (kind == TokenKind::Page).then(|| token.clone()),
+            delta_token: (kind == TokenKind::Delta).then_some(token),
+        };
+        Ok((mb, page))
+    }
+
+    /// The round a request's state token continues (its change number and state), or `None`
+    /// for a first request.
+    async fn round(
+        &self,
+        caller: &Principal,
+        mb: &Mailbox,
+        q: &QueryOptions,
+    ) -> Result<Option<(i64, RoundState)>, Error> {
+        let secret = self.store.message_token_secret().await?;
+        let now = now_ms();
+        let presented = match (&q.skiptoken, &q.deltatoken) {
+            (Some(_), Some(_)) => {
+                return Err(bad("Send either $skiptoken or $deltatoken, not both."));
+            }
+            (Some(t), None) => change_tokens::verify_scoped(&secret, t, TokenKind::Page, now),
+            (None, Some(t)) => change_tokens::verify_scoped(&secret, t, TokenKind::Delta, now),
+            (None, None) => return Ok(None),
+        };
+        match presented {
+            Ok((token, scope)) => {
+                let state: RoundState =
+                    serde_json::from_str(&scope).map_err(|_| invalid_token())?;
+                if token.tenant_id != caller.tenant_id || token.user_id != mb.user.id {
+                    return Err(invalid_token());
+                }
+                Ok(Some((token.seq, state)))
+            }
+            Err(TokenError::Invalid) => Err(invalid_token()),
+            Err(TokenError::Expired) => Err(Error::new(
+                ErrorKind::BadRequest,
+                "syncStateNotFound",
+                "The sync state token has expired. Start a new round: call delta without a token.",
+            )),
+        }
+    }
+
+    /// Signs the token of the next page or round.
+    async fn seal(
+        &self,
+        caller: &Principal,
+        mb: &Mailbox,
+        kind: TokenKind,
+        seq: i64,
+        state: &RoundState,
+    ) -> Result<String, Error> {
+        let secret = self.store.message_token_secret().await?;
+        Ok(change_tokens::sign_scoped(
+            &secret,
+            &ChangeToken {
+                kind,
+                tenant_id: caller.tenant_id.clone(),
+                user_id: mb.user.id.clone(),
+                seq,
+                issued_ms: now_ms(),
+            },
+            &serde_json::to_string(state).unwrap_or_default(),
+        ))
     }
 
     /// A page of the initial round (`snapshot`: the mailbox's change number when it began).

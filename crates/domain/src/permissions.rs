@@ -545,6 +545,7 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
         "/users/{id}/mailFolders/{folder-id}/messages/delta",
         &MAIL_READ,
     ),
+    ("GET", "/users/{id}/mailFolders/delta", &MAIL_FOLDERS_READ),
 ];
 
 /// The matrix as a Markdown page.

@@ -455,6 +455,21 @@ pub trait Store: Send + Sync + 'static {
         filter: &crate::mail_delta::DeltaFilter,
         limit: usize,
     ) -> Result<crate::mail_delta::DeltaRows, StoreError>;
+    /// Up to `limit` folders of a mailbox (all but the root) for an initial folder delta round,
+    /// oldest first, after `cursor` (creation time and id of the last one delivered).
+    async fn mail_folder_delta_initial(
+        &self,
+        user_id: &str,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<crate::mail::FolderRecord>, StoreError>;
+    /// Up to `limit` folder changes of a mailbox after change number `after`, in change order.
+    async fn mail_folder_delta_changes(
+        &self,
+        user_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<crate::mail_delta::FolderDeltaRows, StoreError>;
 
     // --- housekeeping ---
 

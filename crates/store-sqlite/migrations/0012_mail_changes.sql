@@ -41,3 +41,15 @@ CREATE TABLE mail_removals (
     removed_ms    INTEGER NOT NULL,
     PRIMARY KEY (folder_id, change_seq)
 ) STRICT, WITHOUT ROWID;
+
+-- Folder delta: a folder is stamped with its mailbox's change number when it is created, renamed,
+-- or its counts change (a message arrives, changes or leaves); deleted folders leave a removal.
+ALTER TABLE mail_folders ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX mail_folders_changes ON mail_folders (user_id, change_seq);
+
+CREATE TABLE mail_folder_removals (
+    user_id     TEXT NOT NULL,
+    change_seq  INTEGER NOT NULL,
+    folder_id   TEXT NOT NULL,
+    PRIMARY KEY (user_id, change_seq)
+) STRICT, WITHOUT ROWID;

@@ -400,6 +400,30 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn mail_folder_delta_initial(
+        &self,
+        user_id: &str,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<switchboard_domain::mail::FolderRecord>, StoreError> {
+        let (u, at) = (user_id.to_string(), cursor.cloned());
+        self.readers
+            .read(move |c| mail::folder_delta_initial(c, &u, at.as_ref(), limit))
+            .await
+    }
+
+    async fn mail_folder_delta_changes(
+        &self,
+        user_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<switchboard_domain::mail_delta::FolderDeltaRows, StoreError> {
+        let u = user_id.to_string();
+        self.readers
+            .read(move |c| mail::folder_delta_changes(c, &u, after, limit))
+            .await
+    }
+
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let user = user.clone();
         self.writer.write(move |c| users::insert(c, &user)).await

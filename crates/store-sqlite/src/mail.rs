@@ -7,7 +7,9 @@ use switchboard_domain::mail::{
     self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT,
     WELL_KNOWN,
 };
-use switchboard_domain::mail_delta::{ChangeType, DeltaFilter, DeltaRow, DeltaRows};
+use switchboard_domain::mail_delta::{
+    ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
+};
 use switchboard_odata::sql::{self, SqlValue};
 
 use crate::internal;
@@ -171,7 +173,7 @@ pub fn insert_folder(c: &Connection, f: &FolderRecord) -> Result<(), StoreError>
     .map_err(internal)?
     .execute(params![f.id, f.tenant_id, f.user_id, f.parent_id, f.display_name, f.well_known, f.is_hidden as i64, f.created_ms])
     .map_err(internal)?;
-    Ok(())
+    stamp_folder(c, &f.id, next_change_seq(c, &f.user_id)?)
 }
 
 /// Renames a folder.
@@ -186,6 +188,9 @@ pub fn rename_folder(
         .map_err(internal)?
         .execute(params![user_id, id, name])
         .map_err(internal)?;
+    if n > 0 {
+        stamp_folder(c, id, next_change_seq(c, user_id)?)?;
+    }
     Ok(n > 0)
 }
 
@@ -200,6 +205,32 @@ pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, St
     .map_err(internal)?
     .execute(params![user_id, id])
     .map_err(internal)?;
+    let gone: Vec<String> = c
+        .prepare_cached(&format!("{TREE} SELECT id FROM tree"))
+        .map_err(internal)?
+        .query_map(params![user_id, id], |r| r.get(0))
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
+    for folder_id in &gone {
+        c.prepare_cached(
+            "INSERT INTO mail_folder_removals (user_id, change_seq, folder_id) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(internal)?
+        .execute(params![user_id, next_change_seq(c, user_id)?, folder_id])
+        .map_err(internal)?;
+    }
+    if let Some(parent) = c
+        .prepare_cached("SELECT parent_id FROM mail_folders WHERE user_id = ?1 AND id = ?2")
+        .map_err(internal)?
+        .query_row(params![user_id, id], |r| r.get::<_, Option<String>>(0))
+        .optional()
+        .map_err(internal)?
+        .flatten()
+    {
+        // The parent's childFolderCount changed.
+        stamp_folder(c, &parent, next_change_seq(c, user_id)?)?;
+    }
     c.prepare_cached(&format!(
         "{TREE} DELETE FROM mail_removals WHERE folder_id IN (SELECT id FROM tree)"
     ))
@@ -326,6 +357,15 @@ fn next_change_seq(c: &Connection, user_id: &str) -> Result<i64, StoreError> {
     .map_err(internal)
 }
 
+/// Marks a folder as changed (its counts or itself) with a change number, for folder delta.
+fn stamp_folder(c: &Connection, folder_id: &str, seq: i64) -> Result<(), StoreError> {
+    c.prepare_cached("UPDATE mail_folders SET change_seq = ?2 WHERE id = ?1")
+        .map_err(internal)?
+        .execute(params![folder_id, seq])
+        .map_err(internal)?;
+    Ok(())
+}
+
 /// Stores a message with the next change number. `kept_added_seq`: the number it entered its
 /// folder with, when it stays in the folder it was in (an update, not an arrival).
 fn insert(
@@ -340,6 +380,7 @@ fn insert(
     }
     let change_seq = next_change_seq(c, &m.user_id)?;
     let added_seq = kept_added_seq.unwrap_or(change_seq);
+    stamp_folder(c, &m.folder_id, change_seq)?;
     c.prepare_cached(
         "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms, sent_ms,
             is_draft, is_read, subject, body_type, body, body_text, importance, inference, from_address, from_name, sender_address,
@@ -390,6 +431,7 @@ fn insert(
 fn remove(c: &Connection, m: &MailRecord, left_folder: bool) -> Result<(), StoreError> {
     if left_folder {
         let seq = next_change_seq(c, &m.user_id)?;
+        stamp_folder(c, &m.folder_id, seq)?;
         c.prepare_cached(
             "INSERT INTO mail_removals (folder_id, change_seq, user_id, message_id, immutable_id, removed_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
@@ -502,6 +544,77 @@ pub fn change_seq(c: &Connection, user_id: &str) -> Result<i64, StoreError> {
             .map_err(internal)?
             .unwrap_or(0),
     )
+}
+
+/// A page of an initial folder delta round: every folder of the mailbox but the root, oldest
+/// first, after `cursor` (creation time and id of the last one delivered); up to `limit` rows.
+pub fn folder_delta_initial(
+    c: &Connection,
+    user_id: &str,
+    cursor: Option<&(i64, String)>,
+    limit: usize,
+) -> Result<Vec<FolderRecord>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {FOLDER_COLUMNS} FROM mail_folders AS f
+         WHERE f.user_id = ?1 AND f.parent_id IS NOT NULL AND (?2 IS NULL OR (f.created_ms, f.id) > (?2, ?3))
+         ORDER BY f.created_ms, f.id LIMIT ?4"
+    ))
+    .map_err(internal)?
+    .query_map(
+        params![
+            user_id,
+            cursor.map(|(ms, _)| *ms),
+            cursor.map(|(_, id)| id.clone()),
+            limit as i64
+        ],
+        folder_row,
+    )
+    .map_err(internal)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// The folders of a mailbox created, renamed or recounted after change number `after`, and
+/// those deleted, in change order; up to `limit` rows.
+pub fn folder_delta_changes(
+    c: &Connection,
+    user_id: &str,
+    after: i64,
+    limit: usize,
+) -> Result<FolderDeltaRows, StoreError> {
+    let mut rows: Vec<(i64, FolderDeltaRow)> = c
+        .prepare_cached(&format!(
+            "SELECT {FOLDER_COLUMNS}, f.change_seq FROM mail_folders AS f
+             WHERE f.user_id = ?1 AND f.change_seq > ?2 AND f.parent_id IS NOT NULL
+             ORDER BY f.change_seq LIMIT ?3"
+        ))
+        .map_err(internal)?
+        .query_map(params![user_id, after, limit as i64 + 1], |r| {
+            Ok((
+                r.get::<_, i64>(11)?,
+                FolderDeltaRow::Changed(folder_row(r)?),
+            ))
+        })
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    let removed = c
+        .prepare_cached(
+            "SELECT change_seq, folder_id FROM mail_folder_removals
+             WHERE user_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
+        )
+        .map_err(internal)?
+        .query_map(params![user_id, after, limit as i64 + 1], |r| {
+            Ok((r.get::<_, i64>(0)?, FolderDeltaRow::Removed(r.get(1)?)))
+        })
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    rows.extend(removed);
+    rows.sort_by_key(|(seq, _)| *seq);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(FolderDeltaRows { rows, more })
 }
 
 /// The received-date bound of a delta `$filter`, as SQL on `m.received_ms` (parameter ?n).

@@ -1429,3 +1429,122 @@ async fn sample_data_has_mail_threads_read_unread_flags_and_categories() {
         .await;
     assert_eq!(sent["value"][0]["subject"], "RE: Offsite logistics");
 }
+
+#[tokio::test]
+async fn folder_delta_reports_the_tree_then_created_renamed_recounted_and_deleted_folders() {
+    let m = mailboxes(2).await;
+    let (status, projects) =
+        m.t.post(
+            "/v1.0/me/mailFolders",
+            &m.tokens[0],
+            &json!({"displayName": "Projects"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{projects}");
+    let pid = projects["id"].as_str().unwrap();
+    let (_, child) =
+        m.t.post(
+            &format!("/v1.0/me/mailFolders/{pid}/childFolders"),
+            &m.tokens[0],
+            &json!({"displayName": "Zeppelin"}),
+        )
+        .await;
+    // The initial round: the whole tree (children too, never the root), in pages.
+    let (folders, delta) =
+        delta_round(&m, 0, "/v1.0/me/mailFolders/delta", "odata.maxpagesize=3").await;
+    let names: Vec<&str> = folders
+        .iter()
+        .map(|f| f["displayName"].as_str().unwrap())
+        .collect();
+    for n in [
+        "Inbox",
+        "Drafts",
+        "Sent Items",
+        "Deleted Items",
+        "Projects",
+        "Zeppelin",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert!(!names.contains(&"Top of Information Store"));
+    assert!(folders.iter().all(|f| f["totalItemCount"].is_number()));
+    let (nothing, delta) = delta_round(&m, 0, &delta, "").await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+    // A rename, a new message in the inbox (its counts), a deletion, a new folder.
+    m.t.patch(
+        &format!("/v1.0/me/mailFolders/{pid}"),
+        &m.tokens[0],
+        &json!({"displayName": "Projects 2027"}),
+    )
+    .await;
+    send(&m, 1, 0, "counted").await;
+    let (status, _) =
+        m.t.delete(
+            &format!("/v1.0/me/mailFolders/{}", child["id"].as_str().unwrap()),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    m.t.post(
+        "/v1.0/me/mailFolders",
+        &m.tokens[0],
+        &json!({"displayName": "Receipts"}),
+    )
+    .await;
+    let (changes, _) = delta_round(&m, 0, &delta, "").await;
+    let removed: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c.get("@removed").is_some())
+        .collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0]["id"], child["id"]);
+    assert_eq!(removed[0]["@odata.type"], "#microsoft.graph.mailFolder");
+    let inbox = changes
+        .iter()
+        .find(|c| c["displayName"] == "Inbox")
+        .unwrap();
+    assert_eq!(inbox["unreadItemCount"], 1);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["displayName"] == "Projects 2027" && c["childFolderCount"] == 0)
+    );
+    assert!(changes.iter().any(|c| c["displayName"] == "Receipts"));
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    // $select is kept by the tokens; a message delta token is no folder delta token.
+    let (selected, _) =
+        delta_round(&m, 0, "/v1.0/me/mailFolders/delta?$select=displayName", "").await;
+    assert!(
+        selected.iter().all(|f| f.as_object().unwrap().len() == 2),
+        "{selected:?}"
+    );
+    let (_, message_delta) =
+        delta_round(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", "").await;
+    let token = message_delta.split_once("$deltatoken=").unwrap().1;
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/me/mailFolders/delta?$deltatoken={token}"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_error(status, &err, 400, "resyncRequired");
+    let (capped, _) = delta_round(
+        &m,
+        0,
+        "/v1.0/me/mailFolders/delta?$top=2",
+        "odata.maxpagesize=1",
+    )
+    .await;
+    assert_eq!(capped.len(), 2);
+    let (status, err) =
+        m.t.get("/v1.0/me/mailFolders/delta?$skip=2", &m.tokens[0])
+            .await;
+    assert_error(status, &err, 400, "ErrorInvalidRequest");
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/users/{}/mailFolders/delta", m.ids[0]),
+            &m.tokens[1],
+        )
+        .await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
+}

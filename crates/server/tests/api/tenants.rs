@@ -300,6 +300,9 @@ async fn mail_request(
             format!("{base}/mailFolders/drafts/messages"),
             None,
         ),
+        ("GET", "/users/{id}/mailFolders/delta") => {
+            (Method::GET, format!("{base}/mailFolders/delta"), None)
+        }
         ("GET", "/users/{id}/mailFolders/{folder-id}/messages/delta") => (
             Method::GET,
             format!("{base}/mailFolders/inbox/messages/delta"),
