@@ -601,8 +601,30 @@ pub enum MailWrite {
     },
     /// Deletes one message of `user_id` for good.
     Delete { user_id: String, id: String },
+    /// Stores a copy of a message, with copies of its attachments (`from_key`: the original's
+    /// immutable id in the same mailbox).
+    Copy {
+        from_key: String,
+        record: MailRecord,
+    },
+    /// Adds a file attachment to a draft of `user_id` (refused on a sent message).
+    AddAttachment {
+        user_id: String,
+        id: String,
+        attachment: crate::mail_attachments::AttachmentRecord,
+        change_key: String,
+        now_ms: i64,
+    },
+    /// Removes an attachment from a message of `user_id`.
+    DeleteAttachment {
+        user_id: String,
+        id: String,
+        attachment_id: String,
+        change_key: String,
+        now_ms: i64,
+    },
     /// Sends: removes the draft (when sending one; its change key checked against `if_match`),
-    /// then stores the sent copy and every delivery.
+    /// then stores the sent copy and every delivery (each with the draft's attachments).
     Send {
         user_id: String,
         draft_id: Option<String>,
@@ -1527,7 +1549,7 @@ impl Mail<'_> {
         Ok((mb, m))
     }
 
-    async fn message(
+    pub(crate) async fn message(
         &self,
         mb: &Mailbox,
         folder: Option<&str>,
@@ -1702,7 +1724,10 @@ impl Mail<'_> {
             c.created_ms = now;
             c.modified_ms = now;
             self.store
-                .write_mail(&MailWrite::Insert(vec![c.clone()]))
+                .write_mail(&MailWrite::Copy {
+                    from_key: m.immutable_id.clone(),
+                    record: c.clone(),
+                })
                 .await?;
             return Ok((mb, c));
         }
@@ -2056,7 +2081,11 @@ impl Mail<'_> {
     ) -> Result<String, Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let m = self.message(&mb, folder, id).await?;
-        Ok(mime(&m))
+        let attachments = self
+            .store
+            .mail_attachments(&mb.user.id, &m.immutable_id)
+            .await?;
+        Ok(mime(&m, &attachments))
     }
 }
 
@@ -2147,7 +2176,7 @@ fn rfc2822_date(ms: i64) -> String {
 }
 
 /// The message as an RFC 5322 MIME document.
-pub fn mime(m: &MailRecord) -> String {
+pub fn mime(m: &MailRecord, attachments: &[crate::mail_attachments::AttachmentRecord]) -> String {
     let mut out = String::new();
     let list = |rs: &[Recipient]| rs.iter().map(mime_address).collect::<Vec<_>>().join(", ");
     if let Some(f) = &m.from {
@@ -2183,11 +2212,40 @@ pub fn mime(m: &MailRecord) -> String {
     } else {
         "plain"
     };
+    let body_part = format!(
+        "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
+        m.body.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    if attachments.is_empty() {
+        out.push_str(&body_part);
+        return out;
+    }
+    // The boundary is random, so no part's content can contain it by chance.
+    let boundary = format!("_sb_{}_", URL_SAFE_NO_PAD.encode(random(18)));
     out.push_str(&format!(
-        "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n{body_part}"
     ));
-    out.push_str(&m.body.replace("\r\n", "\n").replace('\n', "\r\n"));
-    out.push_str("\r\n");
+    for a in attachments {
+        let name = a.name.replace(['"', '\r', '\n'], "_");
+        let disposition = if a.is_inline { "inline" } else { "attachment" };
+        out.push_str(&format!(
+            "--{boundary}\r\nContent-Type: {}; name=\"{name}\"\r\nContent-Disposition: {disposition}; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n",
+            a.content_type.replace(['\r', '\n'], " ")
+        ));
+        if let Some(id) = &a.content_id {
+            out.push_str(&format!(
+                "Content-ID: <{}>\r\n",
+                id.replace(['\r', '\n', '<', '>'], "")
+            ));
+        }
+        out.push_str("\r\n");
+        let encoded = STANDARD.encode(&a.content);
+        for line in encoded.as_bytes().chunks(76) {
+            out.push_str(std::str::from_utf8(line).unwrap_or_default());
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
     out
 }
 

@@ -436,6 +436,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         write: &crate::mail::MailWrite,
     ) -> Result<crate::mail::MailOutcome, StoreError>;
+    /// The attachments of a message (by its immutable id), oldest first.
+    async fn mail_attachments(
+        &self,
+        user_id: &str,
+        message_key: &str,
+    ) -> Result<Vec<crate::mail_attachments::AttachmentRecord>, StoreError>;
     /// The newest change number of a mailbox (0 before its first message).
     async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError>;
     /// Up to `limit` messages of a folder for an initial delta round, newest first, after

@@ -369,6 +369,17 @@ impl Store for SqliteStore {
         self.writer.write(move |c| mail::write(c, &w)).await
     }
 
+    async fn mail_attachments(
+        &self,
+        user_id: &str,
+        message_key: &str,
+    ) -> Result<Vec<switchboard_domain::mail_attachments::AttachmentRecord>, StoreError> {
+        let (u, k) = (user_id.to_string(), message_key.to_string());
+        self.readers
+            .read(move |c| mail::attachments(c, &u, &k))
+            .await
+    }
+
     async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError> {
         let u = user_id.to_string();
         self.readers.read(move |c| mail::change_seq(c, &u)).await

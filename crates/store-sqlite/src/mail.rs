@@ -7,6 +7,7 @@ use switchboard_domain::mail::{
     self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT,
     WELL_KNOWN,
 };
+use switchboard_domain::mail_attachments::AttachmentRecord;
 use switchboard_domain::mail_delta::{
     ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
 };
@@ -199,6 +200,13 @@ pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, St
     const TREE: &str =
         "WITH RECURSIVE tree(id) AS (SELECT id FROM mail_folders WHERE user_id = ?1 AND id = ?2
         UNION ALL SELECT f.id FROM mail_folders AS f JOIN tree ON f.parent_id = tree.id)";
+    c.prepare_cached(&format!(
+        "{TREE} DELETE FROM mail_attachments WHERE user_id = ?1 AND message_key IN
+            (SELECT immutable_id FROM mail_messages WHERE folder_id IN (SELECT id FROM tree))"
+    ))
+    .map_err(internal)?
+    .execute(params![user_id, id])
+    .map_err(internal)?;
     c.prepare_cached(&format!(
         "{TREE} DELETE FROM mail_messages WHERE folder_id IN (SELECT id FROM tree)"
     ))
@@ -493,10 +501,82 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
         MailWrite::Delete { user_id, id } => match message(c, user_id, id)? {
             Some(m) => {
                 remove(c, &m, true)?;
+                drop_orphan_attachments(c, user_id, &m.immutable_id)?;
                 Ok(MailOutcome::Done(None))
             }
             None => Ok(MailOutcome::NotFound),
         },
+        MailWrite::Copy { from_key, record } => {
+            let stored = insert(c, record, None)?;
+            copy_attachments(
+                c,
+                (&record.user_id, from_key),
+                (&stored.user_id, &stored.immutable_id),
+            )?;
+            Ok(MailOutcome::Done(Some(stored)))
+        }
+        MailWrite::AddAttachment {
+            user_id,
+            id,
+            attachment: a,
+            change_key,
+            now_ms,
+        } => {
+            let Some(m) = message(c, user_id, id)? else {
+                return Ok(MailOutcome::NotFound);
+            };
+            if !m.is_draft {
+                return Ok(MailOutcome::Refused(
+                    switchboard_domain::Error::bad_request(
+                        switchboard_domain::Family::Outlook,
+                        "Attachments can only be added to a draft message.",
+                    ),
+                ));
+            }
+            c.prepare_cached(
+                "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(internal)?
+            .execute(params![
+                a.id,
+                user_id,
+                m.immutable_id,
+                a.name,
+                a.content_type,
+                a.size,
+                a.is_inline as i64,
+                a.content_id,
+                a.modified_ms,
+                a.content
+            ])
+            .map_err(internal)?;
+            touch_after_attachments(c, &m, change_key, *now_ms)?;
+            Ok(MailOutcome::Done(None))
+        }
+        MailWrite::DeleteAttachment {
+            user_id,
+            id,
+            attachment_id,
+            change_key,
+            now_ms,
+        } => {
+            let Some(m) = message(c, user_id, id)? else {
+                return Ok(MailOutcome::NotFound);
+            };
+            let n = c
+                .prepare_cached(
+                    "DELETE FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 AND id = ?3",
+                )
+                .map_err(internal)?
+                .execute(params![user_id, m.immutable_id, attachment_id])
+                .map_err(internal)?;
+            if n == 0 {
+                return Ok(MailOutcome::NotFound);
+            }
+            touch_after_attachments(c, &m, change_key, *now_ms)?;
+            Ok(MailOutcome::Done(None))
+        }
         MailWrite::Send {
             user_id,
             draft_id,
@@ -525,6 +605,20 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                     }
                 }
                 remove(c, &draft, true)?;
+                for r in records {
+                    let stored = insert(c, r, None)?;
+                    // Deliveries get copies of the draft's files; the Sent Items copy keeps the
+                    // draft's immutable id, and so its files.
+                    if stored.has_attachments && stored.immutable_id != draft.immutable_id {
+                        copy_attachments(
+                            c,
+                            (user_id, &draft.immutable_id),
+                            (&stored.user_id, &stored.immutable_id),
+                        )?;
+                    }
+                }
+                drop_orphan_attachments(c, user_id, &draft.immutable_id)?;
+                return Ok(MailOutcome::Done(None));
             }
             for r in records {
                 insert(c, r, None)?;
@@ -532,6 +626,102 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
             Ok(MailOutcome::Done(None))
         }
     }
+}
+
+/// The attachments of a message (by its immutable id), oldest first.
+pub fn attachments(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+) -> Result<Vec<AttachmentRecord>, StoreError> {
+    c.prepare_cached(
+        "SELECT id, name, content_type, size, is_inline, content_id, modified_ms, content
+         FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 ORDER BY modified_ms, rowid",
+    )
+    .map_err(internal)?
+    .query_map(params![user_id, message_key], |r| {
+        Ok(AttachmentRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            content_type: r.get(2)?,
+            size: r.get(3)?,
+            is_inline: r.get::<_, i64>(4)? != 0,
+            content_id: r.get(5)?,
+            modified_ms: r.get(6)?,
+            content: r.get(7)?,
+        })
+    })
+    .map_err(internal)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// Copies a message's attachments (new ids) to another message, maybe in another mailbox.
+fn copy_attachments(
+    c: &Connection,
+    from: (&str, &str),
+    to: (&str, &str),
+) -> Result<(), StoreError> {
+    for a in attachments(c, from.0, from.1)? {
+        c.prepare_cached(
+            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(internal)?
+        .execute(params![
+            mail::new_message_id(),
+            to.0,
+            to.1,
+            a.name,
+            a.content_type,
+            a.size,
+            a.is_inline as i64,
+            a.content_id,
+            a.modified_ms,
+            a.content
+        ])
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// Drops the attachments of a message that no longer exists (deleted for good, or a draft sent
+/// without a copy in Sent Items).
+fn drop_orphan_attachments(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "DELETE FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2
+         AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE user_id = ?1 AND immutable_id = ?2)",
+    )
+    .map_err(internal)?
+    .execute(params![user_id, message_key])
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// After an attachment change: `hasAttachments` (any attachment that is not inline), a new change
+/// key and modification time, and a change number for delta.
+fn touch_after_attachments(
+    c: &Connection,
+    m: &MailRecord,
+    change_key: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let seq = next_change_seq(c, &m.user_id)?;
+    stamp_folder(c, &m.folder_id, seq)?;
+    c.prepare_cached(
+        "UPDATE mail_messages SET
+            has_attachments = EXISTS (SELECT 1 FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 AND is_inline = 0),
+            change_key = ?3, modified_ms = ?4, change_seq = ?5
+         WHERE user_id = ?1 AND id = ?6",
+    )
+    .map_err(internal)?
+    .execute(params![m.user_id, m.immutable_id, change_key, now_ms, seq, m.id])
+    .map_err(internal)?;
+    Ok(())
 }
 
 /// The newest change number of a mailbox (0 before its first message).

@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail_changes",
         include_str!("../migrations/0012_mail_changes.sql"),
     ),
+    (
+        13,
+        "mail_attachments",
+        include_str!("../migrations/0013_mail_attachments.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.
