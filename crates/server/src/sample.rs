@@ -489,18 +489,38 @@ async fn seed_mail(
 
     // Thread 2: Alex's weekly numbers to Adele, a follow-up in the same conversation, both unread.
     let subject = "Weekly sales numbers";
-    mail.send_mail(
+    let (_, numbers_draft) = mail
+        .create_draft(
+            &as_user(&alex),
+            &Owner::Caller,
+            None,
+            &object(serde_json::json!({
+                "subject": subject,
+                "body": {"contentType": "text", "content": "Hi Adele,\n\nRetail sales are up 4% on last week; the figures are attached, the breakdown by store follows on Monday.\n\nAlex"},
+                "toRecipients": to(&["AdeleV"]),
+                "categories": ["Blue category"],
+            })),
+        )
+        .await
+        .map_err(fail("draft"))?;
+    let csv = "store,sales\nRedmond,18200\nBellevue,15400\nSeattle,12900\n";
+    mail.add_attachment(
         &as_user(&alex),
         &Owner::Caller,
-        &object(serde_json::json!({"message": {
-            "subject": subject,
-            "body": {"contentType": "text", "content": "Hi Adele,\n\nRetail sales are up 4% on last week; the breakdown by store follows on Monday.\n\nAlex"},
-            "toRecipients": to(&["AdeleV"]),
-            "categories": ["Blue category"],
-        }})),
+        None,
+        &numbers_draft.id,
+        &object(serde_json::json!({
+            "@odata.type": "#microsoft.graph.fileAttachment",
+            "name": "weekly-sales.csv",
+            "contentType": "text/csv",
+            "contentBytes": base64::engine::general_purpose::STANDARD.encode(csv),
+        })),
     )
     .await
-    .map_err(fail("send"))?;
+    .map_err(fail("attachment"))?;
+    mail.send_draft(&as_user(&alex), &Owner::Caller, &numbers_draft.id, None)
+        .await
+        .map_err(fail("send"))?;
     let numbers = find(&adele, subject).await?;
     let (_, sent) = mail
         .list(

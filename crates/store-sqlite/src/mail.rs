@@ -1087,4 +1087,45 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_change_migration_backfills_numbers_and_immutable_ids_and_continues() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(include_str!("../migrations/0011_mail.sql"))
+            .unwrap();
+        ensure_mailbox(&c, "t", "u", 0).unwrap();
+        ensure_mailbox(&c, "t", "v", 0).unwrap();
+        for (user, id) in [("u", "m1"), ("v", "m2"), ("u", "m3")] {
+            // The pre-0012 insert: no change number, no immutable id.
+            c.execute(
+                "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms,
+                    is_draft, is_read, body_type, body, body_text, importance, inference, recipients_text, flag_status,
+                    categories, has_attachments, internet_message_id, conversation_id, doc)
+                 SELECT ?2, 't', ?1, id, 'k', 0, 0, 0, 1, 1, 'text', '', '', 'normal', 'focused', '', 'notFlagged', '[]', 0, '<x@y>', 'c', '{}'
+                 FROM mail_folders WHERE user_id = ?1 AND well_known = 'drafts'",
+                params![user, id],
+            )
+            .unwrap();
+        }
+        c.execute_batch(include_str!("../migrations/0012_mail_changes.sql"))
+            .unwrap();
+        let rows: Vec<(String, String, i64, String)> = c
+            .prepare("SELECT user_id, id, change_seq, immutable_id FROM mail_messages ORDER BY user_id, change_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("u".into(), "m1".into(), 1, "m1".into()),
+                ("u".into(), "m3".into(), 2, "m3".into()),
+                ("v".into(), "m2".into(), 1, "m2".into()),
+            ]
+        );
+        assert_eq!(change_seq(&c, "u").unwrap(), 2);
+        assert_eq!(next_change_seq(&c, "u").unwrap(), 3);
+        assert_eq!(message(&c, "u", "m3").unwrap().unwrap().immutable_id, "m3");
+    }
 }

@@ -1424,6 +1424,21 @@ async fn sample_data_has_mail_threads_read_unread_flags_and_categories() {
     );
     let (_, drafts) = t.get("/v1.0/me/mailFolders/drafts/messages", &token).await;
     assert_eq!(drafts["value"][0]["subject"], "Store visit plan");
+    let numbers = inbox
+        .iter()
+        .find(|m| m["subject"] == "Weekly sales numbers")
+        .unwrap();
+    assert_eq!(numbers["hasAttachments"], true);
+    let (_, files) = t
+        .get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments",
+                numbers["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(files["value"][0]["name"], "weekly-sales.csv");
     let (_, sent) = t
         .get("/v1.0/me/mailFolders/sentitems/messages", &token)
         .await;
