@@ -1,6 +1,7 @@
 """The Python msgraph-sdk drives Outlook mail end to end, unmodified but for its base URL and token
 provider: a draft created and sent, found in the recipient's inbox with $filter and with $search,
-moved to the archive; sendMail as the SDK writes it (PascalCase parameters)."""
+moved to the archive; sendMail as the SDK writes it (PascalCase parameters); a file attachment
+added to a draft and received; folder message delta followed with `with_url`."""
 
 import asyncio
 import ssl
@@ -12,6 +13,7 @@ from kiota_abstractions.authentication import BaseBearerTokenAuthenticationProvi
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.file_attachment import FileAttachment
 from msgraph.generated.models.importance import Importance
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.message import Message
@@ -112,7 +114,22 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         sent = await me.me.mail_folders.by_mail_folder_id("sentitems").messages.get()
         assert sorted(m.subject for m in sent.value) == sorted([subject, f"Follow-up {tag}"])
 
-    asyncio.run(asyncio.wait_for(scenario(), 60))
+        # A file attachment on a draft, as the SDK writes it, travels with the send.
+        draft = await me.me.messages.post(
+            Message(
+                subject=f"With a file {tag}",
+                to_recipients=[Recipient(email_address=EmailAddress(address=receiver["userPrincipalName"]))],
+            )
+        )
+        added = await me.me.messages.by_message_id(draft.id).attachments.post(
+            FileAttachment(name="notes.txt", content_type="text/plain", content_bytes=b"zeppelin notes")
+        )
+        assert isinstance(added, FileAttachment) and added.size == 14
+        await me.me.messages.by_message_id(draft.id).send.post()
+        got = await inbox.get(RequestConfiguration(query_parameters=query(filter=f"subject eq 'With a file {tag}'")))
+        assert got.value[0].has_attachments is True
+        files = await them.me.messages.by_message_id(got.value[0].id).attachments.get()
+        assert [(f.name, f.content_bytes) for f in files.value] == [("notes.txt", b"zeppelin notes")]
 
 
 def test_message_delta_through_the_sdk(switchboard):
