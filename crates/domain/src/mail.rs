@@ -605,7 +605,7 @@ pub enum MailWrite {
     /// immutable id in the same mailbox).
     Copy {
         from_key: String,
-        record: MailRecord,
+        record: Box<MailRecord>,
     },
     /// Adds a file attachment to a draft of `user_id` (refused on a sent message).
     AddAttachment {
@@ -1726,7 +1726,7 @@ impl Mail<'_> {
             self.store
                 .write_mail(&MailWrite::Copy {
                     from_key: m.immutable_id.clone(),
-                    record: c.clone(),
+                    record: Box::new(c.clone()),
                 })
                 .await?;
             return Ok((mb, c));

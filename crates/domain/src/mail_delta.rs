@@ -294,7 +294,7 @@ impl Mail<'_> {
 
     /// `GET …/mailFolders/delta`: every folder of the mailbox (the whole tree but its root), then
     /// in later rounds the folders created, renamed or recounted since, and `@removed` for those
-    /// deleted. Only `$select` is taken as an option.
+    /// deleted. `$select` and `$top` are the options taken.
     pub async fn folder_delta(
         &self,
         caller: &Principal,
