@@ -34,13 +34,16 @@ written by `tests/python/graph_fidelity.py` from the SDKs' own request adapters)
 {"client": "msgraph-sdk", "scenario": "test_chats_members_and_apps_through_the_sdk", "method": "GET", "url": "https://127.0.0.1:40123/v1.0/chats?$top=2&$expand=members", "status": 200}
 ```
 
-- `client`: the SDK (or token library) that sent it, as its package is named: `msgraph-sdk`,
-  `msgraph-beta-sdk`, `azure-identity`, `msal`, `@microsoft/microsoft-graph-client`, …
+- `client`: the SDK (or token library) that sent it. Python names the package: `msgraph-sdk`,
+  `msgraph-beta-sdk`, `azure-identity`, `msal`. JavaScript names the client and the transport
+  (`tests/js/lib/observe.cjs`, one file per client): `v3-http` and `v3-https` are
+  `@microsoft/microsoft-graph-client` v3 over plain http and over `serve --tls`; `kiota-http` and
+  `kiota-https` are the Kiota TypeScript `@microsoft/msgraph-sdk` the same two ways.
 - `scenario`: the test that made the request, as its runner names it.
 - `method`, `url` (absolute, as sent, after the SDK's middleware), `status` (the final response's).
 
 A suite writes only when `SWITCHBOARD_COMPAT_RESULTS` is set, creates the directory if it is
-missing, names its file after itself (`python.jsonl`, `js.jsonl`, …) and appends each record as
+missing, names its file after itself (`python.jsonl`, `v3-http.jsonl`, …) and appends each record as
 one whole line in one write, so that test processes running in parallel do not interleave.
 
 Then `scripts/compatibility.py` matches each record's path (without `/v1.0` or `/beta`; `/me/…`

@@ -313,7 +313,7 @@ def test_beta_mail_draft_send_reply_move(switchboard):
         assert copy.parent_folder_id == child.id and copy.id != reply.id
         await me.me().messages.by_message_id(copy.id).permanent_delete.post()
         answer = await me.me().messages.by_message_id(reply.id).create_reply.post(CreateReplyPostRequestBody())
-        assert answer.is_draft is True and answer.subject == f"RE: RE: {subject}"
+        assert answer.is_draft is True and answer.subject == f"RE: {subject}"  # Outlook does not stack prefixes
         await me.me().messages.by_message_id(answer.id).patch(Message(body=ItemBody(content_type=BodyType.Text, content="Good.")))
         await me.me().messages.by_message_id(answer.id).send.post()
         await them.me().messages.by_message_id(got.id).forward.post(

@@ -1,7 +1,8 @@
 """The Python msgraph-sdk drives Outlook mail end to end, unmodified but for its base URL and token
 provider: a draft created and sent, found in the recipient's inbox with $filter and with $search,
 read, replied to, moved to the archive; sendMail as the SDK writes it (PascalCase parameters); the
-mailbox paged through the SDK's PageIterator; errors as the SDK's ODataError."""
+mailbox paged through the SDK's PageIterator; errors as the SDK's ODataError; a file attachment
+added to a draft and received; folder message delta followed with `with_url`."""
 
 import asyncio
 import uuid
@@ -10,6 +11,7 @@ import pytest
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from msgraph.generated.models.body_type import BodyType
 from msgraph.generated.models.email_address import EmailAddress
+from msgraph.generated.models.file_attachment import FileAttachment
 from msgraph.generated.models.importance import Importance
 from msgraph.generated.models.item_body import ItemBody
 from msgraph.generated.models.mail_folder import MailFolder
@@ -128,5 +130,77 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         with pytest.raises(ODataError) as caught:
             await them.me.messages.by_message_id(moved.id).get()
         assert caught.value.response_status_code == 404 and caught.value.error.code == "ErrorItemNotFound"
+
+        # A file attachment on a draft, as the SDK writes it, travels with the send.
+        draft = await me.me.messages.post(
+            Message(
+                subject=f"With a file {tag}",
+                to_recipients=[Recipient(email_address=EmailAddress(address=receiver.user_principal_name))],
+            )
+        )
+        added = await me.me.messages.by_message_id(draft.id).attachments.post(
+            FileAttachment(name="notes.txt", content_type="text/plain", content_bytes=b"zeppelin notes")
+        )
+        assert isinstance(added, FileAttachment) and added.size == 14
+        await me.me.messages.by_message_id(draft.id).send.post()
+        got = await inbox.get(RequestConfiguration(query_parameters=query(filter=f"subject eq 'With a file {tag}'")))
+        assert got.value[0].has_attachments is True
+        files = await them.me.messages.by_message_id(got.value[0].id).attachments.get()
+        assert [(f.name, f.content_bytes) for f in files.value] == [("notes.txt", b"zeppelin notes")]
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_message_delta_through_the_sdk(switchboard):
+    """The SDK's delta builder for a folder, then its links followed with `with_url`, as the SDK
+    documents: the initial round in pages, then exactly the new message, then a removal."""
+    sb = switchboard
+    tag = uuid.uuid4().hex[:6]
+
+    sender, receiver = create_users(sb, [f"d{tag}a", f"d{tag}b"], "Delta")
+
+    def client(user):
+        return client_for(sb, token(sb, grant_type="password", username=user.user_principal_name, password=PASSWORD, scope=".default"))
+
+    me, them = client(sender), client(receiver)
+
+    async def send(subject):
+        await me.me.send_mail.post(
+            SendMailPostRequestBody(
+                message=Message(
+                    subject=subject,
+                    body=ItemBody(content_type=BodyType.Text, content=subject),
+                    to_recipients=[Recipient(email_address=EmailAddress(address=receiver.user_principal_name))],
+                ),
+                save_to_sent_items=False,
+            )
+        )
+
+    async def scenario():
+        for i in range(3):
+            await send(f"first {i} {tag}")
+        delta = them.me.mail_folders.by_mail_folder_id("inbox").messages.delta
+        config = RequestConfiguration()
+        config.headers.add("Prefer", "odata.maxpagesize=2")
+        page = await delta.get(config)
+        seen = list(page.value)
+        pages = 1
+        while page.odata_next_link:
+            page = await delta.with_url(page.odata_next_link).get(config)
+            seen += page.value
+            pages += 1
+        assert pages == 2 and page.odata_delta_link
+        assert sorted(m.subject for m in seen) == sorted(f"first {i} {tag}" for i in range(3))
+
+        await send(f"later {tag}")
+        changes = await delta.with_url(page.odata_delta_link).get()
+        assert [m.subject for m in changes.value] == [f"later {tag}"]
+        assert changes.odata_delta_link and not changes.odata_next_link
+
+        gone = changes.value[0].id
+        await them.me.messages.by_message_id(gone).move.post(MovePostRequestBody(destination_id="archive"))
+        removed = await delta.with_url(changes.odata_delta_link).get()
+        assert [m.id for m in removed.value] == [gone]
+        assert removed.value[0].additional_data["@removed"] == {"reason": "deleted"}
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine;
 use serde_json::{Map, Value, json};
 use switchboard_domain::chats::Owner;
 use switchboard_domain::graph_time::seconds;
@@ -16,6 +17,8 @@ use switchboard_domain::mail::{
     FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html,
     html_to_text,
 };
+use switchboard_domain::mail_attachments::AttachmentRecord;
+use switchboard_domain::mail_delta::{DeltaRow, FolderDeltaRow};
 use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
@@ -28,6 +31,7 @@ use crate::odata;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/mailFolders", get(list_folders).post(create_folder))
+        .route("/mailFolders/delta", get(folder_delta))
         .route(
             "/mailFolders/{folder}",
             get(get_folder).patch(rename_folder).delete(delete_folder),
@@ -37,6 +41,7 @@ pub fn routes() -> Router<AppState> {
             get(list_folders).post(create_folder),
         )
         .route("/mailFolders/{folder}/messages", get(list).post(create))
+        .route("/mailFolders/{folder}/messages/delta", get(delta))
         .route(
             "/mailFolders/{folder}/messages/{message}",
             get(read).patch(update).delete(delete),
@@ -55,6 +60,34 @@ pub fn routes() -> Router<AppState> {
             get(read).patch(update).delete(delete),
         )
         .route("/messages/{message}/$value", get(value))
+        .route(
+            "/messages/{message}/attachments",
+            get(list_attachments)
+                .post(add_attachment)
+                .layer(attachment_body_limit()),
+        )
+        .route(
+            "/messages/{message}/attachments/{attachment}",
+            get(read_attachment).delete(delete_attachment),
+        )
+        .route(
+            "/messages/{message}/attachments/{attachment}/$value",
+            get(attachment_value),
+        )
+        .route(
+            "/mailFolders/{folder}/messages/{message}/attachments",
+            get(list_attachments)
+                .post(add_attachment)
+                .layer(attachment_body_limit()),
+        )
+        .route(
+            "/mailFolders/{folder}/messages/{message}/attachments/{attachment}",
+            get(read_attachment).delete(delete_attachment),
+        )
+        .route(
+            "/mailFolders/{folder}/messages/{message}/attachments/{attachment}/$value",
+            get(attachment_value),
+        )
         .route("/messages/{message}/{action}", post(action))
         .route("/sendMail", post(send_mail))
 }
@@ -115,11 +148,50 @@ fn body_preference(ctx: &Ctx) -> Option<&'static str> {
     })
 }
 
-fn with_preference(ctx: &Ctx, mut response: Response) -> Response {
+/// `Prefer: IdType="ImmutableId"`: message ids shown are the ones that survive moves.
+fn immutable_ids(ctx: &Ctx) -> bool {
+    ctx.prefer.iter().any(|p| {
+        p.split_once('=').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("IdType")
+                && value
+                    .trim()
+                    .trim_matches('"')
+                    .eq_ignore_ascii_case("ImmutableId")
+        })
+    })
+}
+
+/// The id a message is shown with: its immutable id when the caller prefers those.
+fn shown_id<'a>(ctx: &Ctx, m: &'a MailRecord) -> &'a str {
+    if immutable_ids(ctx) && !m.immutable_id.is_empty() {
+        &m.immutable_id
+    } else {
+        &m.id
+    }
+}
+
+/// The preferences a mail response honoured, for `Preference-Applied`.
+fn applied_preferences(ctx: &Ctx) -> Vec<String> {
+    let mut applied = Vec::new();
     if let Some(p) = body_preference(ctx) {
-        if let Ok(v) = HeaderValue::from_str(&format!("outlook.body-content-type=\"{p}\"")) {
-            response.headers_mut().insert("preference-applied", v);
-        }
+        applied.push(format!("outlook.body-content-type=\"{p}\""));
+    }
+    if immutable_ids(ctx) {
+        applied.push("IdType=\"ImmutableId\"".to_string());
+    }
+    applied
+}
+
+fn with_preference(ctx: &Ctx, response: Response) -> Response {
+    with_applied(response, applied_preferences(ctx))
+}
+
+fn with_applied(mut response: Response, applied: Vec<String>) -> Response {
+    if applied.is_empty() {
+        return response;
+    }
+    if let Ok(v) = HeaderValue::from_str(&applied.join(", ")) {
+        response.headers_mut().insert("preference-applied", v);
     }
     response
 }
@@ -200,8 +272,9 @@ fn in_version(ctx: &Ctx, name: &str) -> bool {
 pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<String, Value> {
     let preference = body_preference(ctx);
     let list = |r: &[Recipient]| Value::Array(r.iter().map(Recipient::json).collect());
+    let id = shown_id(ctx, m);
     let full = json!({
-        "id": m.id,
+        "id": id,
         "createdDateTime": seconds(m.created_ms),
         "lastModifiedDateTime": seconds(m.modified_ms),
         "changeKey": m.change_key,
@@ -220,7 +293,7 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
         "isReadReceiptRequested": m.read_receipt,
         "isRead": m.is_read,
         "isDraft": m.is_draft,
-        "webLink": web_link(&m.id),
+        "webLink": web_link(id),
         "inferenceClassification": m.inference,
         "unsubscribeData": m.unsubscribe_data,
         "unsubscribeEnabled": m.unsubscribe_enabled,
@@ -252,7 +325,7 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
     );
     match select {
         Some(names) => {
-            out.insert("id".into(), json!(m.id));
+            out.insert("id".into(), json!(id));
             for n in names {
                 if let Some(v) = full.remove(*n) {
                     out.insert((*n).to_string(), v);
@@ -274,9 +347,14 @@ pub fn message_json(ctx: &Ctx, m: &MailRecord, select: Option<&[&str]>) -> Map<S
 
 /// `$select` names, canonical, checked.
 fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
-    let Some(names) = &ctx.query.select else {
-        return Ok(None);
-    };
+    match &ctx.query.select {
+        Some(names) => canonical_select(ctx, names),
+        None => Ok(None),
+    }
+}
+
+/// Message property names, canonical, checked.
+fn canonical_select(ctx: &Ctx, names: &[String]) -> Result<Option<Vec<&'static str>>, ApiError> {
     let mut out = Vec::new();
     for n in names {
         if n == "*" {
@@ -301,8 +379,12 @@ fn select(ctx: &Ctx) -> Result<Option<Vec<&'static str>>, ApiError> {
 }
 
 fn folder_select(ctx: &Ctx, f: &FolderRecord) -> Map<String, Value> {
+    folder_projection(f, ctx.query.select.as_deref())
+}
+
+fn folder_projection(f: &FolderRecord, select: Option<&[String]>) -> Map<String, Value> {
     let full = folder_json(f);
-    match &ctx.query.select {
+    match select {
         Some(names) => {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let mut out = Map::new();
@@ -495,7 +577,11 @@ async fn create(
             &body.0,
         )
         .await?;
-    let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
+    let location = ctx.url(&format!(
+        "{}/messages('{}')",
+        user_path(&mb),
+        shown_id(&ctx, &m)
+    ));
     Ok(with_preference(
         &ctx,
         odata::created(message_entity(&ctx, &mb, &m, None), &location),
@@ -661,10 +747,14 @@ async fn action(
                     action == "copy",
                 )
                 .await?;
-            let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-            Ok(odata::created(
-                message_entity(&ctx, &mb, &m, None),
-                &location,
+            let location = ctx.url(&format!(
+                "{}/messages('{}')",
+                user_path(&mb),
+                shown_id(&ctx, &m)
+            ));
+            Ok(with_preference(
+                &ctx,
+                odata::created(message_entity(&ctx, &mb, &m, None), &location),
             ))
         }
         "permanentDelete" => {
@@ -693,10 +783,14 @@ async fn action(
                 .await?;
             match draft {
                 Some(m) => {
-                    let location = ctx.url(&format!("{}/messages('{}')", user_path(&mb), m.id));
-                    Ok(odata::created(
-                        message_entity(&ctx, &mb, &m, None),
-                        &location,
+                    let location = ctx.url(&format!(
+                        "{}/messages('{}')",
+                        user_path(&mb),
+                        shown_id(&ctx, &m)
+                    ));
+                    Ok(with_preference(
+                        &ctx,
+                        odata::created(message_entity(&ctx, &mb, &m, None), &location),
                     ))
                 }
                 None => Ok(StatusCode::ACCEPTED.into_response()),
@@ -708,6 +802,290 @@ async fn action(
             format!("Resource not found for the segment '{action}'."),
         ))),
     }
+}
+
+/// `Prefer: odata.maxpagesize=N`, when sent and valid.
+fn max_page_size(ctx: &Ctx) -> Option<usize> {
+    ctx.prefer.iter().find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("odata.maxpagesize") {
+            return None;
+        }
+        value
+            .trim()
+            .trim_matches('"')
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+    })
+}
+
+/// # `GET …/mailFolders/{id}/messages/delta`
+/// A page of a delta round: messages (whole or `$select`ed) and `@removed` entries, then
+/// `@odata.nextLink` (`$skiptoken`) or `@odata.deltaLink` (`$deltatoken`). The links carry only
+/// the token: the round's options are baked into it, as Graph does.
+async fn delta(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let requested = select(&ctx)?.map(|names| names.iter().map(|n| n.to_string()).collect());
+    let page_size = max_page_size(&ctx);
+    let (_, page) = mail(&state)
+        .delta(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder").unwrap_or_default(),
+            &ctx.query,
+            requested,
+            page_size
+                .unwrap_or(switchboard_domain::mail_delta::DEFAULT_PAGE)
+                .min(switchboard_domain::mail_delta::MAX_PAGE),
+        )
+        .await?;
+    let select = match &page.select {
+        Some(names) => canonical_select(&ctx, names)?,
+        None => None,
+    };
+    let immutable = immutable_ids(&ctx);
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|row| match row {
+            DeltaRow::Changed(m) => Value::Object(message_json(&ctx, m, select.as_deref())),
+            DeltaRow::Removed { id, immutable_id } => json!({
+                "@odata.type": "#microsoft.graph.message",
+                "id": if immutable { immutable_id } else { id },
+                "@removed": {"reason": "deleted"},
+            }),
+        })
+        .collect();
+    Ok(delta_response(
+        &ctx,
+        "Collection(message)",
+        items,
+        page.next_token.as_deref(),
+        page.delta_token.as_deref(),
+        page_size,
+    ))
+}
+
+/// A delta page: context, `@odata.nextLink` or `@odata.deltaLink` (carrying only the token), the
+/// entries, and `Preference-Applied` for what was honoured.
+fn delta_response(
+    ctx: &Ctx,
+    fragment: &str,
+    items: Vec<Value>,
+    next_token: Option<&str>,
+    delta_token: Option<&str>,
+    page_size: Option<usize>,
+) -> Response {
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), json!(ctx.context(fragment)));
+    let link = |option: &str, token: &str| format!("{}{}?{option}={token}", ctx.base, ctx.path);
+    if let Some(token) = next_token {
+        out.insert("@odata.nextLink".into(), json!(link("$skiptoken", token)));
+    }
+    if let Some(token) = delta_token {
+        out.insert("@odata.deltaLink".into(), json!(link("$deltatoken", token)));
+    }
+    out.insert("value".into(), Value::Array(items));
+    let mut applied = applied_preferences(ctx);
+    if let Some(n) = page_size {
+        applied.push(format!(
+            "odata.maxpagesize={}",
+            n.min(switchboard_domain::mail_delta::MAX_PAGE)
+        ));
+    }
+    with_applied(odata::json(StatusCode::OK, Value::Object(out)), applied)
+}
+
+/// # `GET …/mailFolders/delta`
+/// The mailbox's folder tree, then the folders created, renamed or recounted since, and
+/// `@removed` entries for deleted ones.
+async fn folder_delta(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let page_size = max_page_size(&ctx);
+    let (_, page) = mail(&state)
+        .folder_delta(
+            &ctx.principal,
+            &owner(&params),
+            &ctx.query,
+            ctx.query.select.clone(),
+            page_size
+                .unwrap_or(switchboard_domain::mail_delta::DEFAULT_PAGE)
+                .min(switchboard_domain::mail_delta::MAX_PAGE),
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|row| match row {
+            FolderDeltaRow::Changed(f) => {
+                Value::Object(folder_projection(f, page.select.as_deref()))
+            }
+            FolderDeltaRow::Removed(id) => json!({
+                "@odata.type": "#microsoft.graph.mailFolder",
+                "id": id,
+                "@removed": {"reason": "deleted"},
+            }),
+        })
+        .collect();
+    Ok(delta_response(
+        &ctx,
+        "Collection(mailFolder)",
+        items,
+        page.next_token.as_deref(),
+        page.delta_token.as_deref(),
+        page_size,
+    ))
+}
+
+// --- attachments ---
+
+/// Room for a 3 MB file in base64 inside its JSON: the attachment routes take more than the
+/// server-wide body limit, so Graph's own 3 MB rule decides (with its error).
+fn attachment_body_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(
+        switchboard_domain::mail_attachments::MAX_ATTACHMENT_BYTES / 3 * 4 + 64 * 1024,
+    )
+}
+
+fn attachment_json(a: &AttachmentRecord) -> Map<String, Value> {
+    let v = json!({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "@odata.mediaContentType": a.content_type,
+        "id": a.id,
+        "lastModifiedDateTime": seconds(a.modified_ms),
+        "name": a.name,
+        "contentType": a.content_type,
+        "size": a.size,
+        "isInline": a.is_inline,
+        "contentId": a.content_id,
+        "contentLocation": null,
+        "contentBytes": base64::engine::general_purpose::STANDARD.encode(&a.content),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn attachments_set(mb: &Mailbox, params: &HashMap<String, String>) -> String {
+    format!(
+        "{}/messages('{}')/attachments",
+        user_path(mb),
+        param(params, "message").unwrap_or_default()
+    )
+}
+
+async fn list_attachments(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let (mb, items) = mail(&state)
+        .list_attachments(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+        )
+        .await?;
+    let items = items
+        .iter()
+        .map(|a| Value::Object(attachment_json(a)))
+        .collect();
+    Ok(odata::json(
+        StatusCode::OK,
+        collection(&ctx, &attachments_set(&mb, &params), items, None, None),
+    ))
+}
+
+async fn read_attachment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let (mb, a) = mail(&state)
+        .get_attachment(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+            param(&params, "attachment").unwrap_or_default(),
+        )
+        .await?;
+    Ok(odata::json(
+        StatusCode::OK,
+        odata::entity(&ctx, &attachments_set(&mb, &params), attachment_json(&a)),
+    ))
+}
+
+async fn attachment_value(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<Response, ApiError> {
+    let (_, a) = mail(&state)
+        .get_attachment(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+            param(&params, "attachment").unwrap_or_default(),
+        )
+        .await?;
+    let content_type = HeaderValue::from_str(&a.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let mut response = (StatusCode::OK, a.content).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    Ok(response)
+}
+
+async fn add_attachment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+    body: JsonObject,
+) -> Result<Response, ApiError> {
+    let (mb, a) = mail(&state)
+        .add_attachment(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+            &body.0,
+        )
+        .await?;
+    let set = attachments_set(&mb, &params);
+    let location = ctx.url(&format!("{set}('{}')", a.id));
+    Ok(odata::created(
+        odata::entity(&ctx, &set, attachment_json(&a)),
+        &location,
+    ))
+}
+
+async fn delete_attachment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(params): Params,
+) -> Result<StatusCode, ApiError> {
+    mail(&state)
+        .delete_attachment(
+            &ctx.principal,
+            &owner(&params),
+            param(&params, "folder"),
+            param(&params, "message").unwrap_or_default(),
+            param(&params, "attachment").unwrap_or_default(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn send_mail(

@@ -1,5 +1,6 @@
-//! The state tokens of `getAllMessages/delta`: which user's messages, and the last change
-//! sequence number the client has seen, signed so a client can neither forge nor alter one.
+//! The state tokens of `getAllMessages/delta` and of mail folder message delta: which user's
+//! messages, and the last change sequence number the client has seen (plus, for scoped tokens,
+//! what else the round is bound to), signed so a client can neither forge nor alter one.
 //!
 //! Every write of a chat message stamps it with the tenant's next change sequence number (see
 //! the store), so "everything that changed since" is "every message with a higher number". A
@@ -75,14 +76,27 @@ fn mac(secret: &[u8], payload: &[u8]) -> Vec<u8> {
 
 /// Signs a token.
 pub fn sign(secret: &[u8], token: &ChangeToken) -> String {
-    let payload = format!(
+    seal(secret, &payload(token))
+}
+
+/// Signs a token that also carries a scope (what else the round is bound to, e.g. a mail
+/// folder and the round's query options). Scoped and unscoped tokens never verify as each other.
+pub fn sign_scoped(secret: &[u8], token: &ChangeToken, scope: &str) -> String {
+    seal(secret, &format!("{}|{scope}", payload(token)))
+}
+
+fn payload(token: &ChangeToken) -> String {
+    format!(
         "v1|{}|{}|{}|{}|{}",
         token.kind.tag(),
         token.tenant_id,
         token.user_id,
         token.seq,
         token.issued_ms
-    );
+    )
+}
+
+fn seal(secret: &[u8], payload: &str) -> String {
     format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(payload.as_bytes()),
@@ -90,13 +104,8 @@ pub fn sign(secret: &[u8], token: &ChangeToken) -> String {
     )
 }
 
-/// Checks a token's signature, kind and age.
-pub fn verify(
-    secret: &[u8],
-    text: &str,
-    kind: TokenKind,
-    now_ms: i64,
-) -> Result<ChangeToken, TokenError> {
+/// The payload of a token whose signature holds.
+fn open(secret: &[u8], text: &str) -> Result<String, TokenError> {
     let (payload, signature) = text.split_once('.').ok_or(TokenError::Invalid)?;
     let payload = URL_SAFE_NO_PAD
         .decode(payload)
@@ -108,9 +117,11 @@ pub fn verify(
     m.update(&payload);
     m.verify_slice(&signature)
         .map_err(|_| TokenError::Invalid)?;
-    let payload = String::from_utf8(payload).map_err(|_| TokenError::Invalid)?;
-    let parts: Vec<&str> = payload.split('|').collect();
-    let ["v1", tag, tenant, user, seq, issued] = parts.as_slice() else {
+    String::from_utf8(payload).map_err(|_| TokenError::Invalid)
+}
+
+fn parse(parts: &[&str], kind: TokenKind, now_ms: i64) -> Result<ChangeToken, TokenError> {
+    let ["v1", tag, tenant, user, seq, issued] = parts else {
         return Err(TokenError::Invalid);
     };
     if *tag != kind.tag() {
@@ -127,6 +138,36 @@ pub fn verify(
         return Err(TokenError::Expired);
     }
     Ok(token)
+}
+
+/// Checks a token's signature, kind and age.
+pub fn verify(
+    secret: &[u8],
+    text: &str,
+    kind: TokenKind,
+    now_ms: i64,
+) -> Result<ChangeToken, TokenError> {
+    let payload = open(secret, text)?;
+    let parts: Vec<&str> = payload.split('|').collect();
+    parse(&parts, kind, now_ms)
+}
+
+/// Checks a scoped token's signature, kind and age; returns it with its scope.
+pub fn verify_scoped(
+    secret: &[u8],
+    text: &str,
+    kind: TokenKind,
+    now_ms: i64,
+) -> Result<(ChangeToken, String), TokenError> {
+    let payload = open(secret, text)?;
+    let parts: Vec<&str> = payload.splitn(7, '|').collect();
+    let [head @ .., scope] = parts.as_slice() else {
+        return Err(TokenError::Invalid);
+    };
+    if parts.len() != 7 {
+        return Err(TokenError::Invalid);
+    }
+    Ok((parse(head, kind, now_ms)?, scope.to_string()))
 }
 
 #[cfg(test)]
@@ -168,6 +209,20 @@ mod tests {
         );
         assert_eq!(
             verify(secret, "garbage", TokenKind::Delta, 2_000),
+            Err(TokenError::Invalid)
+        );
+        // A scoped token carries its scope and is no unscoped one, nor the reverse.
+        let scoped = sign_scoped(secret, &token(TokenKind::Delta), "folder|with|bars");
+        assert_eq!(
+            verify_scoped(secret, &scoped, TokenKind::Delta, 2_000),
+            Ok((token(TokenKind::Delta), "folder|with|bars".to_string()))
+        );
+        assert_eq!(
+            verify(secret, &scoped, TokenKind::Delta, 2_000),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            verify_scoped(secret, &text, TokenKind::Delta, 2_000),
             Err(TokenError::Invalid)
         );
         // Too old.

@@ -14,6 +14,8 @@ pub mod directory;
 pub mod error;
 pub mod graph_time;
 pub mod mail;
+pub mod mail_attachments;
+pub mod mail_delta;
 pub mod message_body;
 pub mod paging;
 pub mod permissions;

@@ -95,6 +95,9 @@ impl Recipient {
 pub struct MailRecord {
     /// Opaque id (changes when the message moves).
     pub id: String,
+    /// The id `Prefer: IdType="ImmutableId"` shows: kept across moves (the store makes one for a
+    /// record that has none).
+    pub immutable_id: String,
     /// Owning tenant.
     pub tenant_id: String,
     /// Mailbox owner.
@@ -607,8 +610,30 @@ pub enum MailWrite {
     },
     /// Deletes one message of `user_id` for good.
     Delete { user_id: String, id: String },
+    /// Stores a copy of a message, with copies of its attachments (`from_key`: the original's
+    /// immutable id in the same mailbox).
+    Copy {
+        from_key: String,
+        record: Box<MailRecord>,
+    },
+    /// Adds a file attachment to a draft of `user_id` (refused on a sent message).
+    AddAttachment {
+        user_id: String,
+        id: String,
+        attachment: crate::mail_attachments::AttachmentRecord,
+        change_key: String,
+        now_ms: i64,
+    },
+    /// Removes an attachment from a message of `user_id`.
+    DeleteAttachment {
+        user_id: String,
+        id: String,
+        attachment_id: String,
+        change_key: String,
+        now_ms: i64,
+    },
     /// Sends: removes the draft (when sending one; its change key checked against `if_match`),
-    /// then stores the sent copy and every delivery.
+    /// then stores the sent copy and every delivery (each with the draft's attachments).
     Send {
         user_id: String,
         draft_id: Option<String>,
@@ -1115,6 +1140,7 @@ fn new_draft(user: &UserRecord, folder_id: String, now: i64) -> MailRecord {
         .unwrap_or_default();
     MailRecord {
         id: new_message_id(),
+        immutable_id: new_message_id(),
         tenant_id: user.tenant_id.clone(),
         user_id: user.id.clone(),
         folder_id,
@@ -1532,7 +1558,7 @@ impl Mail<'_> {
         Ok((mb, m))
     }
 
-    async fn message(
+    pub(crate) async fn message(
         &self,
         mb: &Mailbox,
         folder: Option<&str>,
@@ -1701,12 +1727,16 @@ impl Mail<'_> {
             let now = now_ms();
             let mut c = m.clone();
             c.id = new_message_id();
+            c.immutable_id = new_message_id();
             c.folder_id = dest.id;
             c.change_key = new_change_key();
             c.created_ms = now;
             c.modified_ms = now;
             self.store
-                .write_mail(&MailWrite::Insert(vec![c.clone()]))
+                .write_mail(&MailWrite::Copy {
+                    from_key: m.immutable_id.clone(),
+                    record: Box::new(c.clone()),
+                })
                 .await?;
             return Ok((mb, c));
         }
@@ -1838,6 +1868,7 @@ impl Mail<'_> {
                     delivered.push(u.id.clone());
                     let mut copy = sent.clone();
                     copy.id = new_message_id();
+                    copy.immutable_id = new_message_id();
                     copy.user_id = u.id.clone();
                     copy.folder_id = "wk:inbox".into();
                     copy.is_read = false;
@@ -1965,11 +1996,11 @@ impl Mail<'_> {
         };
         match kind {
             ResponseKind::Reply => {
-                d.subject = Some(format!("RE: {subject}"));
+                d.subject = Some(prefixed("RE: ", &subject));
                 d.to = reply_targets;
             }
             ResponseKind::ReplyAll => {
-                d.subject = Some(format!("RE: {subject}"));
+                d.subject = Some(prefixed("RE: ", &subject));
                 let mut to = reply_targets;
                 for r in original.to.iter().filter(not_me) {
                     if !to.iter().any(|t| t.address == r.address) {
@@ -1980,7 +2011,7 @@ impl Mail<'_> {
                 d.cc = original.cc.iter().filter(not_me).cloned().collect();
             }
             ResponseKind::Forward => {
-                d.subject = Some(format!("FW: {subject}"));
+                d.subject = Some(prefixed("FW: ", &subject));
                 d.to = extra_to.clone().unwrap_or_default();
             }
         }
@@ -2055,7 +2086,11 @@ impl Mail<'_> {
     ) -> Result<String, Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let m = self.message(&mb, folder, id).await?;
-        Ok(mime(&m))
+        let attachments = self
+            .store
+            .mail_attachments(&mb.user.id, &m.immutable_id)
+            .await?;
+        Ok(mime(&m, &attachments))
     }
 }
 
@@ -2068,6 +2103,18 @@ pub enum ResponseKind {
     ReplyAll,
     /// To new recipients.
     Forward,
+}
+
+/// `RE: `/`FW: ` before a subject, once: Outlook does not stack them on a thread's replies.
+fn prefixed(prefix: &str, subject: &str) -> String {
+    let has = subject
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix));
+    if has {
+        subject.to_string()
+    } else {
+        format!("{prefix}{subject}")
+    }
 }
 
 fn check_recipient_count(m: &MailRecord) -> Result<(), Error> {
@@ -2134,7 +2181,7 @@ fn rfc2822_date(ms: i64) -> String {
 }
 
 /// The message as an RFC 5322 MIME document.
-pub fn mime(m: &MailRecord) -> String {
+pub fn mime(m: &MailRecord, attachments: &[crate::mail_attachments::AttachmentRecord]) -> String {
     let mut out = String::new();
     let list = |rs: &[Recipient]| rs.iter().map(mime_address).collect::<Vec<_>>().join(", ");
     if let Some(f) = &m.from {
@@ -2170,11 +2217,40 @@ pub fn mime(m: &MailRecord) -> String {
     } else {
         "plain"
     };
+    let body_part = format!(
+        "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
+        m.body.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    if attachments.is_empty() {
+        out.push_str(&body_part);
+        return out;
+    }
+    // The boundary is random, so no part's content can contain it by chance.
+    let boundary = format!("_sb_{}_", URL_SAFE_NO_PAD.encode(random(18)));
     out.push_str(&format!(
-        "Content-Type: text/{subtype}; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n{body_part}"
     ));
-    out.push_str(&m.body.replace("\r\n", "\n").replace('\n', "\r\n"));
-    out.push_str("\r\n");
+    for a in attachments {
+        let name = a.name.replace(['"', '\r', '\n'], "_");
+        let disposition = if a.is_inline { "inline" } else { "attachment" };
+        out.push_str(&format!(
+            "--{boundary}\r\nContent-Type: {}; name=\"{name}\"\r\nContent-Disposition: {disposition}; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n",
+            a.content_type.replace(['\r', '\n'], " ")
+        ));
+        if let Some(id) = &a.content_id {
+            out.push_str(&format!(
+                "Content-ID: <{}>\r\n",
+                id.replace(['\r', '\n', '<', '>'], "")
+            ));
+        }
+        out.push_str("\r\n");
+        let encoded = STANDARD.encode(&a.content);
+        for line in encoded.as_bytes().chunks(76) {
+            out.push_str(std::str::from_utf8(line).unwrap_or_default());
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("--{boundary}--\r\n"));
     out
 }
 

@@ -299,6 +299,13 @@ pub const MAIL_READ: Permissions = Permissions {
     application: &["Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"],
 };
 
+/// Reading mail attachments (`Mail.ReadBasic` does not show them).
+pub const MAIL_ATTACHMENTS_READ: Permissions = Permissions {
+    family: Family::Outlook,
+    delegated: &["Mail.Read", "Mail.ReadWrite"],
+    application: &["Mail.Read", "Mail.ReadWrite"],
+};
+
 /// Creating, changing, moving, copying and deleting mail messages.
 pub const MAIL_WRITE: Permissions = Permissions {
     family: Family::Outlook,
@@ -540,6 +547,37 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
         &MAIL_SEND,
     ),
     ("POST", "/users/{id}/sendMail", &MAIL_SEND),
+    (
+        "GET",
+        "/users/{id}/mailFolders/{folder-id}/messages/delta",
+        &MAIL_READ,
+    ),
+    ("GET", "/users/{id}/mailFolders/delta", &MAIL_FOLDERS_READ),
+    (
+        "GET",
+        "/users/{id}/messages/{message-id}/attachments",
+        &MAIL_ATTACHMENTS_READ,
+    ),
+    (
+        "GET",
+        "/users/{id}/messages/{message-id}/attachments/{attachment-id}",
+        &MAIL_ATTACHMENTS_READ,
+    ),
+    (
+        "GET",
+        "/users/{id}/messages/{message-id}/attachments/{attachment-id}/$value",
+        &MAIL_ATTACHMENTS_READ,
+    ),
+    (
+        "POST",
+        "/users/{id}/messages/{message-id}/attachments",
+        &MAIL_WRITE,
+    ),
+    (
+        "DELETE",
+        "/users/{id}/messages/{message-id}/attachments/{attachment-id}",
+        &MAIL_WRITE,
+    ),
 ];
 
 /// The matrix as a Markdown page.

@@ -436,6 +436,46 @@ pub trait Store: Send + Sync + 'static {
         &self,
         write: &crate::mail::MailWrite,
     ) -> Result<crate::mail::MailOutcome, StoreError>;
+    /// The attachments of a message (by its immutable id), oldest first.
+    async fn mail_attachments(
+        &self,
+        user_id: &str,
+        message_key: &str,
+    ) -> Result<Vec<crate::mail_attachments::AttachmentRecord>, StoreError>;
+    /// The newest change number of a mailbox (0 before its first message).
+    async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError>;
+    /// Up to `limit` messages of a folder for an initial delta round, newest first, after
+    /// `cursor` (received time and id of the last one delivered).
+    async fn mail_delta_initial(
+        &self,
+        folder_id: &str,
+        received_from: Option<(i64, bool)>,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<crate::mail::MailRecord>, StoreError>;
+    /// Up to `limit` changes of a folder after change number `after`, in change order.
+    async fn mail_delta_changes(
+        &self,
+        folder_id: &str,
+        after: i64,
+        filter: &crate::mail_delta::DeltaFilter,
+        limit: usize,
+    ) -> Result<crate::mail_delta::DeltaRows, StoreError>;
+    /// Up to `limit` folders of a mailbox (all but the root) for an initial folder delta round,
+    /// oldest first, after `cursor` (creation time and id of the last one delivered).
+    async fn mail_folder_delta_initial(
+        &self,
+        user_id: &str,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<crate::mail::FolderRecord>, StoreError>;
+    /// Up to `limit` folder changes of a mailbox after change number `after`, in change order.
+    async fn mail_folder_delta_changes(
+        &self,
+        user_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<crate::mail_delta::FolderDeltaRows, StoreError>;
 
     // --- housekeeping ---
 

@@ -12,6 +12,7 @@ use switchboard_domain::chat_messages::{BodyInput, ChatMessages, MessageInput};
 use switchboard_domain::chats::{ChatInput, Chats, Created, MemberInput, Owner};
 use switchboard_domain::credentials::{self, HashCost};
 use switchboard_domain::graph_time::now_ms;
+use switchboard_domain::mail::{Mail, ResponseKind};
 use switchboard_domain::principal::PrincipalKind;
 use switchboard_domain::store::UserKey;
 use switchboard_domain::teams_apps::{AppInput, Catalog, ChatApps, InstallInput};
@@ -200,6 +201,7 @@ pub async fn seed(
     crate::bootstrap::write_private(&path, &serde_json::to_string_pretty(&listed)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     seed_teams(store, tenant_id, &ids).await?;
+    seed_mail(store, tenant_id, domain, &ids).await?;
     tracing::info!(
         "seeded {} sample users; their passwords are in {}",
         listed.len(),
@@ -366,5 +368,212 @@ async fn seed_teams(
             .await
             .map_err(|e| anyhow::anyhow!("sample app install: {e}"))?;
     }
+    Ok(())
+}
+
+/// Mail among the sample users, sent through the domain layer so delivery, threading and counts
+/// are as for any client: two threads in Adele Vance's inbox (replies sharing a conversation),
+/// read and unread mail, a flagged and categorised message, and a draft. `ids` as for
+/// [`seed_teams`]; threads whose people were not seeded now are skipped.
+async fn seed_mail(
+    store: &dyn Store,
+    tenant_id: &str,
+    domain: &str,
+    ids: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let id = |alias: &str| {
+        ids.iter()
+            .find(|(a, _)| *a == alias)
+            .map(|(_, id)| id.to_string())
+    };
+    let (Some(adele), Some(diego), Some(miriam), Some(alex)) =
+        (id("AdeleV"), id("DiegoS"), id("MiriamG"), id("AlexW"))
+    else {
+        return Ok(());
+    };
+    let client_id = store
+        .applications(tenant_id)
+        .await?
+        .first()
+        .map(|a| a.client_id.clone())
+        .unwrap_or_default();
+    let as_user = |user_id: &str| Principal {
+        tenant_id: tenant_id.to_string(),
+        client_id: client_id.clone(),
+        kind: PrincipalKind::User {
+            user_id: user_id.to_string(),
+            scopes: vec!["Mail.ReadWrite".to_string(), "Mail.Send".to_string()],
+        },
+    };
+    let mail = Mail { store };
+    let fail = |what: &'static str| {
+        move |e: switchboard_domain::Error| anyhow::anyhow!("sample mail ({what}): {e}")
+    };
+    let object = |v: serde_json::Value| match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    let to = |aliases: &[&str]| {
+        aliases
+            .iter()
+            .map(|a| serde_json::json!({"emailAddress": {"address": format!("{a}@{domain}")}}))
+            .collect::<Vec<_>>()
+    };
+    // The newest message of a mailbox's inbox with this subject.
+    let find = async |user_id: &str, subject: &str| -> anyhow::Result<String> {
+        let (_, page) = mail
+            .list(
+                &as_user(user_id),
+                &Owner::Caller,
+                Some("inbox"),
+                &switchboard_odata::QueryOptions::default(),
+            )
+            .await
+            .map_err(fail("list"))?;
+        page.items
+            .into_iter()
+            .find(|m| m.subject.as_deref() == Some(subject))
+            .map(|m| m.id)
+            .ok_or_else(|| anyhow::anyhow!("sample mail: '{subject}' was not delivered"))
+    };
+
+    // Thread 1: Diego asks Adele and Miriam; Adele answers all; Miriam answers Adele.
+    let subject = "Offsite logistics";
+    mail.send_mail(
+        &as_user(&diego),
+        &Owner::Caller,
+        &object(serde_json::json!({"message": {
+            "subject": subject,
+            "body": {"contentType": "html", "content": "<p>Hi both,</p><p>The offsite is on the 14th. Can you confirm the venue and the headcount by Friday?</p><p>Diego</p>"},
+            "toRecipients": to(&["AdeleV", "MiriamG"]),
+            "importance": "high",
+        }})),
+    )
+    .await
+    .map_err(fail("send"))?;
+    let first = find(&adele, subject).await?;
+    mail.respond(
+        &as_user(&adele),
+        &Owner::Caller,
+        None,
+        &first,
+        ResponseKind::ReplyAll,
+        &object(serde_json::json!({"comment": "The venue is booked: Building 18, room 2111. Headcount is 24 so far."})),
+        true,
+    )
+    .await
+    .map_err(fail("reply all"))?;
+    let reply = find(&miriam, &format!("RE: {subject}")).await?;
+    mail.respond(
+        &as_user(&miriam),
+        &Owner::Caller,
+        None,
+        &reply,
+        ResponseKind::Reply,
+        &object(serde_json::json!({"comment": "Thanks Adele, add me to the headcount, and I'll bring the projector."})),
+        true,
+    )
+    .await
+    .map_err(fail("reply"))?;
+    // Adele has read the thread's opening message, flagged it and filed it under a category.
+    mail.update(
+        &as_user(&adele),
+        &Owner::Caller,
+        None,
+        &first,
+        &object(serde_json::json!({"isRead": true, "flag": {"flagStatus": "flagged"}, "categories": ["Red category"]})),
+        None,
+    )
+    .await
+    .map_err(fail("flag"))?;
+
+    // Thread 2: Alex's weekly numbers to Adele, a follow-up in the same conversation, both unread.
+    let subject = "Weekly sales numbers";
+    let (_, numbers_draft) = mail
+        .create_draft(
+            &as_user(&alex),
+            &Owner::Caller,
+            None,
+            &object(serde_json::json!({
+                "subject": subject,
+                "body": {"contentType": "text", "content": "Hi Adele,\n\nRetail sales are up 4% on last week; the figures are attached, the breakdown by store follows on Monday.\n\nAlex"},
+                "toRecipients": to(&["AdeleV"]),
+                "categories": ["Blue category"],
+            })),
+        )
+        .await
+        .map_err(fail("draft"))?;
+    let csv = "store,sales\nRedmond,18200\nBellevue,15400\nSeattle,12900\n";
+    mail.add_attachment(
+        &as_user(&alex),
+        &Owner::Caller,
+        None,
+        &numbers_draft.id,
+        &object(serde_json::json!({
+            "@odata.type": "#microsoft.graph.fileAttachment",
+            "name": "weekly-sales.csv",
+            "contentType": "text/csv",
+            "contentBytes": base64::engine::general_purpose::STANDARD.encode(csv),
+        })),
+    )
+    .await
+    .map_err(fail("attachment"))?;
+    mail.send_draft(&as_user(&alex), &Owner::Caller, &numbers_draft.id, None)
+        .await
+        .map_err(fail("send"))?;
+    let numbers = find(&adele, subject).await?;
+    let (_, sent) = mail
+        .list(
+            &as_user(&alex),
+            &Owner::Caller,
+            Some("sentitems"),
+            &switchboard_odata::QueryOptions::default(),
+        )
+        .await
+        .map_err(fail("list"))?;
+    if let Some(original) = sent
+        .items
+        .iter()
+        .find(|m| m.subject.as_deref() == Some(subject))
+    {
+        mail.respond(
+            &as_user(&alex),
+            &Owner::Caller,
+            None,
+            &original.id,
+            ResponseKind::Forward,
+            &object(serde_json::json!({"comment": "Adding the store breakdown: Redmond leads, Bellevue is catching up.", "toRecipients": to(&["AdeleV"])})),
+            true,
+        )
+        .await
+        .map_err(fail("forward"))?;
+    }
+    // Adele flagged the numbers to follow up on.
+    mail.update(
+        &as_user(&adele),
+        &Owner::Caller,
+        None,
+        &numbers,
+        &object(
+            serde_json::json!({"flag": {"flagStatus": "flagged"}, "categories": ["Blue category"]}),
+        ),
+        None,
+    )
+    .await
+    .map_err(fail("flag"))?;
+
+    // A draft Adele has not sent yet.
+    mail.create_draft(
+        &as_user(&adele),
+        &Owner::Caller,
+        None,
+        &object(serde_json::json!({
+            "subject": "Store visit plan",
+            "body": {"contentType": "text", "content": "Draft: visits to Redmond and Bellevue next week."},
+            "toRecipients": to(&["DiegoS"]),
+        })),
+    )
+    .await
+    .map_err(fail("draft"))?;
     Ok(())
 }

@@ -369,6 +369,72 @@ impl Store for SqliteStore {
         self.writer.write(move |c| mail::write(c, &w)).await
     }
 
+    async fn mail_attachments(
+        &self,
+        user_id: &str,
+        message_key: &str,
+    ) -> Result<Vec<switchboard_domain::mail_attachments::AttachmentRecord>, StoreError> {
+        let (u, k) = (user_id.to_string(), message_key.to_string());
+        self.readers
+            .read(move |c| mail::attachments(c, &u, &k))
+            .await
+    }
+
+    async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError> {
+        let u = user_id.to_string();
+        self.readers.read(move |c| mail::change_seq(c, &u)).await
+    }
+
+    async fn mail_delta_initial(
+        &self,
+        folder_id: &str,
+        received_from: Option<(i64, bool)>,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<switchboard_domain::mail::MailRecord>, StoreError> {
+        let (f, at) = (folder_id.to_string(), cursor.cloned());
+        self.readers
+            .read(move |c| mail::delta_initial(c, &f, received_from, at.as_ref(), limit))
+            .await
+    }
+
+    async fn mail_delta_changes(
+        &self,
+        folder_id: &str,
+        after: i64,
+        filter: &switchboard_domain::mail_delta::DeltaFilter,
+        limit: usize,
+    ) -> Result<switchboard_domain::mail_delta::DeltaRows, StoreError> {
+        let (f, filter) = (folder_id.to_string(), filter.clone());
+        self.readers
+            .read(move |c| mail::delta_changes(c, &f, after, &filter, limit))
+            .await
+    }
+
+    async fn mail_folder_delta_initial(
+        &self,
+        user_id: &str,
+        cursor: Option<&(i64, String)>,
+        limit: usize,
+    ) -> Result<Vec<switchboard_domain::mail::FolderRecord>, StoreError> {
+        let (u, at) = (user_id.to_string(), cursor.cloned());
+        self.readers
+            .read(move |c| mail::folder_delta_initial(c, &u, at.as_ref(), limit))
+            .await
+    }
+
+    async fn mail_folder_delta_changes(
+        &self,
+        user_id: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<switchboard_domain::mail_delta::FolderDeltaRows, StoreError> {
+        let u = user_id.to_string();
+        self.readers
+            .read(move |c| mail::folder_delta_changes(c, &u, after, limit))
+            .await
+    }
+
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let user = user.clone();
         self.writer.write(move |c| users::insert(c, &user)).await

@@ -7,6 +7,10 @@ use switchboard_domain::mail::{
     self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT,
     WELL_KNOWN,
 };
+use switchboard_domain::mail_attachments::AttachmentRecord;
+use switchboard_domain::mail_delta::{
+    ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
+};
 use switchboard_odata::sql::{self, SqlValue};
 
 use crate::internal;
@@ -33,30 +37,31 @@ fn folder_row(r: &Row<'_>) -> rusqlite::Result<FolderRecord> {
     })
 }
 
-const COLUMNS: &str = "m.id, m.tenant_id, m.user_id, m.folder_id, m.change_key, m.created_ms, m.modified_ms, m.received_ms, m.sent_ms,
+const COLUMNS: &str = "m.id, m.immutable_id, m.tenant_id, m.user_id, m.folder_id, m.change_key, m.created_ms, m.modified_ms, m.received_ms, m.sent_ms,
     m.is_draft, m.is_read, m.subject, m.body_type, m.body, m.importance, m.inference, m.categories, m.has_attachments,
-    m.internet_message_id, m.conversation_id, m.doc";
+    m.internet_message_id, m.conversation_id, m.doc, m.change_seq";
 
 fn message_row(r: &Row<'_>) -> rusqlite::Result<MailRecord> {
-    let categories: String = r.get(16)?;
-    let doc: String = r.get(20)?;
+    let categories: String = r.get(17)?;
+    let doc: String = r.get(21)?;
     let mut m = MailRecord {
         id: r.get(0)?,
-        tenant_id: r.get(1)?,
-        user_id: r.get(2)?,
-        folder_id: r.get(3)?,
-        change_key: r.get(4)?,
-        created_ms: r.get(5)?,
-        modified_ms: r.get(6)?,
-        received_ms: r.get(7)?,
-        sent_ms: r.get(8)?,
-        is_draft: r.get::<_, i64>(9)? != 0,
-        is_read: r.get::<_, i64>(10)? != 0,
-        subject: r.get(11)?,
-        body_type: r.get(12)?,
-        body: r.get(13)?,
-        importance: r.get(14)?,
-        inference: r.get(15)?,
+        immutable_id: r.get(1)?,
+        tenant_id: r.get(2)?,
+        user_id: r.get(3)?,
+        folder_id: r.get(4)?,
+        change_key: r.get(5)?,
+        created_ms: r.get(6)?,
+        modified_ms: r.get(7)?,
+        received_ms: r.get(8)?,
+        sent_ms: r.get(9)?,
+        is_draft: r.get::<_, i64>(10)? != 0,
+        is_read: r.get::<_, i64>(11)? != 0,
+        subject: r.get(12)?,
+        body_type: r.get(13)?,
+        body: r.get(14)?,
+        importance: r.get(15)?,
+        inference: r.get(16)?,
         from: None,
         sender: None,
         to: Vec::new(),
@@ -66,14 +71,14 @@ fn message_row(r: &Row<'_>) -> rusqlite::Result<MailRecord> {
         categories: serde_json::from_str(&categories).unwrap_or_default(),
         flag: serde_json::Value::Null,
         headers: Vec::new(),
-        internet_message_id: r.get(18)?,
-        conversation_id: r.get(19)?,
+        internet_message_id: r.get(19)?,
+        conversation_id: r.get(20)?,
         conversation_index: String::new(),
         delivery_receipt: None,
         read_receipt: false,
         unsubscribe_data: Vec::new(),
         unsubscribe_enabled: false,
-        has_attachments: r.get::<_, i64>(17)? != 0,
+        has_attachments: r.get::<_, i64>(18)? != 0,
     };
     m.set_doc(&serde_json::from_str(&doc).unwrap_or_default());
     Ok(m)
@@ -169,7 +174,7 @@ pub fn insert_folder(c: &Connection, f: &FolderRecord) -> Result<(), StoreError>
     .map_err(internal)?
     .execute(params![f.id, f.tenant_id, f.user_id, f.parent_id, f.display_name, f.well_known, f.is_hidden as i64, f.created_ms])
     .map_err(internal)?;
-    Ok(())
+    stamp_folder(c, &f.id, next_change_seq(c, &f.user_id)?)
 }
 
 /// Renames a folder.
@@ -184,6 +189,9 @@ pub fn rename_folder(
         .map_err(internal)?
         .execute(params![user_id, id, name])
         .map_err(internal)?;
+    if n > 0 {
+        stamp_folder(c, id, next_change_seq(c, user_id)?)?;
+    }
     Ok(n > 0)
 }
 
@@ -193,7 +201,46 @@ pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, St
         "WITH RECURSIVE tree(id) AS (SELECT id FROM mail_folders WHERE user_id = ?1 AND id = ?2
         UNION ALL SELECT f.id FROM mail_folders AS f JOIN tree ON f.parent_id = tree.id)";
     c.prepare_cached(&format!(
+        "{TREE} DELETE FROM mail_attachments WHERE user_id = ?1 AND message_key IN
+            (SELECT immutable_id FROM mail_messages WHERE folder_id IN (SELECT id FROM tree))"
+    ))
+    .map_err(internal)?
+    .execute(params![user_id, id])
+    .map_err(internal)?;
+    c.prepare_cached(&format!(
         "{TREE} DELETE FROM mail_messages WHERE folder_id IN (SELECT id FROM tree)"
+    ))
+    .map_err(internal)?
+    .execute(params![user_id, id])
+    .map_err(internal)?;
+    let gone: Vec<String> = c
+        .prepare_cached(&format!("{TREE} SELECT id FROM tree"))
+        .map_err(internal)?
+        .query_map(params![user_id, id], |r| r.get(0))
+        .map_err(internal)?
+        .collect::<Result<_, _>>()
+        .map_err(internal)?;
+    for folder_id in &gone {
+        c.prepare_cached(
+            "INSERT INTO mail_folder_removals (user_id, change_seq, folder_id) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(internal)?
+        .execute(params![user_id, next_change_seq(c, user_id)?, folder_id])
+        .map_err(internal)?;
+    }
+    if let Some(parent) = c
+        .prepare_cached("SELECT parent_id FROM mail_folders WHERE user_id = ?1 AND id = ?2")
+        .map_err(internal)?
+        .query_row(params![user_id, id], |r| r.get::<_, Option<String>>(0))
+        .optional()
+        .map_err(internal)?
+        .flatten()
+    {
+        // The parent's childFolderCount changed.
+        stamp_folder(c, &parent, next_change_seq(c, user_id)?)?;
+    }
+    c.prepare_cached(&format!(
+        "{TREE} DELETE FROM mail_removals WHERE folder_id IN (SELECT id FROM tree)"
     ))
     .map_err(internal)?
     .execute(params![user_id, id])
@@ -208,10 +255,21 @@ pub fn delete_folder(c: &Connection, user_id: &str, id: &str) -> Result<bool, St
     Ok(n > 0)
 }
 
-/// One message.
+/// One message, by its id or its immutable id.
 pub fn message(c: &Connection, user_id: &str, id: &str) -> Result<Option<MailRecord>, StoreError> {
+    let by_id = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM mail_messages AS m WHERE m.id = ?2 AND m.user_id = ?1"
+        ))
+        .map_err(internal)?
+        .query_row(params![user_id, id], message_row)
+        .optional()
+        .map_err(internal)?;
+    if by_id.is_some() {
+        return Ok(by_id);
+    }
     c.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM mail_messages AS m WHERE m.user_id = ?1 AND m.id = ?2"
+        "SELECT {COLUMNS} FROM mail_messages AS m WHERE m.user_id = ?1 AND m.immutable_id = ?2"
     ))
     .map_err(internal)?
     .query_row(params![user_id, id], message_row)
@@ -295,14 +353,49 @@ fn resolve_folder(c: &Connection, m: &MailRecord) -> Result<String, StoreError> 
         .map_err(internal)
 }
 
-fn insert(c: &Connection, m: &MailRecord) -> Result<MailRecord, StoreError> {
+/// The mailbox's next change sequence number (in the write transaction, so numbers are handed
+/// out in commit order).
+fn next_change_seq(c: &Connection, user_id: &str) -> Result<i64, StoreError> {
+    c.prepare_cached(
+        "INSERT INTO mail_change_sequences (user_id, seq) VALUES (?1, 1)
+         ON CONFLICT (user_id) DO UPDATE SET seq = seq + 1 RETURNING seq",
+    )
+    .map_err(internal)?
+    .query_row(params![user_id], |r| r.get(0))
+    .map_err(internal)
+}
+
+/// Marks a folder as changed (its counts or itself) with a change number, for folder delta.
+fn stamp_folder(c: &Connection, folder_id: &str, seq: i64) -> Result<(), StoreError> {
+    c.prepare_cached("UPDATE mail_folders SET change_seq = ?2 WHERE id = ?1")
+        .map_err(internal)?
+        .execute(params![folder_id, seq])
+        .map_err(internal)?;
+    Ok(())
+}
+
+/// Stores a message with the next change number. `kept_added_seq`: the number it entered its
+/// folder with, when it stays in the folder it was in (an update, not an arrival).
+fn insert(
+    c: &Connection,
+    m: &MailRecord,
+    kept_added_seq: Option<i64>,
+) -> Result<MailRecord, StoreError> {
     let mut m = m.clone();
     m.folder_id = resolve_folder(c, &m)?;
+    if m.immutable_id.is_empty() {
+        m.immutable_id = mail::new_message_id();
+    }
+    let change_seq = next_change_seq(c, &m.user_id)?;
+    let added_seq = kept_added_seq.unwrap_or(change_seq);
+    stamp_folder(c, &m.folder_id, change_seq)?;
     c.prepare_cached(
         "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms, sent_ms,
             is_draft, is_read, subject, body_type, body, body_text, importance, inference, from_address, from_name, sender_address,
-            recipients_text, flag_status, categories, has_attachments, internet_message_id, conversation_id, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+            recipients_text, flag_status, categories, has_attachments, internet_message_id, conversation_id, doc,
+            immutable_id, change_seq, added_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,
+            ?28, ?29, ?30)",
     )
     .map_err(internal)?
     .execute(params![
@@ -333,18 +426,40 @@ fn insert(c: &Connection, m: &MailRecord) -> Result<MailRecord, StoreError> {
         m.internet_message_id,
         m.conversation_id,
         m.doc().to_string(),
+        m.immutable_id,
+        change_seq,
+        added_seq,
     ])
     .map_err(internal)?;
     Ok(m)
 }
 
-fn delete(c: &Connection, user_id: &str, id: &str) -> Result<bool, StoreError> {
-    let n = c
-        .prepare_cached("DELETE FROM mail_messages WHERE user_id = ?1 AND id = ?2")
+/// Deletes a stored message's row; `left_folder` records it as gone from its folder (what delta
+/// reports as `@removed`), with the next change number.
+fn remove(c: &Connection, m: &MailRecord, left_folder: bool) -> Result<(), StoreError> {
+    if left_folder {
+        let seq = next_change_seq(c, &m.user_id)?;
+        stamp_folder(c, &m.folder_id, seq)?;
+        c.prepare_cached(
+            "INSERT INTO mail_removals (folder_id, change_seq, user_id, message_id, immutable_id, removed_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
+        )
         .map_err(internal)?
-        .execute(params![user_id, id])
+        .execute(params![m.folder_id, seq, m.user_id, m.id, m.immutable_id])
         .map_err(internal)?;
-    Ok(n > 0)
+    }
+    c.prepare_cached("DELETE FROM mail_messages WHERE user_id = ?1 AND id = ?2")
+        .map_err(internal)?
+        .execute(params![m.user_id, m.id])
+        .map_err(internal)?;
+    Ok(())
+}
+
+fn added_seq(c: &Connection, m: &MailRecord) -> Result<i64, StoreError> {
+    c.prepare_cached("SELECT added_seq FROM mail_messages WHERE user_id = ?1 AND id = ?2")
+        .map_err(internal)?
+        .query_row(params![m.user_id, m.id], |r| r.get(0))
+        .map_err(internal)
 }
 
 /// Runs one mail write (inside the writer's transaction).
@@ -353,7 +468,7 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
         MailWrite::Insert(records) => {
             let mut first = None;
             for r in records {
-                let stored = insert(c, r)?;
+                let stored = insert(c, r, None)?;
                 first.get_or_insert(stored);
             }
             Ok(MailOutcome::Done(first))
@@ -363,23 +478,105 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
             id,
             change,
         } => {
-            let Some(mut m) = message(c, user_id, id)? else {
+            let Some(before) = message(c, user_id, id)? else {
                 return Ok(MailOutcome::NotFound);
             };
+            let mut m = before.clone();
             if let Err(e) = change.apply(&mut m) {
                 return Ok(MailOutcome::Refused(e));
             }
             // Delete and insert: the triggers keep the search index in step, and a move's new id
-            // is a new row.
-            delete(c, user_id, id)?;
-            let stored = insert(c, &m)?;
+            // is a new row. A message that stays where it was keeps its arrival number, so delta
+            // reports it as updated; one that moves leaves a removal behind.
+            let stays = m.folder_id == before.folder_id && m.id == before.id;
+            let kept = if stays {
+                Some(added_seq(c, &before)?)
+            } else {
+                None
+            };
+            remove(c, &before, !stays)?;
+            let stored = insert(c, &m, kept)?;
             Ok(MailOutcome::Done(Some(stored)))
         }
-        MailWrite::Delete { user_id, id } => Ok(if delete(c, user_id, id)? {
-            MailOutcome::Done(None)
-        } else {
-            MailOutcome::NotFound
-        }),
+        MailWrite::Delete { user_id, id } => match message(c, user_id, id)? {
+            Some(m) => {
+                remove(c, &m, true)?;
+                drop_orphan_attachments(c, user_id, &m.immutable_id)?;
+                Ok(MailOutcome::Done(None))
+            }
+            None => Ok(MailOutcome::NotFound),
+        },
+        MailWrite::Copy { from_key, record } => {
+            let stored = insert(c, record, None)?;
+            copy_attachments(
+                c,
+                (&record.user_id, from_key),
+                (&stored.user_id, &stored.immutable_id),
+            )?;
+            Ok(MailOutcome::Done(Some(stored)))
+        }
+        MailWrite::AddAttachment {
+            user_id,
+            id,
+            attachment: a,
+            change_key,
+            now_ms,
+        } => {
+            let Some(m) = message(c, user_id, id)? else {
+                return Ok(MailOutcome::NotFound);
+            };
+            if !m.is_draft {
+                return Ok(MailOutcome::Refused(
+                    switchboard_domain::Error::bad_request(
+                        switchboard_domain::Family::Outlook,
+                        "Attachments can only be added to a draft message.",
+                    ),
+                ));
+            }
+            c.prepare_cached(
+                "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .map_err(internal)?
+            .execute(params![
+                a.id,
+                user_id,
+                m.immutable_id,
+                a.name,
+                a.content_type,
+                a.size,
+                a.is_inline as i64,
+                a.content_id,
+                a.modified_ms,
+                a.content
+            ])
+            .map_err(internal)?;
+            touch_after_attachments(c, &m, change_key, *now_ms)?;
+            Ok(MailOutcome::Done(None))
+        }
+        MailWrite::DeleteAttachment {
+            user_id,
+            id,
+            attachment_id,
+            change_key,
+            now_ms,
+        } => {
+            let Some(m) = message(c, user_id, id)? else {
+                return Ok(MailOutcome::NotFound);
+            };
+            let n = c
+                .prepare_cached(
+                    "DELETE FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 AND id = ?3",
+                )
+                .map_err(internal)?
+                .execute(params![user_id, m.immutable_id, attachment_id])
+                .map_err(internal)?;
+            if n == 0 {
+                return Ok(MailOutcome::NotFound);
+            }
+            touch_after_attachments(c, &m, change_key, *now_ms)?;
+            Ok(MailOutcome::Done(None))
+        }
         MailWrite::Send {
             user_id,
             draft_id,
@@ -407,14 +604,320 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                         return Ok(MailOutcome::Refused(e));
                     }
                 }
-                delete(c, user_id, id)?;
+                remove(c, &draft, true)?;
+                for r in records {
+                    let stored = insert(c, r, None)?;
+                    // Deliveries get copies of the draft's files; the Sent Items copy keeps the
+                    // draft's immutable id, and so its files.
+                    if stored.has_attachments && stored.immutable_id != draft.immutable_id {
+                        copy_attachments(
+                            c,
+                            (user_id, &draft.immutable_id),
+                            (&stored.user_id, &stored.immutable_id),
+                        )?;
+                    }
+                }
+                drop_orphan_attachments(c, user_id, &draft.immutable_id)?;
+                return Ok(MailOutcome::Done(None));
             }
             for r in records {
-                insert(c, r)?;
+                insert(c, r, None)?;
             }
             Ok(MailOutcome::Done(None))
         }
     }
+}
+
+/// The attachments of a message (by its immutable id), oldest first.
+pub fn attachments(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+) -> Result<Vec<AttachmentRecord>, StoreError> {
+    c.prepare_cached(
+        "SELECT id, name, content_type, size, is_inline, content_id, modified_ms, content
+         FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 ORDER BY modified_ms, rowid",
+    )
+    .map_err(internal)?
+    .query_map(params![user_id, message_key], |r| {
+        Ok(AttachmentRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            content_type: r.get(2)?,
+            size: r.get(3)?,
+            is_inline: r.get::<_, i64>(4)? != 0,
+            content_id: r.get(5)?,
+            modified_ms: r.get(6)?,
+            content: r.get(7)?,
+        })
+    })
+    .map_err(internal)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// Copies a message's attachments (new ids) to another message, maybe in another mailbox.
+fn copy_attachments(
+    c: &Connection,
+    from: (&str, &str),
+    to: (&str, &str),
+) -> Result<(), StoreError> {
+    for a in attachments(c, from.0, from.1)? {
+        c.prepare_cached(
+            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(internal)?
+        .execute(params![
+            mail::new_message_id(),
+            to.0,
+            to.1,
+            a.name,
+            a.content_type,
+            a.size,
+            a.is_inline as i64,
+            a.content_id,
+            a.modified_ms,
+            a.content
+        ])
+        .map_err(internal)?;
+    }
+    Ok(())
+}
+
+/// Drops the attachments of a message that no longer exists (deleted for good, or a draft sent
+/// without a copy in Sent Items).
+fn drop_orphan_attachments(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "DELETE FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2
+         AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE user_id = ?1 AND immutable_id = ?2)",
+    )
+    .map_err(internal)?
+    .execute(params![user_id, message_key])
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// After an attachment change: `hasAttachments` (any attachment that is not inline), a new change
+/// key and modification time, and a change number for delta.
+fn touch_after_attachments(
+    c: &Connection,
+    m: &MailRecord,
+    change_key: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let seq = next_change_seq(c, &m.user_id)?;
+    stamp_folder(c, &m.folder_id, seq)?;
+    c.prepare_cached(
+        "UPDATE mail_messages SET
+            has_attachments = EXISTS (SELECT 1 FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 AND is_inline = 0),
+            change_key = ?3, modified_ms = ?4, change_seq = ?5
+         WHERE user_id = ?1 AND id = ?6",
+    )
+    .map_err(internal)?
+    .execute(params![m.user_id, m.immutable_id, change_key, now_ms, seq, m.id])
+    .map_err(internal)?;
+    Ok(())
+}
+
+/// The newest change number of a mailbox (0 before its first message).
+pub fn change_seq(c: &Connection, user_id: &str) -> Result<i64, StoreError> {
+    Ok(
+        c.prepare_cached("SELECT seq FROM mail_change_sequences WHERE user_id = ?1")
+            .map_err(internal)?
+            .query_row(params![user_id], |r| r.get::<_, i64>(0))
+            .optional()
+            .map_err(internal)?
+            .unwrap_or(0),
+    )
+}
+
+/// A page of an initial folder delta round: every folder of the mailbox but the root, oldest
+/// first, after `cursor` (creation time and id of the last one delivered); up to `limit` rows.
+pub fn folder_delta_initial(
+    c: &Connection,
+    user_id: &str,
+    cursor: Option<&(i64, String)>,
+    limit: usize,
+) -> Result<Vec<FolderRecord>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {FOLDER_COLUMNS} FROM mail_folders AS f
+         WHERE f.user_id = ?1 AND f.parent_id IS NOT NULL AND (?2 IS NULL OR (f.created_ms, f.id) > (?2, ?3))
+         ORDER BY f.created_ms, f.id LIMIT ?4"
+    ))
+    .map_err(internal)?
+    .query_map(
+        params![
+            user_id,
+            cursor.map(|(ms, _)| *ms),
+            cursor.map(|(_, id)| id.clone()),
+            limit as i64
+        ],
+        folder_row,
+    )
+    .map_err(internal)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// The folders of a mailbox created, renamed or recounted after change number `after`, and
+/// those deleted, in change order; up to `limit` rows.
+pub fn folder_delta_changes(
+    c: &Connection,
+    user_id: &str,
+    after: i64,
+    limit: usize,
+) -> Result<FolderDeltaRows, StoreError> {
+    let mut rows: Vec<(i64, FolderDeltaRow)> = c
+        .prepare_cached(&format!(
+            "SELECT {FOLDER_COLUMNS}, f.change_seq FROM mail_folders AS f
+             WHERE f.user_id = ?1 AND f.change_seq > ?2 AND f.parent_id IS NOT NULL
+             ORDER BY f.change_seq LIMIT ?3"
+        ))
+        .map_err(internal)?
+        .query_map(params![user_id, after, limit as i64 + 1], |r| {
+            Ok((
+                r.get::<_, i64>(11)?,
+                FolderDeltaRow::Changed(folder_row(r)?),
+            ))
+        })
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    let removed = c
+        .prepare_cached(
+            "SELECT change_seq, folder_id FROM mail_folder_removals
+             WHERE user_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
+        )
+        .map_err(internal)?
+        .query_map(params![user_id, after, limit as i64 + 1], |r| {
+            Ok((r.get::<_, i64>(0)?, FolderDeltaRow::Removed(r.get(1)?)))
+        })
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)?;
+    rows.extend(removed);
+    rows.sort_by_key(|(seq, _)| *seq);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(FolderDeltaRows { rows, more })
+}
+
+/// The received-date bound of a delta `$filter`, as SQL on `m.received_ms` (parameter ?n).
+fn received_clause(received_from: Option<(i64, bool)>, n: usize) -> String {
+    match received_from {
+        Some((_, true)) => format!("m.received_ms >= ?{n}"),
+        Some((_, false)) => format!("m.received_ms > ?{n}"),
+        None => format!("?{n} IS NULL"),
+    }
+}
+
+/// A page of an initial delta round: the folder's messages newest first, after `cursor`
+/// (received time and id of the last one delivered); up to `limit` rows.
+pub fn delta_initial(
+    c: &Connection,
+    folder_id: &str,
+    received_from: Option<(i64, bool)>,
+    cursor: Option<&(i64, String)>,
+    limit: usize,
+) -> Result<Vec<MailRecord>, StoreError> {
+    let text = format!(
+        "SELECT {COLUMNS} FROM mail_messages AS m
+         WHERE m.folder_id = ?1 AND {} AND (?3 IS NULL OR (m.received_ms, m.id) < (?3, ?4))
+         ORDER BY m.received_ms DESC, m.id DESC LIMIT ?5",
+        received_clause(received_from, 2)
+    );
+    c.prepare_cached(&text)
+        .map_err(internal)?
+        .query_map(
+            params![
+                folder_id,
+                received_from.map(|(ms, _)| ms),
+                cursor.map(|(ms, _)| *ms),
+                cursor.map(|(_, id)| id.clone()),
+                limit as i64
+            ],
+            message_row,
+        )
+        .map_err(internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(internal)
+}
+
+/// The changes to a folder after change number `after`, in change order: messages that
+/// arrived or changed, and messages that left. Up to `limit` rows; `more` when others follow.
+pub fn delta_changes(
+    c: &Connection,
+    folder_id: &str,
+    after: i64,
+    filter: &DeltaFilter,
+    limit: usize,
+) -> Result<DeltaRows, StoreError> {
+    let mut rows: Vec<(i64, DeltaRow)> = Vec::new();
+    let wants = |t: ChangeType| filter.change_type.is_none_or(|c| c == t);
+    if wants(ChangeType::Created) || wants(ChangeType::Updated) {
+        let kind = match filter.change_type {
+            Some(ChangeType::Created) => "AND m.added_seq > ?2",
+            Some(ChangeType::Updated) => "AND m.added_seq <= ?2",
+            _ => "",
+        };
+        let text = format!(
+            "SELECT {COLUMNS} FROM mail_messages AS m
+             WHERE m.folder_id = ?1 AND m.change_seq > ?2 {kind} AND {}
+             ORDER BY m.change_seq LIMIT ?4",
+            received_clause(filter.received_from, 3)
+        );
+        let changed = c
+            .prepare_cached(&text)
+            .map_err(internal)?
+            .query_map(
+                params![
+                    folder_id,
+                    after,
+                    filter.received_from.map(|(ms, _)| ms),
+                    limit as i64 + 1
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(22)?,
+                        DeltaRow::Changed(Box::new(message_row(r)?)),
+                    ))
+                },
+            )
+            .map_err(internal)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
+        rows.extend(changed);
+    }
+    if wants(ChangeType::Deleted) {
+        let removed = c
+            .prepare_cached(
+                "SELECT change_seq, message_id, immutable_id FROM mail_removals
+                 WHERE folder_id = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
+            )
+            .map_err(internal)?
+            .query_map(params![folder_id, after, limit as i64 + 1], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    DeltaRow::Removed {
+                        id: r.get(1)?,
+                        immutable_id: r.get(2)?,
+                    },
+                ))
+            })
+            .map_err(internal)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(internal)?;
+        rows.extend(removed);
+    }
+    rows.sort_by_key(|(seq, _)| *seq);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(DeltaRows { rows, more })
 }
 
 #[cfg(test)]
@@ -426,6 +929,7 @@ mod tests {
     fn record(subject: &str, body: &str) -> MailRecord {
         MailRecord {
             id: mail::new_message_id(),
+            immutable_id: String::new(),
             tenant_id: "t".into(),
             user_id: "u".into(),
             folder_id: "wk:drafts".into(),
@@ -535,5 +1039,93 @@ mod tests {
             )
             .unwrap();
         assert!(plan.contains("VIRTUAL TABLE INDEX"), "{plan}");
+    }
+
+    #[test]
+    fn a_delta_round_is_a_range_read_and_moves_leave_removals() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        let a = record("a", "x");
+        let b = record("b", "y");
+        write(&c, &MailWrite::Insert(vec![a.clone(), b.clone()])).unwrap();
+        let drafts = folder(&c, "u", "drafts").unwrap().unwrap().id;
+        let archive = folder(&c, "u", "archive").unwrap().unwrap().id;
+        let after = change_seq(&c, "u").unwrap();
+        assert_eq!(after, 2);
+        let change = MailChange {
+            move_to: Some((archive.clone(), mail::new_message_id())),
+            change_key: "k".into(),
+            now_ms: 2,
+            ..Default::default()
+        };
+        write(
+            &c,
+            &MailWrite::Change {
+                user_id: "u".into(),
+                id: a.id.clone(),
+                change,
+            },
+        )
+        .unwrap();
+        let rows = delta_changes(&c, &drafts, after, &DeltaFilter::default(), 10).unwrap();
+        assert!(
+            matches!(&rows.rows[..], [(3, DeltaRow::Removed { id, immutable_id })] if *id == a.id && !immutable_id.is_empty()),
+            "{rows:?}"
+        );
+        let moved = delta_changes(&c, &archive, after, &DeltaFilter::default(), 10).unwrap();
+        assert!(
+            matches!(&moved.rows[..], [(4, DeltaRow::Changed(m))] if m.subject.as_deref() == Some("a"))
+        );
+        for sql in [
+            "EXPLAIN QUERY PLAN SELECT * FROM mail_messages AS m WHERE m.folder_id = 'f' AND m.change_seq > 1 ORDER BY m.change_seq",
+            "EXPLAIN QUERY PLAN SELECT * FROM mail_removals WHERE folder_id = 'f' AND change_seq > 1 ORDER BY change_seq",
+        ] {
+            let plan: String = c.query_row(sql, [], |r| r.get::<_, String>(3)).unwrap();
+            assert!(
+                plan.contains("USING") && plan.contains("change_seq>?"),
+                "{plan}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_change_migration_backfills_numbers_and_immutable_ids_and_continues() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(include_str!("../migrations/0011_mail.sql"))
+            .unwrap();
+        ensure_mailbox(&c, "t", "u", 0).unwrap();
+        ensure_mailbox(&c, "t", "v", 0).unwrap();
+        for (user, id) in [("u", "m1"), ("v", "m2"), ("u", "m3")] {
+            // The pre-0012 insert: no change number, no immutable id.
+            c.execute(
+                "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms,
+                    is_draft, is_read, body_type, body, body_text, importance, inference, recipients_text, flag_status,
+                    categories, has_attachments, internet_message_id, conversation_id, doc)
+                 SELECT ?2, 't', ?1, id, 'k', 0, 0, 0, 1, 1, 'text', '', '', 'normal', 'focused', '', 'notFlagged', '[]', 0, '<x@y>', 'c', '{}'
+                 FROM mail_folders WHERE user_id = ?1 AND well_known = 'drafts'",
+                params![user, id],
+            )
+            .unwrap();
+        }
+        c.execute_batch(include_str!("../migrations/0012_mail_changes.sql"))
+            .unwrap();
+        let rows: Vec<(String, String, i64, String)> = c
+            .prepare("SELECT user_id, id, change_seq, immutable_id FROM mail_messages ORDER BY user_id, change_seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("u".into(), "m1".into(), 1, "m1".into()),
+                ("u".into(), "m3".into(), 2, "m3".into()),
+                ("v".into(), "m2".into(), 1, "m2".into()),
+            ]
+        );
+        assert_eq!(change_seq(&c, "u").unwrap(), 2);
+        assert_eq!(next_change_seq(&c, "u").unwrap(), 3);
+        assert_eq!(message(&c, "u", "m3").unwrap().unwrap().immutable_id, "m3");
     }
 }

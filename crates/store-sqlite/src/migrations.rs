@@ -27,6 +27,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0010_application_platforms.sql"),
     ),
     (11, "mail", include_str!("../migrations/0011_mail.sql")),
+    (
+        12,
+        "mail_changes",
+        include_str!("../migrations/0012_mail_changes.sql"),
+    ),
+    (
+        13,
+        "mail_attachments",
+        include_str!("../migrations/0013_mail_attachments.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.

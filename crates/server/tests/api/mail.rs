@@ -971,3 +971,863 @@ async fn replies_and_forwards_thread_on_the_original() {
         .await;
     assert_eq!(fwd["value"].as_array().unwrap().len(), 1, "{fwd}");
 }
+
+// --- delta ---
+
+/// GET with headers; returns status, response headers and JSON.
+async fn get_with(
+    m: &Mailboxes,
+    who: usize,
+    path: &str,
+    prefer: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut r = m.t.request(Method::GET, path, &m.tokens[who]);
+    if !prefer.is_empty() {
+        r = r.header("Prefer", prefer);
+    }
+    let r = r.send().await.unwrap();
+    let headers = r.headers().clone();
+    let (status, body) = json(r).await;
+    (status, headers, body)
+}
+
+/// A link of a delta page as a path on the test server.
+fn link_path(m: &Mailboxes, page: &Value, name: &str) -> Option<String> {
+    page[name]
+        .as_str()
+        .map(|l| l.strip_prefix(&m.t.url("")).unwrap().to_string())
+}
+
+/// Follows a round to its deltaLink; returns the entries and the deltaLink path.
+async fn delta_round(m: &Mailboxes, who: usize, start: &str, prefer: &str) -> (Vec<Value>, String) {
+    let mut items = Vec::new();
+    let mut path = start.to_string();
+    for _ in 0..100 {
+        let (status, _, page) = get_with(m, who, &path, prefer).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        items.extend(page["value"].as_array().unwrap().iter().cloned());
+        if let Some(next) = link_path(m, &page, "@odata.nextLink") {
+            assert!(page.get("@odata.deltaLink").is_none());
+            assert!(next.contains("$skiptoken="), "{next}");
+            path = next;
+            continue;
+        }
+        let delta = link_path(m, &page, "@odata.deltaLink").expect("a round ends in a deltaLink");
+        assert!(delta.contains("$deltatoken="), "{delta}");
+        return (items, delta);
+    }
+    panic!("the round never ended");
+}
+
+async fn send(m: &Mailboxes, from: usize, to_user: usize, subject: &str) {
+    let (status, body) = m
+        .t
+        .post(
+            "/v1.0/me/sendMail",
+            &m.tokens[from],
+            &json!({ "message": { "subject": subject, "body": { "contentType": "text", "content": subject }, "toRecipients": [to(&m.upns[to_user])] } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}
+
+fn by_subject<'a>(items: &'a [Value], subject: &str) -> Vec<&'a Value> {
+    items.iter().filter(|i| i["subject"] == subject).collect()
+}
+
+#[tokio::test]
+async fn message_delta_pages_the_folder_then_reports_exactly_the_changes() {
+    let m = mailboxes(2).await;
+    for i in 0..5 {
+        send(&m, 1, 0, &format!("m{i}")).await;
+    }
+    // The first page honours odata.maxpagesize and says so.
+    let (status, headers, first) = get_with(
+        &m,
+        0,
+        "/v1.0/me/mailFolders/inbox/messages/delta",
+        "odata.maxpagesize=2",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["value"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        headers["preference-applied"].to_str().unwrap(),
+        "odata.maxpagesize=2"
+    );
+    assert!(
+        first["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#Collection(message)")
+    );
+    let (items, delta) = delta_round(
+        &m,
+        0,
+        "/v1.0/me/mailFolders/inbox/messages/delta",
+        "odata.maxpagesize=2",
+    )
+    .await;
+    let mut subjects: Vec<&str> = items
+        .iter()
+        .map(|i| i["subject"].as_str().unwrap())
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, ["m0", "m1", "m2", "m3", "m4"]);
+    assert!(items.iter().all(|i| i["body"]["content"].is_string()));
+    let id = |s: &str| by_subject(&items, s)[0]["id"].as_str().unwrap().to_string();
+
+    // Nothing changed: the deltaLink returns nothing, and a new deltaLink.
+    let (nothing, delta) = delta_round(&m, 0, &delta, "").await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+
+    // Created, updated, moved out, deleted, and moved in (from another folder).
+    send(&m, 1, 0, "m5").await;
+    let (status, _) =
+        m.t.patch(
+            &format!("/v1.0/me/messages/{}", id("m0")),
+            &m.tokens[0],
+            &json!({"isRead": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, moved) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/move", id("m1")),
+            &m.tokens[0],
+            &json!({"destinationId": "archive"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{moved}");
+    let (status, _) =
+        m.t.delete(&format!("/v1.0/me/messages/{}", id("m2")), &m.tokens[0])
+            .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, outside) =
+        m.t.post(
+            "/v1.0/me/mailFolders/archive/messages",
+            &m.tokens[0],
+            &json!({"subject": "from archive"}),
+        )
+        .await;
+    let (status, moved_in) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/move", outside["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({"destinationId": "inbox"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{moved_in}");
+
+    let (changes, next_delta) = delta_round(&m, 0, &delta, "odata.maxpagesize=2").await;
+    let removed: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.get("@removed").is_some())
+        .map(|c| {
+            assert_eq!(c["@removed"]["reason"], "deleted");
+            assert_eq!(c["@odata.type"], "#microsoft.graph.message");
+            c["id"].as_str().unwrap()
+        })
+        .collect();
+    let mut removed_sorted = removed.clone();
+    removed_sorted.sort();
+    let mut expected = vec![id("m1"), id("m2")];
+    expected.sort();
+    assert_eq!(removed_sorted, expected);
+    let present: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.get("@removed").is_none())
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    let mut present_sorted = present.clone();
+    present_sorted.sort();
+    assert_eq!(present_sorted, ["from archive", "m0", "m5"], "{changes:?}");
+    assert_eq!(by_subject(&changes, "m0")[0]["isRead"], true);
+    assert_eq!(
+        by_subject(&changes, "from archive")[0]["id"],
+        moved_in["id"]
+    );
+    assert_eq!(changes.len(), 5);
+
+    // The newest deltaLink returns nothing new; the older one still returns the same changes.
+    let (nothing, _) = delta_round(&m, 0, &next_delta, "").await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+    let (again, _) = delta_round(&m, 0, &delta, "").await;
+    assert_eq!(again.len(), 5);
+
+    // The archive's own delta sees the moved-in message leave (with its archive id).
+    let (archive, _) = delta_round(&m, 0, "/v1.0/me/mailFolders/archive/messages/delta", "").await;
+    assert_eq!(by_subject(&archive, "m1").len(), 1);
+    assert!(by_subject(&archive, "from archive").is_empty());
+}
+
+#[tokio::test]
+async fn message_delta_options_are_baked_into_the_tokens() {
+    let m = mailboxes(2).await;
+    for i in 0..3 {
+        send(&m, 1, 0, &format!("s{i}")).await;
+        if i == 0 {
+            // receivedDateTime shows whole seconds: s1 and later arrive in a later one.
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        }
+    }
+    // $select on the first request applies to every page of every later round.
+    let (items, delta) = delta_round(
+        &m,
+        0,
+        &format!(
+            "/v1.0/users/{}/mailFolders/Inbox/messages/delta?$select=subject,isRead",
+            m.ids[0]
+        ),
+        "odata.maxpagesize=1",
+    )
+    .await;
+    assert_eq!(items.len(), 3);
+    for i in &items {
+        let mut keys: Vec<&str> = i.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["@odata.etag", "id", "isRead", "subject"], "{i}");
+    }
+    assert!(!delta.contains("select"), "{delta}");
+    send(&m, 1, 0, "s3").await;
+    let (changes, _) = delta_round(&m, 0, &delta, "").await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["subject"], "s3");
+    assert!(changes[0].get("body").is_none());
+
+    // $top caps the initial round (Graph's reading of $top on message delta), newest first.
+    let (top, _) = delta_round(
+        &m,
+        0,
+        "/beta/me/mailFolders/inbox/messages/delta?$top=2",
+        "odata.maxpagesize=1",
+    )
+    .await;
+    let subjects: Vec<&str> = top.iter().map(|i| i["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["s3", "s2"]);
+
+    // $filter on receivedDateTime, and changeType=created: updates are left out later.
+    let (all, _) = delta_round(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", "").await;
+    let s0 = by_subject(&all, "s0")[0].clone();
+    let s1 = by_subject(&all, "s1")[0].clone();
+    let since = s1["receivedDateTime"].as_str().unwrap();
+    let (filtered, _) = delta_round(
+        &m,
+        0,
+        &format!("/v1.0/me/mailFolders/inbox/messages/delta?$filter=receivedDateTime ge {since}"),
+        "",
+    )
+    .await;
+    assert!(by_subject(&filtered, "s0").is_empty());
+    assert_eq!(by_subject(&filtered, "s1").len(), 1);
+    let (_, created_only) = delta_round(
+        &m,
+        0,
+        "/v1.0/me/mailFolders/inbox/messages/delta?changeType=created",
+        "",
+    )
+    .await;
+    m.t.patch(
+        &format!("/v1.0/me/messages/{}", s0["id"].as_str().unwrap()),
+        &m.tokens[0],
+        &json!({"isRead": true}),
+    )
+    .await;
+    send(&m, 1, 0, "s4").await;
+    let (changes, _) = delta_round(&m, 0, &created_only, "").await;
+    let subjects: Vec<&str> = changes
+        .iter()
+        .map(|i| i["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["s4"]);
+}
+
+#[tokio::test]
+async fn message_delta_refuses_foreign_and_altered_tokens_and_unsupported_options() {
+    let m = mailboxes(2).await;
+    send(&m, 1, 0, "x").await;
+    let (_, delta) = delta_round(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", "").await;
+    let (_, other_delta) =
+        delta_round(&m, 1, "/v1.0/me/mailFolders/inbox/messages/delta", "").await;
+    let token = delta.split_once("$deltatoken=").unwrap().1.to_string();
+    // Altered: one character of the payload changed.
+    let mut bytes = token.clone().into_bytes();
+    bytes[3] = if bytes[3] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(bytes).unwrap();
+    for path in [
+        format!("/v1.0/me/mailFolders/inbox/messages/delta?$deltatoken={altered}"),
+        "/v1.0/me/mailFolders/inbox/messages/delta?$deltatoken=garbage".to_string(),
+        // Another folder's path with this folder's token.
+        format!("/v1.0/me/mailFolders/archive/messages/delta?$deltatoken={token}"),
+        // A delta token where a page token belongs.
+        format!("/v1.0/me/mailFolders/inbox/messages/delta?$skiptoken={token}"),
+    ] {
+        let (status, err) = m.t.get(&path, &m.tokens[0]).await;
+        assert_error(status, &err, 400, "resyncRequired");
+    }
+    // Another user's token, presented by that user's neighbour.
+    let (status, err) = m.t.get(&other_delta, &m.tokens[0]).await;
+    assert_error(status, &err, 400, "resyncRequired");
+    // A chat getAllMessages token is no mail token either (different scope): garbage-like.
+    for (query, code) in [
+        ("$search=\"x\"", "ErrorInvalidRequest"),
+        ("$skip=1", "ErrorInvalidRequest"),
+        ("$filter=subject eq 'x'", "ErrorInvalidRequest"),
+        (
+            "$filter=receivedDateTime lt 2020-01-01T00:00:00Z",
+            "ErrorInvalidRequest",
+        ),
+        ("$orderby=subject", "ErrorInvalidRequest"),
+        ("changeType=moved", "ErrorInvalidRequest"),
+        ("$select=nope", "ErrorInvalidRequest"),
+    ] {
+        let (status, err) =
+            m.t.get(
+                &format!("/v1.0/me/mailFolders/inbox/messages/delta?{query}"),
+                &m.tokens[0],
+            )
+            .await;
+        assert_error(status, &err, 400, code);
+    }
+    let (status, err) =
+        m.t.get(&format!("{delta}&$skiptoken=x"), &m.tokens[0])
+            .await;
+    assert_error(status, &err, 400, "ErrorInvalidRequest");
+    // No such folder; another user's mailbox.
+    let (status, err) =
+        m.t.get("/v1.0/me/mailFolders/nope/messages/delta", &m.tokens[0])
+            .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{err}");
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/users/{}/mailFolders/inbox/messages/delta", m.ids[0]),
+            &m.tokens[1],
+        )
+        .await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
+    // An application reads anyone's folder delta.
+    let (status, page) =
+        m.t.get(
+            &format!("/v1.0/users/{}/mailFolders/inbox/messages/delta", m.ids[0]),
+            &m.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["value"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn immutable_ids_survive_moves_when_preferred() {
+    let m = mailboxes(1).await;
+    let prefer = "IdType=\"ImmutableId\"";
+    let r =
+        m.t.request(Method::POST, "/v1.0/me/messages", &m.tokens[0])
+            .header("Prefer", prefer)
+            .json(&json!({"subject": "keep me"}))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        r.headers()["preference-applied"].to_str().unwrap(),
+        "IdType=\"ImmutableId\""
+    );
+    let (status, created) = json(r).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let immutable = created["id"].as_str().unwrap().to_string();
+    // Without the preference the same message shows its regular id.
+    let (_, drafts) =
+        m.t.get("/v1.0/me/mailFolders/drafts/messages", &m.tokens[0])
+            .await;
+    let regular = drafts["value"][0]["id"].as_str().unwrap().to_string();
+    assert_ne!(regular, immutable);
+    // Move with the preference: the id stays; the immutable id still finds it.
+    let r =
+        m.t.request(
+            Method::POST,
+            &format!("/v1.0/me/messages/{immutable}/move"),
+            &m.tokens[0],
+        )
+        .header("Prefer", prefer)
+        .json(&json!({"destinationId": "archive"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, moved) = json(r).await;
+    assert_eq!(status, StatusCode::CREATED, "{moved}");
+    assert_eq!(moved["id"], immutable.as_str());
+    let (status, found) =
+        m.t.get(&format!("/v1.0/me/messages/{immutable}"), &m.tokens[0])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_ne!(found["id"], immutable.as_str());
+    // The regular id changed with the move: the old one is gone.
+    let (status, err) =
+        m.t.get(&format!("/v1.0/me/messages/{regular}"), &m.tokens[0])
+            .await;
+    assert_error(status, &err, 404, "ErrorItemNotFound");
+    let (status, _, page) = get_with(&m, 0, "/v1.0/me/mailFolders/archive/messages", prefer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["value"][0]["id"], immutable.as_str());
+    // Without the preference, a move gives a new regular id.
+    let (status, moved_again) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/move", found["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({"destinationId": "inbox"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(moved_again["id"], found["id"]);
+    assert_ne!(moved_again["id"], immutable.as_str());
+    // Delta with the preference reports removals by immutable id.
+    let (_, delta) = delta_round(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", prefer).await;
+    m.t.delete(&format!("/v1.0/me/messages/{immutable}"), &m.tokens[0])
+        .await;
+    let (changes, _) = delta_round(&m, 0, &delta, prefer).await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["id"], immutable.as_str());
+    assert!(changes[0].get("@removed").is_some());
+}
+
+#[tokio::test]
+async fn sample_data_has_mail_threads_read_unread_flags_and_categories() {
+    let t = TestServer::start_with(|c| c.sample_data = true).await;
+    let listed: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(t.data_dir().join("sample-users.json")).unwrap(),
+    )
+    .unwrap();
+    let adele = &listed[0];
+    let token = t
+        .user_token(
+            adele["userPrincipalName"].as_str().unwrap(),
+            adele["password"].as_str().unwrap(),
+            SCOPES,
+        )
+        .await;
+    let (status, inbox) = t
+        .get("/v1.0/me/mailFolders/inbox/messages?$top=50", &token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    let inbox = inbox["value"].as_array().unwrap().clone();
+    let subjects: Vec<&str> = inbox
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    for s in [
+        "Offsite logistics",
+        "RE: Offsite logistics",
+        "Weekly sales numbers",
+        "FW: Weekly sales numbers",
+    ] {
+        assert!(subjects.contains(&s), "{s} missing from {subjects:?}");
+    }
+    // A thread: replies share the conversation of the message they answer.
+    let conversation =
+        |s: &str| inbox.iter().find(|m| m["subject"] == s).unwrap()["conversationId"].clone();
+    assert_eq!(
+        conversation("Offsite logistics"),
+        conversation("RE: Offsite logistics")
+    );
+    assert_eq!(
+        conversation("Weekly sales numbers"),
+        conversation("FW: Weekly sales numbers")
+    );
+    // Read and unread, flags and categories.
+    let opening = inbox
+        .iter()
+        .find(|m| m["subject"] == "Offsite logistics")
+        .unwrap();
+    assert_eq!(opening["isRead"], true);
+    assert_eq!(opening["flag"]["flagStatus"], "flagged");
+    assert_eq!(opening["categories"], json!(["Red category"]));
+    assert!(inbox.iter().any(|m| m["isRead"] == false));
+    let (_, folder) = t.get("/v1.0/me/mailFolders/inbox", &token).await;
+    assert_eq!(folder["totalItemCount"], inbox.len());
+    assert_eq!(
+        folder["unreadItemCount"],
+        inbox.iter().filter(|m| m["isRead"] == false).count()
+    );
+    let (_, drafts) = t.get("/v1.0/me/mailFolders/drafts/messages", &token).await;
+    assert_eq!(drafts["value"][0]["subject"], "Store visit plan");
+    let numbers = inbox
+        .iter()
+        .find(|m| m["subject"] == "Weekly sales numbers")
+        .unwrap();
+    assert_eq!(numbers["hasAttachments"], true);
+    let (_, files) = t
+        .get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments",
+                numbers["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(files["value"][0]["name"], "weekly-sales.csv");
+    let (_, sent) = t
+        .get("/v1.0/me/mailFolders/sentitems/messages", &token)
+        .await;
+    assert_eq!(sent["value"][0]["subject"], "RE: Offsite logistics");
+}
+
+#[tokio::test]
+async fn folder_delta_reports_the_tree_then_created_renamed_recounted_and_deleted_folders() {
+    let m = mailboxes(2).await;
+    let (status, projects) =
+        m.t.post(
+            "/v1.0/me/mailFolders",
+            &m.tokens[0],
+            &json!({"displayName": "Projects"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{projects}");
+    let pid = projects["id"].as_str().unwrap();
+    let (_, child) =
+        m.t.post(
+            &format!("/v1.0/me/mailFolders/{pid}/childFolders"),
+            &m.tokens[0],
+            &json!({"displayName": "Zeppelin"}),
+        )
+        .await;
+    // The initial round: the whole tree (children too, never the root), in pages.
+    let (folders, delta) =
+        delta_round(&m, 0, "/v1.0/me/mailFolders/delta", "odata.maxpagesize=3").await;
+    let names: Vec<&str> = folders
+        .iter()
+        .map(|f| f["displayName"].as_str().unwrap())
+        .collect();
+    for n in [
+        "Inbox",
+        "Drafts",
+        "Sent Items",
+        "Deleted Items",
+        "Projects",
+        "Zeppelin",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert!(!names.contains(&"Top of Information Store"));
+    assert!(folders.iter().all(|f| f["totalItemCount"].is_number()));
+    let (nothing, delta) = delta_round(&m, 0, &delta, "").await;
+    assert!(nothing.is_empty(), "{nothing:?}");
+    // A rename, a new message in the inbox (its counts), a deletion, a new folder.
+    m.t.patch(
+        &format!("/v1.0/me/mailFolders/{pid}"),
+        &m.tokens[0],
+        &json!({"displayName": "Projects 2027"}),
+    )
+    .await;
+    send(&m, 1, 0, "counted").await;
+    let (status, _) =
+        m.t.delete(
+            &format!("/v1.0/me/mailFolders/{}", child["id"].as_str().unwrap()),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    m.t.post(
+        "/v1.0/me/mailFolders",
+        &m.tokens[0],
+        &json!({"displayName": "Receipts"}),
+    )
+    .await;
+    let (changes, _) = delta_round(&m, 0, &delta, "").await;
+    let removed: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c.get("@removed").is_some())
+        .collect();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0]["id"], child["id"]);
+    assert_eq!(removed[0]["@odata.type"], "#microsoft.graph.mailFolder");
+    let inbox = changes
+        .iter()
+        .find(|c| c["displayName"] == "Inbox")
+        .unwrap();
+    assert_eq!(inbox["unreadItemCount"], 1);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["displayName"] == "Projects 2027" && c["childFolderCount"] == 0)
+    );
+    assert!(changes.iter().any(|c| c["displayName"] == "Receipts"));
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    // $select is kept by the tokens; a message delta token is no folder delta token.
+    let (selected, _) =
+        delta_round(&m, 0, "/v1.0/me/mailFolders/delta?$select=displayName", "").await;
+    assert!(
+        selected.iter().all(|f| f.as_object().unwrap().len() == 2),
+        "{selected:?}"
+    );
+    let (_, message_delta) =
+        delta_round(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", "").await;
+    let token = message_delta.split_once("$deltatoken=").unwrap().1;
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/me/mailFolders/delta?$deltatoken={token}"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_error(status, &err, 400, "resyncRequired");
+    let (capped, _) = delta_round(
+        &m,
+        0,
+        "/v1.0/me/mailFolders/delta?$top=2",
+        "odata.maxpagesize=1",
+    )
+    .await;
+    assert_eq!(capped.len(), 2);
+    let (status, err) =
+        m.t.get("/v1.0/me/mailFolders/delta?$skip=2", &m.tokens[0])
+            .await;
+    assert_error(status, &err, 400, "ErrorInvalidRequest");
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/users/{}/mailFolders/delta", m.ids[0]),
+            &m.tokens[1],
+        )
+        .await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
+}
+
+#[tokio::test]
+async fn file_attachments_on_drafts_travel_with_the_message() {
+    let m = mailboxes(2).await;
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Report", "toRecipients": [to(&m.upns[1])]}),
+    )
+    .await;
+    let id = d["id"].as_str().unwrap();
+    assert_eq!(d["hasAttachments"], false);
+    let file = json!({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        "name": "report.txt",
+        "contentType": "text/plain",
+        "contentBytes": "UXVhcnRlcmx5IG51bWJlcnM=",
+    });
+    let (status, a) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[0],
+            &file,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    assert_eq!(a["@odata.type"], "#microsoft.graph.fileAttachment");
+    assert_eq!(a["size"], 17);
+    assert_eq!(a["isInline"], false);
+    assert_eq!(a["name"], "report.txt");
+    let aid = a["id"].as_str().unwrap();
+    // An inline one (a picture in the body) does not count for hasAttachments.
+    let (status, inline) = m
+        .t
+        .post(
+            &format!("/v1.0/me/mailFolders/drafts/messages/{id}/attachments"),
+            &m.tokens[0],
+            &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "logo.png", "contentType": "image/png", "isInline": true, "contentId": "logo", "contentBytes": "iVBORw0KGgo="}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inline}");
+    let (_, msg) =
+        m.t.get(&format!("/v1.0/me/messages/{id}"), &m.tokens[0])
+            .await;
+    assert_eq!(msg["hasAttachments"], true);
+    assert_ne!(msg["changeKey"], d["changeKey"]);
+    let (status, list) =
+        m.t.get(&format!("/v1.0/me/messages/{id}/attachments"), &m.tokens[0])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["value"].as_array().unwrap().len(), 2);
+    let (status, one) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}/attachments/{aid}"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["contentBytes"], "UXVhcnRlcmx5IG51bWJlcnM=");
+    let r =
+        m.t.request(
+            Method::GET,
+            &format!("/v1.0/me/messages/{id}/attachments/{aid}/$value"),
+            &m.tokens[0],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/plain");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"Quarterly numbers");
+    // The MIME of the message carries both files.
+    let r =
+        m.t.request(
+            Method::GET,
+            &format!("/v1.0/me/messages/{id}/$value"),
+            &m.tokens[0],
+        )
+        .send()
+        .await
+        .unwrap();
+    let mime = r.text().await.unwrap();
+    assert!(
+        mime.contains("Content-Type: multipart/mixed; boundary="),
+        "{mime}"
+    );
+    assert!(
+        mime.contains("Content-Disposition: attachment; filename=\"report.txt\""),
+        "{mime}"
+    );
+    assert!(mime.contains("UXVhcnRlcmx5IG51bWJlcnM="), "{mime}");
+    assert!(mime.contains("Content-ID: <logo>"), "{mime}");
+    // Deleting the inline one; errors.
+    let (status, _) =
+        m.t.delete(
+            &format!(
+                "/v1.0/me/messages/{id}/attachments/{}",
+                inline["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}/attachments/nope"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_error(status, &err, 404, "ErrorItemNotFound");
+    for (body, code) in [
+        (json!({"name": "x", "contentBytes": "eA=="}), 400),
+        (
+            json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "x", "contentBytes": "%%%"}),
+            400,
+        ),
+        (
+            json!({"@odata.type": "#microsoft.graph.itemAttachment", "name": "x"}),
+            501,
+        ),
+    ] {
+        let (status, err) =
+            m.t.post(
+                &format!("/v1.0/me/messages/{id}/attachments"),
+                &m.tokens[0],
+                &body,
+            )
+            .await;
+        assert_eq!(status.as_u16(), code, "{err}");
+    }
+    // Over 3 MB: Graph's limit for one POST (the route takes the body, the rule refuses it).
+    let big = json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "big.bin",
+        "contentBytes": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![7u8; 3 * 1024 * 1024 + 1])});
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[0],
+            &big,
+        )
+        .await;
+    assert_error(status, &err, 413, "ErrorRequestEntityTooLarge");
+    // Another user cannot read them; Mail.ReadBasic cannot either.
+    let (status, err) =
+        m.t.get(
+            &format!("/v1.0/users/{}/messages/{id}/attachments", m.ids[0]),
+            &m.tokens[1],
+        )
+        .await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
+    let basic = m.t.user_token(&m.upns[0], PASSWORD, "Mail.ReadBasic").await;
+    let (status, err) =
+        m.t.get(&format!("/v1.0/me/messages/{id}/attachments"), &basic)
+            .await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
+
+    // Sent: the recipient's copy and the Sent Items copy carry the file; a sent message takes no more.
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, inbox) =
+        m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[1])
+            .await;
+    let got = &inbox["value"][0];
+    assert_eq!(got["hasAttachments"], true);
+    let (_, files) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments",
+                got["id"].as_str().unwrap()
+            ),
+            &m.tokens[1],
+        )
+        .await;
+    assert_eq!(files["value"][0]["name"], "report.txt");
+    assert_eq!(files["value"].as_array().unwrap().len(), 1);
+    let (_, sent) =
+        m.t.get("/v1.0/me/mailFolders/sentitems/messages", &m.tokens[0])
+            .await;
+    let sent_id = sent["value"][0]["id"].as_str().unwrap().to_string();
+    let (_, files) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{sent_id}/attachments"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(files["value"].as_array().unwrap().len(), 1);
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{sent_id}/attachments"),
+            &m.tokens[0],
+            &file,
+        )
+        .await;
+    assert_error(status, &err, 400, "ErrorInvalidRequest");
+    // A move keeps them; a copy has its own.
+    let (_, moved) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{sent_id}/move"),
+            &m.tokens[0],
+            &json!({"destinationId": "archive"}),
+        )
+        .await;
+    let (_, copy) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/copy", moved["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({"destinationId": "inbox"}),
+        )
+        .await;
+    for mid in [&moved["id"], &copy["id"]] {
+        let (_, files) =
+            m.t.get(
+                &format!("/v1.0/me/messages/{}/attachments", mid.as_str().unwrap()),
+                &m.tokens[0],
+            )
+            .await;
+        assert_eq!(files["value"].as_array().unwrap().len(), 1, "{files}");
+    }
+    let (_, a1) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments",
+                moved["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    let (_, a2) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments",
+                copy["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_ne!(a1["value"][0]["id"], a2["value"][0]["id"]);
+}

@@ -272,6 +272,7 @@ async fn mail_request(
     let (status, message) = t.post(&format!("{base}/messages"), admin, &draft).await;
     assert_eq!(status, StatusCode::CREATED, "{message}");
     let message = format!("{base}/messages/{}", message["id"].as_str().unwrap());
+    let attachment = json!({ "@odata.type": "#microsoft.graph.fileAttachment", "name": "matrix.txt", "contentBytes": "bWF0cml4" });
     match (method, route) {
         ("GET", "/users/{id}/mailFolders") => (Method::GET, format!("{base}/mailFolders"), None),
         ("GET", "/users/{id}/mailFolders/{folder-id}") => (Method::GET, folder, None),
@@ -298,6 +299,34 @@ async fn mail_request(
         ("GET", "/users/{id}/mailFolders/{folder-id}/messages") => (
             Method::GET,
             format!("{base}/mailFolders/drafts/messages"),
+            None,
+        ),
+        ("GET", "/users/{id}/messages/{message-id}/attachments") => {
+            (Method::GET, format!("{message}/attachments"), None)
+        }
+        ("POST", "/users/{id}/messages/{message-id}/attachments") => (
+            Method::POST,
+            format!("{message}/attachments"),
+            Some(attachment),
+        ),
+        (method, r) if r.starts_with("/users/{id}/messages/{message-id}/attachments/") => {
+            let (status, a) = t
+                .post(&format!("{message}/attachments"), admin, &attachment)
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{a}");
+            let path = format!("{message}/attachments/{}", a["id"].as_str().unwrap());
+            match method {
+                "DELETE" => (Method::DELETE, path, None),
+                _ if r.ends_with("$value") => (Method::GET, format!("{path}/$value"), None),
+                _ => (Method::GET, path, None),
+            }
+        }
+        ("GET", "/users/{id}/mailFolders/delta") => {
+            (Method::GET, format!("{base}/mailFolders/delta"), None)
+        }
+        ("GET", "/users/{id}/mailFolders/{folder-id}/messages/delta") => (
+            Method::GET,
+            format!("{base}/mailFolders/inbox/messages/delta"),
             None,
         ),
         ("GET", "/users/{id}/messages/{message-id}") => (Method::GET, message, None),
