@@ -440,12 +440,14 @@ async fn list_folders(
     ctx: Ctx,
     Path(params): Params,
 ) -> Result<Response, ApiError> {
+    let page_size = list_page_size(&ctx);
     let (mb, page): (Mailbox, ListPage<FolderRecord>) = mail(&state)
         .list_folders(
             &ctx.principal,
             &owner(&params),
             param(&params, "folder"),
             &ctx.query,
+            page_size,
         )
         .await?;
     let items = page
@@ -461,9 +463,12 @@ async fn list_folders(
         ),
         None => format!("{}/mailFolders", user_path(&mb)),
     };
-    Ok(odata::json(
-        StatusCode::OK,
-        collection(&ctx, &fragment, items, page.count, page.next_skip),
+    Ok(with_applied(
+        odata::json(
+            StatusCode::OK,
+            collection(&ctx, &fragment, items, page.count, page.next_skip),
+        ),
+        page_size_applied(Vec::new(), page_size),
     ))
 }
 
@@ -594,12 +599,14 @@ async fn list(
     Path(params): Params,
 ) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
+    let page_size = list_page_size(&ctx);
     let (mb, page) = mail(&state)
         .list(
             &ctx.principal,
             &owner(&params),
             param(&params, "folder"),
             &ctx.query,
+            page_size,
         )
         .await?;
     let items = page
@@ -612,12 +619,12 @@ async fn list(
         None => format!("{}/messages", user_path(&mb)),
     };
     let fragment = odata::fragment(&set, select.as_deref());
-    Ok(with_preference(
-        &ctx,
+    Ok(with_applied(
         odata::json(
             StatusCode::OK,
             collection(&ctx, &fragment, items, page.count, page.next_skip),
         ),
+        page_size_applied(applied_preferences(&ctx), page_size),
     ))
 }
 
@@ -802,6 +809,19 @@ async fn action(
             format!("Resource not found for the segment '{action}'."),
         ))),
     }
+}
+
+/// `Prefer: odata.maxpagesize=N` for a plain list, at most Outlook's largest page.
+fn list_page_size(ctx: &Ctx) -> Option<usize> {
+    max_page_size(ctx).map(|n| n.min(switchboard_domain::mail::MAX_PAGE_SIZE))
+}
+
+/// `odata.maxpagesize=N` added to what a list honoured, when the preference was sent.
+fn page_size_applied(mut applied: Vec<String>, page_size: Option<usize>) -> Vec<String> {
+    if let Some(n) = page_size {
+        applied.push(format!("odata.maxpagesize={n}"));
+    }
+    applied
 }
 
 /// `Prefer: odata.maxpagesize=N`, when sent and valid.

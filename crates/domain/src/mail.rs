@@ -1250,6 +1250,7 @@ impl Mail<'_> {
         owner: &Owner,
         parent: Option<&str>,
         q: &QueryOptions,
+        max_page_size: Option<usize>,
     ) -> Result<(Mailbox, ListPage<FolderRecord>), Error> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
@@ -1261,7 +1262,7 @@ impl Mail<'_> {
                 "Switchboard supports $top, $skip, $count and $select on mail folders.",
             ));
         }
-        let (top, skip) = paging(q)?;
+        let (top, skip) = paging(q, max_page_size)?;
         let (items, total) = self
             .store
             .mail_folders(&mb.user.id, &parent.id, skip, top + 1)
@@ -1487,13 +1488,14 @@ impl Mail<'_> {
         owner: &Owner,
         folder: Option<&str>,
         q: &QueryOptions,
+        max_page_size: Option<usize>,
     ) -> Result<(Mailbox, ListPage<MailRecord>), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let folder_id = match folder {
             Some(key) => Some(self.folder(&mb, key).await?.id),
             None => None,
         };
-        let (top, skip) = paging(q)?;
+        let (top, skip) = paging(q, max_page_size)?;
         if !q.expand.is_empty() {
             return Err(Error::new(
                 ErrorKind::NotImplemented,
@@ -2130,17 +2132,28 @@ fn check_recipient_count(m: &MailRecord) -> Result<(), Error> {
     Ok(())
 }
 
-fn paging(q: &QueryOptions) -> Result<(usize, u64), Error> {
+/// The most items one page of a mail list holds (`$top` or `Prefer: odata.maxpagesize`).
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Page size and offset of a list. `$top` is Outlook's page size (the next page keeps it);
+/// `Prefer: odata.maxpagesize` (already at most [`MAX_PAGE_SIZE`]) only ever makes pages smaller
+/// than `$top` asks, as the preference is a maximum.
+fn paging(q: &QueryOptions, max_page_size: Option<usize>) -> Result<(usize, u64), Error> {
     let top = q.top.unwrap_or(10);
-    if top == 0 || top > 1000 {
+    if top == 0 || top > MAX_PAGE_SIZE as u64 {
         return Err(bad("The value of $top must be between 1 and 1000."));
     }
+    let top = match (q.top, max_page_size) {
+        (Some(top), Some(max)) => (top as usize).min(max),
+        (None, Some(max)) => max,
+        _ => top as usize,
+    };
     if q.skiptoken.is_some() {
         return Err(bad(
             "Outlook pages with $skip; $skiptoken is not supported here.",
         ));
     }
-    Ok((top as usize, q.skip.unwrap_or(0)))
+    Ok((top, q.skip.unwrap_or(0)))
 }
 
 fn finish<T>(mut items: Vec<T>, top: usize, skip: u64, count: Option<u64>) -> ListPage<T> {

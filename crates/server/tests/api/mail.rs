@@ -1831,3 +1831,114 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
         .await;
     assert_ne!(a1["value"][0]["id"], a2["value"][0]["id"]);
 }
+
+// --- page size preference on plain lists ---
+
+#[tokio::test]
+async fn lists_honour_the_max_page_size_preference() {
+    let m = mailboxes(2).await;
+    for i in 0..5 {
+        send(&m, 1, 0, &format!("p{i}")).await;
+    }
+    for path in ["/v1.0/me/messages", "/v1.0/me/mailFolders/inbox/messages"] {
+        // The preference alone sets the page size and is answered with Preference-Applied; the
+        // next page continues with $skip and keeps the caller's options.
+        let (status, headers, first) = get_with(
+            &m,
+            0,
+            &format!("{path}?$select=subject"),
+            "odata.maxpagesize=2",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert_eq!(first["value"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            headers["preference-applied"].to_str().unwrap(),
+            "odata.maxpagesize=2"
+        );
+        let next = link_path(&m, &first, "@odata.nextLink").unwrap();
+        assert!(next.contains("$skip=2"), "{next}");
+        assert!(next.contains("$select=subject"), "{next}");
+        let mut subjects: Vec<String> = first["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["subject"].as_str().unwrap().to_string())
+            .collect();
+        let mut path_next = Some(next);
+        while let Some(p) = path_next {
+            let (status, _, page) = get_with(&m, 0, &p, "odata.maxpagesize=2").await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(page["value"].as_array().unwrap().len() <= 2);
+            subjects.extend(
+                page["value"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["subject"].as_str().unwrap().to_string()),
+            );
+            path_next = link_path(&m, &page, "@odata.nextLink");
+        }
+        assert_eq!(subjects, ["p4", "p3", "p2", "p1", "p0"]);
+        // With $top, the smaller of the two is the page size.
+        let (_, headers, page) =
+            get_with(&m, 0, &format!("{path}?$top=3"), "odata.maxpagesize=2").await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            headers["preference-applied"].to_str().unwrap(),
+            "odata.maxpagesize=2"
+        );
+        let (_, _, page) = get_with(&m, 0, &format!("{path}?$top=1"), "odata.maxpagesize=4").await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 1);
+        // Beside other preferences; above 1000 it is Outlook's largest page.
+        let (_, headers, page) = get_with(
+            &m,
+            0,
+            path,
+            "outlook.body-content-type=\"text\", odata.maxpagesize=5000",
+        )
+        .await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            headers["preference-applied"].to_str().unwrap(),
+            "outlook.body-content-type=\"text\", odata.maxpagesize=1000"
+        );
+        // A value that is not a positive number is not honoured.
+        let (_, headers, page) = get_with(&m, 0, path, "odata.maxpagesize=zero").await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 5);
+        assert!(headers.get("preference-applied").is_none());
+    }
+    // Folder lists too.
+    for name in ["A", "B", "C"] {
+        let (status, f) =
+            m.t.post(
+                "/v1.0/me/mailFolders",
+                &m.tokens[0],
+                &json!({ "displayName": name }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{f}");
+    }
+    let (status, headers, page) =
+        get_with(&m, 0, "/v1.0/me/mailFolders", "odata.maxpagesize=3").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["value"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        headers["preference-applied"].to_str().unwrap(),
+        "odata.maxpagesize=3"
+    );
+    let next = link_path(&m, &page, "@odata.nextLink").unwrap();
+    assert!(next.contains("$skip=3"), "{next}");
+    let (_, _, rest) = get_with(&m, 0, &next, "odata.maxpagesize=3").await;
+    assert_eq!(rest["value"].as_array().unwrap().len(), 3);
+    let (_, _, all) = get_with(&m, 0, "/v1.0/me/mailFolders?$top=100", "").await;
+    let ids = |page: &Value| -> Vec<Value> {
+        page["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&all)[..6], [ids(&page), ids(&rest)].concat()[..]);
+}
