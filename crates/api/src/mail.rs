@@ -17,7 +17,7 @@ use switchboard_domain::mail::{
     FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html,
     html_to_text,
 };
-use switchboard_domain::mail_attachments::AttachmentRecord;
+use switchboard_domain::mail_attachments::{AttachmentRecord, AttachmentsExpand, message_expand};
 use switchboard_domain::mail_delta::{DeltaRow, FolderDeltaRow};
 use switchboard_domain::{Error, ErrorKind, Family};
 
@@ -482,6 +482,7 @@ async fn get_folder(
             &ctx.principal,
             &owner(&params),
             param(&params, "folder").unwrap_or_default(),
+            &ctx.query,
         )
         .await?;
     Ok(odata::json(
@@ -593,12 +594,48 @@ async fn create(
     ))
 }
 
+/// The attachments of an expanded message, whole or with the nested `$select`.
+fn expanded(e: &AttachmentsExpand, attachments: &[AttachmentRecord]) -> Value {
+    Value::Array(
+        attachments
+            .iter()
+            .map(|a| {
+                let full = attachment_json(a);
+                Value::Object(match &e.select {
+                    None => full,
+                    Some(names) => {
+                        let mut out = Map::new();
+                        for (k, v) in full {
+                            if k.starts_with('@') || k == "id" || names.contains(&k.as_str()) {
+                                out.insert(k, v);
+                            }
+                        }
+                        out
+                    }
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The context fragment of messages, `$select`ed and with expanded attachments
+/// (`messages(subject,attachments())`, as Graph writes expansions).
+fn expanded_fragment(set: &str, select: Option<&[&str]>, attachments: bool) -> String {
+    if !attachments {
+        return odata::fragment(set, select);
+    }
+    let mut parts: Vec<&str> = select.map(<[&str]>::to_vec).unwrap_or_default();
+    parts.push("attachments()");
+    odata::fragment(set, Some(&parts))
+}
+
 async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(params): Params,
 ) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
+    let expand = message_expand(&ctx.query.expand)?;
     let page_size = list_page_size(&ctx);
     let (mb, page) = mail(&state)
         .list(
@@ -609,16 +646,31 @@ async fn list(
             page_size,
         )
         .await?;
+    let attachments = match &expand {
+        Some(_) => Some(
+            mail(&state)
+                .expanded_attachments(&ctx.principal, &mb, &page.items)
+                .await?,
+        ),
+        None => None,
+    };
     let items = page
         .items
         .iter()
-        .map(|m| Value::Object(message_json(&ctx, m, select.as_deref())))
+        .enumerate()
+        .map(|(i, m)| {
+            let mut json = message_json(&ctx, m, select.as_deref());
+            if let (Some(e), Some(all)) = (&expand, &attachments) {
+                json.insert("attachments".into(), expanded(e, &all[i]));
+            }
+            Value::Object(json)
+        })
         .collect();
     let set = match param(&params, "folder") {
         Some(f) => format!("{}/mailFolders('{f}')/messages", user_path(&mb)),
         None => format!("{}/messages", user_path(&mb)),
     };
-    let fragment = odata::fragment(&set, select.as_deref());
+    let fragment = expanded_fragment(&set, select.as_deref(), expand.is_some());
     Ok(with_applied(
         odata::json(
             StatusCode::OK,
@@ -634,6 +686,7 @@ async fn read(
     Path(params): Params,
 ) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
+    let expand = message_expand(&ctx.query.expand)?;
     let (mb, m) = mail(&state)
         .get(
             &ctx.principal,
@@ -642,11 +695,33 @@ async fn read(
             param(&params, "message").unwrap_or_default(),
         )
         .await?;
+    let Some(e) = expand else {
+        return Ok(with_preference(
+            &ctx,
+            odata::json(
+                StatusCode::OK,
+                message_entity(&ctx, &mb, &m, select.as_deref()),
+            ),
+        ));
+    };
+    let all = mail(&state)
+        .expanded_attachments(&ctx.principal, &mb, std::slice::from_ref(&m))
+        .await?;
+    let mut json = message_json(&ctx, &m, select.as_deref());
+    json.insert(
+        "attachments".into(),
+        expanded(&e, all.first().map(Vec::as_slice).unwrap_or_default()),
+    );
+    let set = format!("{}/messages", user_path(&mb));
     Ok(with_preference(
         &ctx,
         odata::json(
             StatusCode::OK,
-            message_entity(&ctx, &mb, &m, select.as_deref()),
+            odata::entity(
+                &ctx,
+                &expanded_fragment(&set, select.as_deref(), true),
+                json,
+            ),
         ),
     ))
 }

@@ -1256,8 +1256,8 @@ impl Mail<'_> {
             .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
             .await?;
         let parent = self.folder(&mb, parent.unwrap_or(ROOT)).await?;
-        if q.filter.is_some() || !q.orderby.is_empty() || q.search.is_some() || !q.expand.is_empty()
-        {
+        check_folder_expand(q)?;
+        if q.filter.is_some() || !q.orderby.is_empty() || q.search.is_some() {
             return Err(bad(
                 "Switchboard supports $top, $skip, $count and $select on mail folders.",
             ));
@@ -1279,10 +1279,12 @@ impl Mail<'_> {
         caller: &Principal,
         owner: &Owner,
         key: &str,
+        q: &QueryOptions,
     ) -> Result<(Mailbox, FolderRecord), Error> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
             .await?;
+        check_folder_expand(q)?;
         let folder = self.folder(&mb, key).await?;
         Ok((mb, folder))
     }
@@ -1496,12 +1498,8 @@ impl Mail<'_> {
             None => None,
         };
         let (top, skip) = paging(q, max_page_size)?;
-        if !q.expand.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                "NotImplemented",
-                "$expand on messages is not implemented by Switchboard yet.",
-            ));
+        if crate::mail_attachments::message_expand(&q.expand)?.is_some() {
+            caller.require(&permissions::MAIL_ATTACHMENTS_READ)?;
         }
         let search = match &q.search {
             Some(s) => {
@@ -2128,6 +2126,33 @@ fn check_recipient_count(m: &MailRecord) -> Result<(), Error> {
                 "The message has more than {MAX_RECIPIENTS} recipients, the most one message may have."
             ),
         ));
+    }
+    Ok(())
+}
+
+/// `$expand` on mail folders: the folder's navigations are `501` (Graph's documentation does
+/// not promise their expansion and Switchboard does not do it); anything else is Graph's `400`.
+fn check_folder_expand(q: &QueryOptions) -> Result<(), Error> {
+    const NAVIGATIONS: &[&str] = &[
+        "childFolders",
+        "messages",
+        "messageRules",
+        "singleValueExtendedProperties",
+        "multiValueExtendedProperties",
+        "*",
+    ];
+    if let Some(item) = q.expand.first() {
+        let path = item.path.trim();
+        if NAVIGATIONS.iter().any(|n| n.eq_ignore_ascii_case(path)) {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "NotImplemented",
+                format!("$expand={path} on mail folders is not implemented by Switchboard."),
+            ));
+        }
+        return Err(bad(format!(
+            "Could not find a property named '{path}' on type 'microsoft.graph.mailFolder'."
+        )));
     }
     Ok(())
 }

@@ -1942,3 +1942,131 @@ async fn lists_honour_the_max_page_size_preference() {
     };
     assert_eq!(ids(&all)[..6], [ids(&page), ids(&rest)].concat()[..]);
 }
+
+// --- $expand ---
+
+#[tokio::test]
+async fn messages_expand_attachments_on_list_and_get() {
+    let m = mailboxes(2).await;
+    let plain = draft(&m, 0, json!({"subject": "No files"})).await;
+    let d = draft(&m, 0, json!({"subject": "Two files"})).await;
+    let id = d["id"].as_str().unwrap();
+    for (name, bytes) in [("a.txt", "QQ=="), ("b.txt", "QkI=")] {
+        let (status, a) = m
+            .t
+            .post(
+                &format!("/v1.0/me/messages/{id}/attachments"),
+                &m.tokens[0],
+                &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": name, "contentType": "text/plain", "contentBytes": bytes}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+    }
+    // A plain list carries no attachments.
+    let (_, list) = m.t.get("/v1.0/me/messages", &m.tokens[0]).await;
+    assert!(list["value"][0].get("attachments").is_none(), "{list}");
+    // The list expands them, per message, with their bytes; the context says so.
+    let (status, list) =
+        m.t.get(
+            "/v1.0/me/mailFolders/drafts/messages?$expand=attachments&$select=subject",
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(
+        list["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/messages(subject,attachments())"),
+        "{list}"
+    );
+    let items = list["value"].as_array().unwrap();
+    let files = &by_subject(items, "Two files")[0]["attachments"];
+    assert_eq!(files.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(files[0]["name"], "a.txt");
+    assert_eq!(files[0]["contentBytes"], "QQ==");
+    assert_eq!(files[0]["@odata.type"], "#microsoft.graph.fileAttachment");
+    assert_eq!(files[1]["size"], 2);
+    assert_eq!(by_subject(items, "No files")[0]["attachments"], json!([]));
+    assert!(by_subject(items, "No files")[0].get("body").is_none());
+    // Get expands them too, and a nested $select keeps only what it names (id, type always).
+    let (status, one) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}?$expand=attachments($select=name,size)"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert!(
+        one["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/messages(attachments())/$entity"),
+        "{one}"
+    );
+    assert_eq!(one["subject"], "Two files");
+    let a = &one["attachments"][1];
+    assert_eq!(a["name"], "b.txt");
+    assert_eq!(a["size"], 2);
+    assert!(a["id"].is_string());
+    assert_eq!(a["@odata.type"], "#microsoft.graph.fileAttachment");
+    assert!(a.get("contentBytes").is_none(), "{a}");
+    let (status, one) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}?$expand=attachments",
+                plain["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["attachments"], json!([]));
+    // Errors: an unknown navigation is 400, one Graph expands but Switchboard does not is 501,
+    // an unknown attachment property 400, other nested options 501.
+    for (query, code, status) in [
+        ("$expand=nothing", "ErrorInvalidRequest", 400),
+        ("$expand=extensions", "NotImplemented", 501),
+        (
+            "$expand=singleValueExtendedProperties",
+            "NotImplemented",
+            501,
+        ),
+        (
+            "$expand=attachments($select=nope)",
+            "ErrorInvalidRequest",
+            400,
+        ),
+        ("$expand=attachments($top=1)", "NotImplemented", 501),
+    ] {
+        for path in [
+            "/v1.0/me/messages".to_string(),
+            format!("/v1.0/me/messages/{id}"),
+        ] {
+            let (s, err) = m.t.get(&format!("{path}?{query}"), &m.tokens[0]).await;
+            assert_error(s, &err, status, code);
+        }
+    }
+    // Mail.ReadBasic does not see attachments: expanding them is 403.
+    let basic = m.t.user_token(&m.upns[0], PASSWORD, "Mail.ReadBasic").await;
+    for path in [
+        "/v1.0/me/messages?$expand=attachments".to_string(),
+        format!("/v1.0/me/messages/{id}?$expand=attachments"),
+    ] {
+        let (s, err) = m.t.get(&path, &basic).await;
+        assert_error(s, &err, 403, "ErrorAccessDenied");
+    }
+    // Mail folders: their navigations are 501, anything else 400.
+    let (s, err) =
+        m.t.get("/v1.0/me/mailFolders?$expand=childFolders", &m.tokens[0])
+            .await;
+    assert_error(s, &err, 501, "NotImplemented");
+    let (s, err) =
+        m.t.get("/v1.0/me/mailFolders/inbox?$expand=messages", &m.tokens[0])
+            .await;
+    assert_error(s, &err, 501, "NotImplemented");
+    let (s, err) =
+        m.t.get("/v1.0/me/mailFolders/inbox?$expand=nothing", &m.tokens[0])
+            .await;
+    assert_error(s, &err, 400, "ErrorInvalidRequest");
+}
