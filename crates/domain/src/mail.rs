@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use switchboard_odata::QueryOptions;
 use switchboard_odata::ast::{Expr, features};
 use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
-use switchboard_odata::sql::{SortKey, compile_orderby, fts5_match_columns};
+use switchboard_odata::sql::{SortKey, compile_orderby};
 
 use crate::chats::Owner;
 use crate::error::{Error, ErrorKind, Family};
@@ -498,24 +498,13 @@ const fn p(
     }
 }
 
-/// The `$search` property prefixes and the FTS5 columns behind them.
-const SEARCH_COLUMNS: &[(&str, &str)] = &[
-    ("subject", "subject"),
-    ("body", "body"),
-    ("from", "sender"),
-    ("to", "recipients"),
-    ("cc", "recipients"),
-    ("bcc", "recipients"),
-    ("recipients", "recipients"),
-];
-
 /// A message list query checked against Outlook's rules, for the store.
 #[derive(Debug, Clone)]
 pub struct MailQuery<'a> {
     /// `$filter`.
     pub filter: Option<&'a Expr>,
-    /// `$search`, as an FTS5 MATCH string (bound as a parameter).
-    pub search: Option<String>,
+    /// `$search`, compiled (the store binds every value).
+    pub search: Option<crate::mail_search::MailSearch>,
     /// Sort keys (the store appends the row key, newest first).
     pub order: Vec<SortKey>,
     /// `$skip`.
@@ -1508,7 +1497,7 @@ impl Mail<'_> {
                         "The query parameter '$search' cannot be combined with '$filter' or '$orderby' on messages.",
                     ));
                 }
-                Some(fts5_match_columns(s, SEARCH_COLUMNS).map_err(|e| bad(e.to_string()))?)
+                Some(crate::mail_search::compile(s, now_ms())?)
             }
             None => None,
         };

@@ -11,6 +11,7 @@ use switchboard_domain::mail_attachments::AttachmentRecord;
 use switchboard_domain::mail_delta::{
     ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
 };
+use switchboard_domain::mail_search::{MailSearch, RangeField};
 use switchboard_odata::sql::{self, SqlValue};
 
 use crate::internal;
@@ -297,11 +298,7 @@ pub fn list(
         );
     }
     if let Some(search) = &q.search {
-        params.push(SqlValue::Text(search.clone()));
-        clauses.push(format!(
-            "m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH ?{})",
-            params.len()
-        ));
+        clauses.push(search_clause(search, &mut params));
     }
     let order = if q.order.is_empty() {
         "m.received_ms DESC, m.seq DESC".to_string()
@@ -340,6 +337,67 @@ pub fn list(
         .collect::<Result<Vec<_>, _>>()
         .map_err(internal)?;
     Ok((items, count))
+}
+
+/// A message's size for `$search=size:…`: its body and its attachments, in bytes.
+const MESSAGE_SIZE: &str = "(length(CAST(m.body AS BLOB)) + coalesce((SELECT sum(a.size) FROM mail_attachments AS a WHERE a.user_id = m.user_id AND a.message_key = m.immutable_id), 0))";
+
+/// A compiled `$search` as a condition on `m`, every value bound as a parameter.
+fn search_clause(s: &MailSearch, params: &mut Vec<SqlValue>) -> String {
+    fn bind(params: &mut Vec<SqlValue>, v: SqlValue) -> String {
+        params.push(v);
+        format!("?{}", params.len())
+    }
+    match s {
+        MailSearch::Text(fts) => format!(
+            "m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH {})",
+            bind(params, SqlValue::Text(fts.clone()))
+        ),
+        MailSearch::Range { field, from, to } => {
+            let column = match field {
+                RangeField::Received => "m.received_ms",
+                RangeField::Sent => "m.sent_ms",
+                RangeField::Size => MESSAGE_SIZE,
+            };
+            let mut parts = Vec::new();
+            if let Some(v) = from {
+                parts.push(format!(
+                    "{column} >= {}",
+                    bind(params, SqlValue::Integer(*v))
+                ));
+            }
+            if let Some(v) = to {
+                parts.push(format!(
+                    "{column} < {}",
+                    bind(params, SqlValue::Integer(*v))
+                ));
+            }
+            if parts.is_empty() {
+                parts.push(format!("{column} IS NOT NULL"));
+            }
+            format!("({})", parts.join(" AND "))
+        }
+        MailSearch::HasAttachments(b) => format!(
+            "m.has_attachments = {}",
+            bind(params, SqlValue::Integer(*b as i64))
+        ),
+        MailSearch::Importance(v) => format!(
+            "m.importance = {}",
+            bind(params, SqlValue::Text((*v).to_string()))
+        ),
+        MailSearch::Constant(b) => if *b { "1" } else { "0" }.to_string(),
+        MailSearch::And(items) | MailSearch::Or(items) => {
+            let joiner = if matches!(s, MailSearch::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            let parts: Vec<String> = items.iter().map(|i| search_clause(i, params)).collect();
+            format!("({})", parts.join(joiner))
+        }
+        // A NULL (no sent date) is "not matched", so its negation matches.
+        MailSearch::Not(inner) => format!("(NOT coalesce({}, 0))", search_clause(inner, params)),
+    }
 }
 
 fn resolve_folder(c: &Connection, m: &MailRecord) -> Result<String, StoreError> {
@@ -973,7 +1031,9 @@ mod tests {
         .unwrap();
         let q = MailQuery {
             filter: None,
-            search: Some(fts5_match(parsed.search.as_ref().unwrap()).unwrap()),
+            search: Some(MailSearch::Text(
+                fts5_match(parsed.search.as_ref().unwrap()).unwrap(),
+            )),
             order: Vec::new(),
             skip: 0,
             limit: 10,

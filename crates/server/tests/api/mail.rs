@@ -2070,3 +2070,152 @@ async fn messages_expand_attachments_on_list_and_get() {
             .await;
     assert_error(s, &err, 400, "ErrorInvalidRequest");
 }
+
+// --- $search prefixes beyond the text ones ---
+
+#[tokio::test]
+async fn search_by_date_attachment_participant_kind_and_size() {
+    let m = mailboxes(3).await;
+    send(&m, 1, 0, "From Bianca").await;
+    send(&m, 2, 0, "From Carlos").await;
+    // A message with a file, delivered to Adele.
+    let d = draft(
+        &m,
+        1,
+        json!({"subject": "With a file", "toRecipients": [to(&m.upns[0])]}),
+    )
+    .await;
+    let id = d["id"].as_str().unwrap();
+    let (status, a) = m
+        .t
+        .post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[1],
+            &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "f.txt", "contentBytes": "aGVsbG8="}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[1],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Adele's own draft to Carlos (in her Drafts, no sent date).
+    draft(
+        &m,
+        0,
+        json!({"subject": "Draft to Carlos", "toRecipients": [to(&m.upns[2])]}),
+    )
+    .await;
+    let (_, inbox) =
+        m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[0])
+            .await;
+    let today = inbox["value"][0]["receivedDateTime"].as_str().unwrap()[..10].to_string();
+    let (y, rest) = today.split_once('-').unwrap();
+    let (mo, d) = rest.split_once('-').unwrap();
+    let us_date = format!(
+        "{}/{}/{y}",
+        mo.trim_start_matches('0'),
+        d.trim_start_matches('0')
+    );
+    let search = async |kql: &str| -> Vec<String> {
+        let (status, found) =
+            m.t.get(
+                &format!("/v1.0/me/messages?$top=100&$search=\"{kql}\""),
+                &m.tokens[0],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{kql}: {found}");
+        let mut subjects: Vec<String> = found["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["subject"].as_str().unwrap().to_string())
+            .collect();
+        subjects.sort();
+        subjects
+    };
+    let all = [
+        "Draft to Carlos",
+        "From Bianca",
+        "From Carlos",
+        "With a file",
+    ];
+    for kql in [
+        format!("received:{today}"),
+        format!("received:{us_date}"),
+        format!("received>={today}"),
+        format!("received<={today}"),
+        "received:today".to_string(),
+        format!("received:2000-01-01..{today}"),
+        "kind:email".to_string(),
+        "size<1MB".to_string(),
+    ] {
+        assert_eq!(search(&kql).await, all, "{kql}");
+    }
+    for kql in [
+        format!("received>{today}"),
+        format!("received<{today}"),
+        "received:yesterday".to_string(),
+        "kind:meetings".to_string(),
+        "size>1MB".to_string(),
+    ] {
+        assert!(search(&kql).await.is_empty(), "{kql}");
+    }
+    // A draft's sent date is its creation time, as Graph's.
+    assert_eq!(search(&format!("sent:{today}")).await, all);
+    assert!(search(&format!("sent<{today}")).await.is_empty());
+    assert_eq!(search("hasAttachment:true").await, ["With a file"]);
+    assert_eq!(
+        search("hasAttachments:false").await,
+        ["Draft to Carlos", "From Bianca", "From Carlos"]
+    );
+    // participants: the sender or any recipient.
+    let carlos = m.upns[2].split('@').next().unwrap().to_string();
+    assert_eq!(
+        search(&format!("participants:{carlos}")).await,
+        ["Draft to Carlos", "From Carlos"]
+    );
+    // Mixed with text and the boolean operators.
+    assert_eq!(
+        search(&format!("hasAttachment:true OR from:{carlos}")).await,
+        ["From Carlos", "With a file"]
+    );
+    assert_eq!(
+        search(&format!("sent:{today} AND NOT Bianca")).await,
+        ["Draft to Carlos", "From Carlos"]
+    );
+    assert_eq!(
+        search("kind:email AND Bianca").await,
+        ["From Bianca", "With a file"]
+    );
+    // Under a folder too.
+    let (status, found) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"hasAttachment:true\"",
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["value"].as_array().unwrap().len(), 1);
+    // KQL that is not supported is a 400 that says so.
+    for kql in [
+        "received:lastweek",
+        "received:2024-02-30",
+        "hasAttachment:maybe",
+        "kind:dragons",
+        "size:big",
+        "attachment:f.txt",
+    ] {
+        let (status, err) =
+            m.t.get(
+                &format!("/v1.0/me/messages?$search=\"{kql}\""),
+                &m.tokens[0],
+            )
+            .await;
+        assert_error(status, &err, 400, "ErrorInvalidRequest");
+    }
+}
