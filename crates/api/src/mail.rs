@@ -40,7 +40,10 @@ pub fn routes() -> Router<AppState> {
             "/mailFolders/{folder}/childFolders",
             get(list_folders).post(create_folder),
         )
-        .route("/mailFolders/{folder}/messages", get(list).post(create))
+        .route(
+            "/mailFolders/{folder}/messages",
+            get(list).post(create).layer(attachment_body_limit()),
+        )
         .route("/mailFolders/{folder}/messages/delta", get(delta))
         .route(
             "/mailFolders/{folder}/messages/{message}",
@@ -54,7 +57,10 @@ pub fn routes() -> Router<AppState> {
             "/mailFolders/{folder}/messages/{message}/{action}",
             post(action),
         )
-        .route("/messages", get(list).post(create))
+        .route(
+            "/messages",
+            get(list).post(create).layer(attachment_body_limit()),
+        )
         .route(
             "/messages/{message}",
             get(read).patch(update).delete(delete),
@@ -89,7 +95,7 @@ pub fn routes() -> Router<AppState> {
             get(attachment_value),
         )
         .route("/messages/{message}/{action}", post(action))
-        .route("/sendMail", post(send_mail))
+        .route("/sendMail", post(send_mail).layer(attachment_body_limit()))
 }
 
 type Params = Path<HashMap<String, String>>;
@@ -1041,8 +1047,9 @@ async fn folder_delta(
 
 // --- attachments ---
 
-/// Room for a 3 MB file in base64 inside its JSON: the attachment routes take more than the
-/// server-wide body limit, so Graph's own 3 MB rule decides (with its error).
+/// Room for 3 MB of files in base64 inside their JSON: the attachment routes, and the message
+/// bodies that may carry attachments (create, `sendMail`), take more than the server-wide body
+/// limit, so Graph's own 3 MB rule decides (with its error).
 fn attachment_body_limit() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::max(
         switchboard_domain::mail_attachments::MAX_ATTACHMENT_BYTES / 3 * 4 + 64 * 1024,

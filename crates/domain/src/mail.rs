@@ -622,12 +622,21 @@ pub enum MailWrite {
         now_ms: i64,
     },
     /// Sends: removes the draft (when sending one; its change key checked against `if_match`),
-    /// then stores the sent copy and every delivery (each with the draft's attachments).
+    /// then stores the sent copy and every delivery (`records`, each with the draft's
+    /// attachments, or its own copies of `files` for a message sent in one step) and the
+    /// non-delivery reports (`reports`, without files).
     Send {
         user_id: String,
         draft_id: Option<String>,
         if_match: Option<String>,
         records: Vec<MailRecord>,
+        reports: Vec<MailRecord>,
+        files: Vec<crate::mail_attachments::AttachmentRecord>,
+    },
+    /// Stores a new draft with the file attachments its body carried.
+    CreateDraft {
+        record: Box<MailRecord>,
+        files: Vec<crate::mail_attachments::AttachmentRecord>,
     },
 }
 
@@ -1096,6 +1105,48 @@ impl MessageInput {
     }
 }
 
+/// Takes the file attachments out of a message body (`POST …/messages`, `sendMail`'s
+/// `message`), checked as `POST …/attachments` checks one; the rest is the message.
+pub fn split_attachments(
+    body: &Map<String, Value>,
+) -> Result<
+    (
+        Map<String, Value>,
+        Vec<crate::mail_attachments::AttachmentRecord>,
+    ),
+    Error,
+> {
+    let mut rest = Map::new();
+    let mut files = Vec::new();
+    for (key, value) in body {
+        if !key.eq_ignore_ascii_case("attachments") {
+            rest.insert(key.clone(), value.clone());
+            continue;
+        }
+        match value {
+            Value::Null => {}
+            Value::Array(items) => {
+                for item in items {
+                    let Value::Object(a) = item else {
+                        return Err(wrong_type("attachments", "a collection of attachment"));
+                    };
+                    files.push(crate::mail_attachments::parse_attachment(a)?);
+                }
+            }
+            _ => return Err(wrong_type("attachments", "a collection of attachment")),
+        }
+    }
+    let total: usize = files.iter().map(|a| a.content.len()).sum();
+    if total > crate::mail_attachments::MAX_ATTACHMENT_BYTES {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            "ErrorRequestEntityTooLarge",
+            "The attachments of one request may total 3 MB; add larger files with an upload session (createUploadSession), which Switchboard does not implement.",
+        ));
+    }
+    Ok((rest, files))
+}
+
 /// A value of `body` ignoring the key's case (`Message`, `SaveToSentItems`, `DestinationId`).
 pub fn param_ci<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     body.iter()
@@ -1458,7 +1509,8 @@ impl Mail<'_> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_WRITE)
             .await?;
-        let input = parse_message(body)?;
+        let (body, files) = split_attachments(body)?;
+        let input = parse_message(&body)?;
         let folder_id = match folder {
             Some(key) => self.folder(&mb, key).await?.id,
             None => self.folder(&mb, "drafts").await?.id,
@@ -1466,9 +1518,16 @@ impl Mail<'_> {
         let mut m = new_draft(&mb.user, folder_id, now_ms());
         input.apply(&mut m);
         check_recipient_count(&m)?;
-        self.store
-            .write_mail(&MailWrite::Insert(vec![m.clone()]))
-            .await?;
+        m.has_attachments = files.iter().any(|a| !a.is_inline);
+        let write = if files.is_empty() {
+            MailWrite::Insert(vec![m.clone()])
+        } else {
+            MailWrite::CreateDraft {
+                record: Box::new(m.clone()),
+                files,
+            }
+        };
+        self.store.write_mail(&write).await?;
         Ok((mb, m))
     }
 
@@ -1753,7 +1812,7 @@ impl Mail<'_> {
         if !draft.is_draft {
             return Err(bad("Only a draft message can be sent."));
         }
-        self.deliver(&mb, draft, true, Some(id.to_string()), if_match)
+        self.deliver(&mb, draft, true, Some(id.to_string()), if_match, Vec::new())
             .await
     }
 
@@ -1789,10 +1848,12 @@ impl Mail<'_> {
             }
             Some(_) => return Err(bad("'saveToSentItems' must be a boolean.")),
         };
-        let input = parse_message(message)?;
+        let (message, files) = split_attachments(message)?;
+        let input = parse_message(&message)?;
         let mut m = new_draft(&mb.user, "wk:drafts".into(), now_ms());
         input.apply(&mut m);
-        self.deliver(&mb, m, save, None, None).await
+        m.has_attachments = files.iter().any(|a| !a.is_inline);
+        self.deliver(&mb, m, save, None, None, files).await
     }
 
     async fn deliver(
@@ -1802,6 +1863,7 @@ impl Mail<'_> {
         save: bool,
         draft_id: Option<String>,
         if_match: Option<String>,
+        files: Vec<crate::mail_attachments::AttachmentRecord>,
     ) -> Result<(), Error> {
         check_recipient_count(&draft)?;
         let all: Vec<&Recipient> = draft.to.iter().chain(&draft.cc).chain(&draft.bcc).collect();
@@ -1837,6 +1899,7 @@ impl Mail<'_> {
         sent.modified_ms = now;
         sent.change_key = new_change_key();
         let mut records = Vec::new();
+        let mut reports = Vec::new();
         let mut delivered: Vec<String> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
         for r in &all {
@@ -1893,7 +1956,7 @@ impl Mail<'_> {
             ndr.sender = Some(postmaster);
             ndr.to = vec![me.clone()];
             ndr.conversation_id = draft.conversation_id.clone();
-            records.push(ndr);
+            reports.push(ndr);
         }
         if save {
             let mut copy = sent.clone();
@@ -1908,6 +1971,8 @@ impl Mail<'_> {
                 draft_id,
                 if_match,
                 records,
+                reports,
+                files,
             })
             .await?
         {
@@ -2054,7 +2119,7 @@ impl Mail<'_> {
             m.apply(&mut d);
         }
         if send_now {
-            self.deliver(&mb, d, true, None, None).await?;
+            self.deliver(&mb, d, true, None, None, Vec::new()).await?;
             return Ok((mb, None));
         }
         check_recipient_count(&d)?;
@@ -2304,5 +2369,37 @@ mod tests {
         assert!(parse_message(body.as_object().unwrap()).is_err());
         let body = json!({"internetMessageHeaders": [{"name": "x-custom", "value": "x"}]});
         assert!(parse_message(body.as_object().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn attachments_come_out_of_message_bodies() {
+        let file = |bytes: String| json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "a", "contentBytes": bytes});
+        let body = json!({"subject": "x", "Attachments": [file("aGk=".into())]});
+        let (rest, files) = split_attachments(body.as_object().unwrap()).unwrap();
+        assert_eq!(rest.keys().collect::<Vec<_>>(), ["subject"]);
+        assert_eq!(files[0].content, b"hi");
+        assert!(parse_message(&rest).is_ok());
+        let (_, none) =
+            split_attachments(json!({"attachments": null}).as_object().unwrap()).unwrap();
+        assert!(none.is_empty());
+        for bad in [json!({"attachments": "a"}), json!({"attachments": [1]})] {
+            assert_eq!(
+                split_attachments(bad.as_object().unwrap())
+                    .unwrap_err()
+                    .kind,
+                ErrorKind::BadRequest
+            );
+        }
+        let half = STANDARD.encode(vec![
+            0u8;
+            crate::mail_attachments::MAX_ATTACHMENT_BYTES / 2 + 1
+        ]);
+        let body = json!({"attachments": [file(half.clone()), file(half)]});
+        assert_eq!(
+            split_attachments(body.as_object().unwrap())
+                .unwrap_err()
+                .kind,
+            ErrorKind::PayloadTooLarge
+        );
     }
 }

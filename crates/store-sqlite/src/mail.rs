@@ -591,24 +591,7 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                     ),
                 ));
             }
-            c.prepare_cached(
-                "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .map_err(internal)?
-            .execute(params![
-                a.id,
-                user_id,
-                m.immutable_id,
-                a.name,
-                a.content_type,
-                a.size,
-                a.is_inline as i64,
-                a.content_id,
-                a.modified_ms,
-                a.content
-            ])
-            .map_err(internal)?;
+            insert_attachment(c, (user_id, &m.immutable_id), a, &a.id)?;
             touch_after_attachments(c, &m, change_key, *now_ms)?;
             Ok(MailOutcome::Done(None))
         }
@@ -635,11 +618,20 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
             touch_after_attachments(c, &m, change_key, *now_ms)?;
             Ok(MailOutcome::Done(None))
         }
+        MailWrite::CreateDraft { record, files } => {
+            let stored = insert(c, record, None)?;
+            for f in files {
+                insert_attachment(c, (&stored.user_id, &stored.immutable_id), f, &f.id)?;
+            }
+            Ok(MailOutcome::Done(Some(stored)))
+        }
         MailWrite::Send {
             user_id,
             draft_id,
             if_match,
             records,
+            reports,
+            files,
         } => {
             if let Some(id) = draft_id {
                 let Some(draft) = message(c, user_id, id)? else {
@@ -675,10 +667,25 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                         )?;
                     }
                 }
+                for r in reports {
+                    insert(c, r, None)?;
+                }
                 drop_orphan_attachments(c, user_id, &draft.immutable_id)?;
                 return Ok(MailOutcome::Done(None));
             }
+            // Sent in one step: every copy of the message gets its own copies of the files.
             for r in records {
+                let stored = insert(c, r, None)?;
+                for f in files {
+                    insert_attachment(
+                        c,
+                        (&stored.user_id, &stored.immutable_id),
+                        f,
+                        &mail::new_message_id(),
+                    )?;
+                }
+            }
+            for r in reports {
                 insert(c, r, None)?;
             }
             Ok(MailOutcome::Done(None))
@@ -721,25 +728,36 @@ fn copy_attachments(
     to: (&str, &str),
 ) -> Result<(), StoreError> {
     for a in attachments(c, from.0, from.1)? {
-        c.prepare_cached(
-            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(internal)?
-        .execute(params![
-            mail::new_message_id(),
-            to.0,
-            to.1,
-            a.name,
-            a.content_type,
-            a.size,
-            a.is_inline as i64,
-            a.content_id,
-            a.modified_ms,
-            a.content
-        ])
-        .map_err(internal)?;
+        insert_attachment(c, to, &a, &mail::new_message_id())?;
     }
+    Ok(())
+}
+
+/// Stores a file for a message (`to`: its mailbox and immutable id) under the id given.
+fn insert_attachment(
+    c: &Connection,
+    to: (&str, &str),
+    a: &AttachmentRecord,
+    id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .map_err(internal)?
+    .execute(params![
+        id,
+        to.0,
+        to.1,
+        a.name,
+        a.content_type,
+        a.size,
+        a.is_inline as i64,
+        a.content_id,
+        a.modified_ms,
+        a.content
+    ])
+    .map_err(internal)?;
     Ok(())
 }
 

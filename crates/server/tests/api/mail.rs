@@ -2219,3 +2219,174 @@ async fn search_by_date_attachment_participant_kind_and_size() {
         assert_error(status, &err, 400, "ErrorInvalidRequest");
     }
 }
+
+// --- attachments inside message bodies ---
+
+#[tokio::test]
+async fn attachments_inside_create_and_send_mail_bodies() {
+    let m = mailboxes(2).await;
+    let domain = m.t.domain();
+    let file = |name: &str, bytes: &str, inline: bool| json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": name, "contentType": "text/plain", "contentBytes": bytes, "isInline": inline});
+    // Create with files: stored with the draft, hasAttachments from the non-inline ones.
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Plan", "toRecipients": [to(&m.upns[1])], "attachments": [file("plan.txt", "cGxhbg==", false), file("logo.png", "iVBORw0KGgo=", true)]}),
+    )
+    .await;
+    assert_eq!(d["hasAttachments"], true);
+    let id = d["id"].as_str().unwrap();
+    let (status, files) =
+        m.t.get(&format!("/v1.0/me/messages/{id}/attachments"), &m.tokens[0])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{files}");
+    let files = files["value"].as_array().unwrap().clone();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["name"], "plan.txt");
+    assert_eq!(files[0]["contentBytes"], "cGxhbg==");
+    assert_eq!(files[1]["isInline"], true);
+    // Only inline files: hasAttachments stays false, the file is there.
+    let (status, inline_only) =
+        m.t.post(
+            "/v1.0/me/mailFolders/inbox/messages",
+            &m.tokens[0],
+            &json!({"subject": "Inline", "attachments": [file("logo.png", "iVBORw0KGgo=", true)]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inline_only}");
+    assert_eq!(inline_only["hasAttachments"], false);
+    let (_, one) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}?$expand=attachments",
+                inline_only["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(one["attachments"].as_array().unwrap().len(), 1, "{one}");
+    // The draft with files is sent: the recipient gets them.
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // sendMail with a file (SDK casing for the parameters), to a user and to an unknown address
+    // of the tenant's domain.
+    let r =
+        m.t.request(Method::POST, "/v1.0/me/sendMail", &m.tokens[0])
+            .json(&json!({
+                "Message": {
+                    "subject": "Numbers",
+                    "toRecipients": [to(&m.upns[1]), to(&format!("nobody@{domain}"))],
+                    "attachments": [file("numbers.csv", "MSwyLDM=", false)],
+                },
+                "SaveToSentItems": true
+            }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let (_, inbox) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"subject:Numbers\"&$expand=attachments",
+            &m.tokens[1],
+        )
+        .await;
+    let got = &inbox["value"][0];
+    assert_eq!(got["subject"], "Numbers", "{inbox}");
+    assert_eq!(got["hasAttachments"], true);
+    assert_eq!(got["attachments"][0]["name"], "numbers.csv");
+    assert_eq!(got["attachments"][0]["contentBytes"], "MSwyLDM=");
+    assert_eq!(got["attachments"][0]["size"], 5);
+    let (_, sent) =
+        m.t.get(
+            "/v1.0/me/mailFolders/sentitems/messages?$expand=attachments($select=name)",
+            &m.tokens[0],
+        )
+        .await;
+    let names: Vec<(String, usize)> = sent["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["subject"].as_str().unwrap().to_string(),
+                v["attachments"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(names, [("Numbers".to_string(), 1), ("Plan".to_string(), 2)]);
+    // The non-delivery report carries no files.
+    let (_, bounce) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"Undeliverable\"&$expand=attachments",
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(bounce["value"][0]["hasAttachments"], false, "{bounce}");
+    assert_eq!(bounce["value"][0]["attachments"], json!([]));
+    // Errors as POST …/attachments has them; nothing is stored or sent.
+    let (_, before) = m.t.get("/v1.0/me/messages?$count=true", &m.tokens[0]).await;
+    let big = "A".repeat(2 * 1024 * 1024 / 3 * 4);
+    for (attachments, status, code) in [
+        (json!("plan.txt"), 400, "ErrorInvalidRequest"),
+        (json!(["plan.txt"]), 400, "ErrorInvalidRequest"),
+        (
+            json!([{"name": "x", "contentBytes": "eA=="}]),
+            400,
+            "ErrorInvalidRequest",
+        ),
+        (json!([file("x", "%%%", false)]), 400, "ErrorInvalidRequest"),
+        (
+            json!([{"@odata.type": "#microsoft.graph.itemAttachment", "name": "x"}]),
+            501,
+            "NotImplemented",
+        ),
+    ] {
+        let (s, err) =
+            m.t.post(
+                "/v1.0/me/messages",
+                &m.tokens[0],
+                &json!({"subject": "Bad", "attachments": attachments}),
+            )
+            .await;
+        assert_error(s, &err, status, code);
+        let (s, err) = m
+            .t
+            .post(
+                "/v1.0/me/sendMail",
+                &m.tokens[0],
+                &json!({"message": {"subject": "Bad", "toRecipients": [to(&m.upns[1])], "attachments": attachments}}),
+            )
+            .await;
+        assert_error(s, &err, status, code);
+    }
+    // More than 3 MB of files in one body is 413, as one file over 3 MB is.
+    let (s, err) = m
+        .t
+        .post(
+            "/v1.0/me/messages",
+            &m.tokens[0],
+            &json!({"subject": "Big", "attachments": [file("a", &big, false), file("b", &big, false)]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    let (_, after) = m.t.get("/v1.0/me/messages?$count=true", &m.tokens[0]).await;
+    assert_eq!(before["@odata.count"], after["@odata.count"]);
+    // Replies still refuse files inside their message.
+    let (status, err) =
+        m.t.post(
+            &format!(
+                "/v1.0/me/messages/{}/createReply",
+                inline_only["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+            &json!({"message": {"attachments": [file("x", "eA==", false)]}}),
+        )
+        .await;
+    assert_error(status, &err, 501, "NotImplemented");
+}
