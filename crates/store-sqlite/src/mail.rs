@@ -657,9 +657,10 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                 remove(c, &draft, true)?;
                 for r in records {
                     let stored = insert(c, r, None)?;
-                    // Deliveries get copies of the draft's files; the Sent Items copy keeps the
-                    // draft's immutable id, and so its files.
-                    if stored.has_attachments && stored.immutable_id != draft.immutable_id {
+                    // Deliveries get copies of the draft's files (inline ones too: `records`
+                    // are all copies of the message, reports come apart); the Sent Items copy
+                    // keeps the draft's immutable id, and so its files.
+                    if stored.immutable_id != draft.immutable_id {
                         copy_attachments(
                             c,
                             (user_id, &draft.immutable_id),

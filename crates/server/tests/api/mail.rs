@@ -2265,7 +2265,7 @@ async fn attachments_inside_create_and_send_mail_bodies() {
         )
         .await;
     assert_eq!(one["attachments"].as_array().unwrap().len(), 1, "{one}");
-    // The draft with files is sent: the recipient gets them.
+    // The draft with files is sent: the recipient gets them, the inline one too.
     let (status, _) =
         m.t.post(
             &format!("/v1.0/me/messages/{id}/send"),
@@ -2274,6 +2274,46 @@ async fn attachments_inside_create_and_send_mail_bodies() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, got) = m
+        .t
+        .get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"subject:Plan\"&$expand=attachments($select=name)",
+            &m.tokens[1],
+        )
+        .await;
+    let names: Vec<&str> = got["value"][0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["plan.txt", "logo.png"], "{got}");
+    // A draft with only an inline file delivers it as well.
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Signature", "toRecipients": [to(&m.upns[1])], "attachments": [file("sig.png", "iVBORw0KGgo=", true)]}),
+    )
+    .await;
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/send", d["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, got) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"subject:Signature\"&$expand=attachments",
+            &m.tokens[1],
+        )
+        .await;
+    assert_eq!(got["value"][0]["hasAttachments"], false, "{got}");
+    assert_eq!(
+        got["value"][0]["attachments"][0]["name"], "sig.png",
+        "{got}"
+    );
     // sendMail with a file (SDK casing for the parameters), to a user and to an unknown address
     // of the tenant's domain.
     let r =
@@ -2319,7 +2359,14 @@ async fn attachments_inside_create_and_send_mail_bodies() {
             )
         })
         .collect();
-    assert_eq!(names, [("Numbers".to_string(), 1), ("Plan".to_string(), 2)]);
+    assert_eq!(
+        names,
+        [
+            ("Numbers".to_string(), 1),
+            ("Signature".to_string(), 1),
+            ("Plan".to_string(), 2)
+        ]
+    );
     // The non-delivery report carries no files.
     let (_, bounce) =
         m.t.get(
