@@ -2,7 +2,8 @@
 provider: a draft created and sent, found in the recipient's inbox with $filter and with $search,
 read, replied to, moved to the archive; sendMail as the SDK writes it (PascalCase parameters); the
 mailbox paged through the SDK's PageIterator; errors as the SDK's ODataError; a file attachment
-added to a draft and received; folder message delta followed with `with_url`."""
+added to a draft and received, another inside sendMail's message found with a KQL search and read
+with $expand=attachments; folder message delta followed with `with_url`."""
 
 import asyncio
 import uuid
@@ -19,6 +20,7 @@ from msgraph.generated.models.message import Message
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 from msgraph.generated.models.recipient import Recipient
 from msgraph.generated.users.item.mail_folders.item.messages.messages_request_builder import MessagesRequestBuilder
+from msgraph.generated.users.item.messages.item.message_item_request_builder import MessageItemRequestBuilder
 from msgraph.generated.users.item.messages.item.create_forward.create_forward_post_request_body import CreateForwardPostRequestBody
 from msgraph.generated.users.item.messages.item.create_reply_all.create_reply_all_post_request_body import CreateReplyAllPostRequestBody
 from msgraph.generated.users.item.messages.item.move.move_post_request_body import MovePostRequestBody
@@ -147,6 +149,24 @@ def test_draft_send_find_and_move_through_the_sdk(switchboard):
         assert got.value[0].has_attachments is True
         files = await them.me.messages.by_message_id(got.value[0].id).attachments.get()
         assert [(f.name, f.content_bytes) for f in files.value] == [("notes.txt", b"zeppelin notes")]
+
+        # Files inside sendMail's message, as the SDK serialises them; found with a KQL
+        # hasAttachment:/received: search and read back with $expand=attachments.
+        await me.me.send_mail.post(
+            SendMailPostRequestBody(
+                message=Message(
+                    subject=f"Inline files {tag}",
+                    to_recipients=[Recipient(email_address=EmailAddress(address=receiver.user_principal_name))],
+                    attachments=[FileAttachment(name="data.csv", content_type="text/csv", content_bytes=b"1,2,3")],
+                ),
+            )
+        )
+        found = await inbox.get(RequestConfiguration(query_parameters=query(search='"hasAttachment:true AND received:today AND subject:Inline"')))
+        assert [m.subject for m in found.value] == [f"Inline files {tag}"]
+        expanded = await them.me.messages.by_message_id(found.value[0].id).get(
+            RequestConfiguration(query_parameters=MessageItemRequestBuilder.MessageItemRequestBuilderGetQueryParameters(expand=["attachments"]))
+        )
+        assert [(f.name, f.content_bytes) for f in expanded.attachments] == [("data.csv", b"1,2,3")]
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
 

@@ -17,7 +17,7 @@ use switchboard_domain::mail::{
     FolderRecord, ListPage, Mail, MailRecord, Mailbox, Recipient, ResponseKind, escape_html,
     html_to_text,
 };
-use switchboard_domain::mail_attachments::AttachmentRecord;
+use switchboard_domain::mail_attachments::{AttachmentRecord, AttachmentsExpand, message_expand};
 use switchboard_domain::mail_delta::{DeltaRow, FolderDeltaRow};
 use switchboard_domain::{Error, ErrorKind, Family};
 
@@ -40,7 +40,10 @@ pub fn routes() -> Router<AppState> {
             "/mailFolders/{folder}/childFolders",
             get(list_folders).post(create_folder),
         )
-        .route("/mailFolders/{folder}/messages", get(list).post(create))
+        .route(
+            "/mailFolders/{folder}/messages",
+            get(list).post(create).layer(attachment_body_limit()),
+        )
         .route("/mailFolders/{folder}/messages/delta", get(delta))
         .route(
             "/mailFolders/{folder}/messages/{message}",
@@ -54,7 +57,10 @@ pub fn routes() -> Router<AppState> {
             "/mailFolders/{folder}/messages/{message}/{action}",
             post(action),
         )
-        .route("/messages", get(list).post(create))
+        .route(
+            "/messages",
+            get(list).post(create).layer(attachment_body_limit()),
+        )
         .route(
             "/messages/{message}",
             get(read).patch(update).delete(delete),
@@ -89,7 +95,7 @@ pub fn routes() -> Router<AppState> {
             get(attachment_value),
         )
         .route("/messages/{message}/{action}", post(action))
-        .route("/sendMail", post(send_mail))
+        .route("/sendMail", post(send_mail).layer(attachment_body_limit()))
 }
 
 type Params = Path<HashMap<String, String>>;
@@ -440,12 +446,14 @@ async fn list_folders(
     ctx: Ctx,
     Path(params): Params,
 ) -> Result<Response, ApiError> {
+    let page_size = list_page_size(&ctx);
     let (mb, page): (Mailbox, ListPage<FolderRecord>) = mail(&state)
         .list_folders(
             &ctx.principal,
             &owner(&params),
             param(&params, "folder"),
             &ctx.query,
+            page_size,
         )
         .await?;
     let items = page
@@ -461,9 +469,12 @@ async fn list_folders(
         ),
         None => format!("{}/mailFolders", user_path(&mb)),
     };
-    Ok(odata::json(
-        StatusCode::OK,
-        collection(&ctx, &fragment, items, page.count, page.next_skip),
+    Ok(with_applied(
+        odata::json(
+            StatusCode::OK,
+            collection(&ctx, &fragment, items, page.count, page.next_skip),
+        ),
+        page_size_applied(Vec::new(), page_size),
     ))
 }
 
@@ -477,6 +488,7 @@ async fn get_folder(
             &ctx.principal,
             &owner(&params),
             param(&params, "folder").unwrap_or_default(),
+            &ctx.query,
         )
         .await?;
     Ok(odata::json(
@@ -588,36 +600,89 @@ async fn create(
     ))
 }
 
+/// The attachments of an expanded message, whole or with the nested `$select`.
+fn expanded(e: &AttachmentsExpand, attachments: &[AttachmentRecord]) -> Value {
+    Value::Array(
+        attachments
+            .iter()
+            .map(|a| {
+                let full = attachment_json(a);
+                Value::Object(match &e.select {
+                    None => full,
+                    Some(names) => {
+                        let mut out = Map::new();
+                        for (k, v) in full {
+                            if k.starts_with('@') || k == "id" || names.contains(&k.as_str()) {
+                                out.insert(k, v);
+                            }
+                        }
+                        out
+                    }
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The context fragment of messages, `$select`ed and with expanded attachments
+/// (`messages(subject,attachments())`, as Graph writes expansions).
+fn expanded_fragment(set: &str, select: Option<&[&str]>, attachments: bool) -> String {
+    if !attachments {
+        return odata::fragment(set, select);
+    }
+    let mut parts: Vec<&str> = select.map(<[&str]>::to_vec).unwrap_or_default();
+    parts.push("attachments()");
+    odata::fragment(set, Some(&parts))
+}
+
 async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(params): Params,
 ) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
+    let expand = message_expand(&ctx.query.expand)?;
+    let page_size = list_page_size(&ctx);
     let (mb, page) = mail(&state)
         .list(
             &ctx.principal,
             &owner(&params),
             param(&params, "folder"),
             &ctx.query,
+            page_size,
         )
         .await?;
+    let attachments = match &expand {
+        Some(_) => Some(
+            mail(&state)
+                .expanded_attachments(&ctx.principal, &mb, &page.items)
+                .await?,
+        ),
+        None => None,
+    };
     let items = page
         .items
         .iter()
-        .map(|m| Value::Object(message_json(&ctx, m, select.as_deref())))
+        .enumerate()
+        .map(|(i, m)| {
+            let mut json = message_json(&ctx, m, select.as_deref());
+            if let (Some(e), Some(all)) = (&expand, &attachments) {
+                json.insert("attachments".into(), expanded(e, &all[i]));
+            }
+            Value::Object(json)
+        })
         .collect();
     let set = match param(&params, "folder") {
         Some(f) => format!("{}/mailFolders('{f}')/messages", user_path(&mb)),
         None => format!("{}/messages", user_path(&mb)),
     };
-    let fragment = odata::fragment(&set, select.as_deref());
-    Ok(with_preference(
-        &ctx,
+    let fragment = expanded_fragment(&set, select.as_deref(), expand.is_some());
+    Ok(with_applied(
         odata::json(
             StatusCode::OK,
             collection(&ctx, &fragment, items, page.count, page.next_skip),
         ),
+        page_size_applied(applied_preferences(&ctx), page_size),
     ))
 }
 
@@ -627,6 +692,7 @@ async fn read(
     Path(params): Params,
 ) -> Result<Response, ApiError> {
     let select = select(&ctx)?;
+    let expand = message_expand(&ctx.query.expand)?;
     let (mb, m) = mail(&state)
         .get(
             &ctx.principal,
@@ -635,11 +701,33 @@ async fn read(
             param(&params, "message").unwrap_or_default(),
         )
         .await?;
+    let Some(e) = expand else {
+        return Ok(with_preference(
+            &ctx,
+            odata::json(
+                StatusCode::OK,
+                message_entity(&ctx, &mb, &m, select.as_deref()),
+            ),
+        ));
+    };
+    let all = mail(&state)
+        .expanded_attachments(&ctx.principal, &mb, std::slice::from_ref(&m))
+        .await?;
+    let mut json = message_json(&ctx, &m, select.as_deref());
+    json.insert(
+        "attachments".into(),
+        expanded(&e, all.first().map(Vec::as_slice).unwrap_or_default()),
+    );
+    let set = format!("{}/messages", user_path(&mb));
     Ok(with_preference(
         &ctx,
         odata::json(
             StatusCode::OK,
-            message_entity(&ctx, &mb, &m, select.as_deref()),
+            odata::entity(
+                &ctx,
+                &expanded_fragment(&set, select.as_deref(), true),
+                json,
+            ),
         ),
     ))
 }
@@ -804,6 +892,19 @@ async fn action(
     }
 }
 
+/// `Prefer: odata.maxpagesize=N` for a plain list, at most Outlook's largest page.
+fn list_page_size(ctx: &Ctx) -> Option<usize> {
+    max_page_size(ctx).map(|n| n.min(switchboard_domain::mail::MAX_PAGE_SIZE))
+}
+
+/// `odata.maxpagesize=N` added to what a list honoured, when the preference was sent.
+fn page_size_applied(mut applied: Vec<String>, page_size: Option<usize>) -> Vec<String> {
+    if let Some(n) = page_size {
+        applied.push(format!("odata.maxpagesize={n}"));
+    }
+    applied
+}
+
 /// `Prefer: odata.maxpagesize=N`, when sent and valid.
 fn max_page_size(ctx: &Ctx) -> Option<usize> {
     ctx.prefer.iter().find_map(|p| {
@@ -946,8 +1047,9 @@ async fn folder_delta(
 
 // --- attachments ---
 
-/// Room for a 3 MB file in base64 inside its JSON: the attachment routes take more than the
-/// server-wide body limit, so Graph's own 3 MB rule decides (with its error).
+/// Room for 3 MB of files in base64 inside their JSON: the attachment routes, and the message
+/// bodies that may carry attachments (create, `sendMail`), take more than the server-wide body
+/// limit, so Graph's own 3 MB rule decides (with its error).
 fn attachment_body_limit() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::max(
         switchboard_domain::mail_attachments::MAX_ATTACHMENT_BYTES / 3 * 4 + 64 * 1024,

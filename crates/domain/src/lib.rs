@@ -16,6 +16,7 @@ pub mod graph_time;
 pub mod mail;
 pub mod mail_attachments;
 pub mod mail_delta;
+pub mod mail_search;
 pub mod message_body;
 pub mod paging;
 pub mod permissions;

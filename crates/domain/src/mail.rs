@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use switchboard_odata::QueryOptions;
 use switchboard_odata::ast::{Expr, features};
 use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
-use switchboard_odata::sql::{SortKey, compile_orderby, fts5_match_columns};
+use switchboard_odata::sql::{SortKey, compile_orderby};
 
 use crate::chats::Owner;
 use crate::error::{Error, ErrorKind, Family};
@@ -498,24 +498,13 @@ const fn p(
     }
 }
 
-/// The `$search` property prefixes and the FTS5 columns behind them.
-const SEARCH_COLUMNS: &[(&str, &str)] = &[
-    ("subject", "subject"),
-    ("body", "body"),
-    ("from", "sender"),
-    ("to", "recipients"),
-    ("cc", "recipients"),
-    ("bcc", "recipients"),
-    ("recipients", "recipients"),
-];
-
 /// A message list query checked against Outlook's rules, for the store.
 #[derive(Debug, Clone)]
 pub struct MailQuery<'a> {
     /// `$filter`.
     pub filter: Option<&'a Expr>,
-    /// `$search`, as an FTS5 MATCH string (bound as a parameter).
-    pub search: Option<String>,
+    /// `$search`, compiled (the store binds every value).
+    pub search: Option<crate::mail_search::MailSearch>,
     /// Sort keys (the store appends the row key, newest first).
     pub order: Vec<SortKey>,
     /// `$skip`.
@@ -633,12 +622,21 @@ pub enum MailWrite {
         now_ms: i64,
     },
     /// Sends: removes the draft (when sending one; its change key checked against `if_match`),
-    /// then stores the sent copy and every delivery (each with the draft's attachments).
+    /// then stores the sent copy and every delivery (`records`, each with the draft's
+    /// attachments, or its own copies of `files` for a message sent in one step) and the
+    /// non-delivery reports (`reports`, without files).
     Send {
         user_id: String,
         draft_id: Option<String>,
         if_match: Option<String>,
         records: Vec<MailRecord>,
+        reports: Vec<MailRecord>,
+        files: Vec<crate::mail_attachments::AttachmentRecord>,
+    },
+    /// Stores a new draft with the file attachments its body carried.
+    CreateDraft {
+        record: Box<MailRecord>,
+        files: Vec<crate::mail_attachments::AttachmentRecord>,
     },
 }
 
@@ -1107,6 +1105,48 @@ impl MessageInput {
     }
 }
 
+/// Takes the file attachments out of a message body (`POST …/messages`, `sendMail`'s
+/// `message`), checked as `POST …/attachments` checks one; the rest is the message.
+pub fn split_attachments(
+    body: &Map<String, Value>,
+) -> Result<
+    (
+        Map<String, Value>,
+        Vec<crate::mail_attachments::AttachmentRecord>,
+    ),
+    Error,
+> {
+    let mut rest = Map::new();
+    let mut files = Vec::new();
+    for (key, value) in body {
+        if !key.eq_ignore_ascii_case("attachments") {
+            rest.insert(key.clone(), value.clone());
+            continue;
+        }
+        match value {
+            Value::Null => {}
+            Value::Array(items) => {
+                for item in items {
+                    let Value::Object(a) = item else {
+                        return Err(wrong_type("attachments", "a collection of attachment"));
+                    };
+                    files.push(crate::mail_attachments::parse_attachment(a)?);
+                }
+            }
+            _ => return Err(wrong_type("attachments", "a collection of attachment")),
+        }
+    }
+    let total: usize = files.iter().map(|a| a.content.len()).sum();
+    if total > crate::mail_attachments::MAX_ATTACHMENT_BYTES {
+        return Err(Error::new(
+            ErrorKind::PayloadTooLarge,
+            "ErrorRequestEntityTooLarge",
+            "The attachments of one request may total 3 MB; add larger files with an upload session (createUploadSession), which Switchboard does not implement.",
+        ));
+    }
+    Ok((rest, files))
+}
+
 /// A value of `body` ignoring the key's case (`Message`, `SaveToSentItems`, `DestinationId`).
 pub fn param_ci<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     body.iter()
@@ -1250,18 +1290,19 @@ impl Mail<'_> {
         owner: &Owner,
         parent: Option<&str>,
         q: &QueryOptions,
+        max_page_size: Option<usize>,
     ) -> Result<(Mailbox, ListPage<FolderRecord>), Error> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
             .await?;
         let parent = self.folder(&mb, parent.unwrap_or(ROOT)).await?;
-        if q.filter.is_some() || !q.orderby.is_empty() || q.search.is_some() || !q.expand.is_empty()
-        {
+        check_folder_expand(q)?;
+        if q.filter.is_some() || !q.orderby.is_empty() || q.search.is_some() {
             return Err(bad(
                 "Switchboard supports $top, $skip, $count and $select on mail folders.",
             ));
         }
-        let (top, skip) = paging(q)?;
+        let (top, skip) = paging(q, max_page_size)?;
         let (items, total) = self
             .store
             .mail_folders(&mb.user.id, &parent.id, skip, top + 1)
@@ -1278,10 +1319,12 @@ impl Mail<'_> {
         caller: &Principal,
         owner: &Owner,
         key: &str,
+        q: &QueryOptions,
     ) -> Result<(Mailbox, FolderRecord), Error> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
             .await?;
+        check_folder_expand(q)?;
         let folder = self.folder(&mb, key).await?;
         Ok((mb, folder))
     }
@@ -1466,7 +1509,8 @@ impl Mail<'_> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_WRITE)
             .await?;
-        let input = parse_message(body)?;
+        let (body, files) = split_attachments(body)?;
+        let input = parse_message(&body)?;
         let folder_id = match folder {
             Some(key) => self.folder(&mb, key).await?.id,
             None => self.folder(&mb, "drafts").await?.id,
@@ -1474,9 +1518,16 @@ impl Mail<'_> {
         let mut m = new_draft(&mb.user, folder_id, now_ms());
         input.apply(&mut m);
         check_recipient_count(&m)?;
-        self.store
-            .write_mail(&MailWrite::Insert(vec![m.clone()]))
-            .await?;
+        m.has_attachments = files.iter().any(|a| !a.is_inline);
+        let write = if files.is_empty() {
+            MailWrite::Insert(vec![m.clone()])
+        } else {
+            MailWrite::CreateDraft {
+                record: Box::new(m.clone()),
+                files,
+            }
+        };
+        self.store.write_mail(&write).await?;
         Ok((mb, m))
     }
 
@@ -1487,19 +1538,16 @@ impl Mail<'_> {
         owner: &Owner,
         folder: Option<&str>,
         q: &QueryOptions,
+        max_page_size: Option<usize>,
     ) -> Result<(Mailbox, ListPage<MailRecord>), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let folder_id = match folder {
             Some(key) => Some(self.folder(&mb, key).await?.id),
             None => None,
         };
-        let (top, skip) = paging(q)?;
-        if !q.expand.is_empty() {
-            return Err(Error::new(
-                ErrorKind::NotImplemented,
-                "NotImplemented",
-                "$expand on messages is not implemented by Switchboard yet.",
-            ));
+        let (top, skip) = paging(q, max_page_size)?;
+        if crate::mail_attachments::message_expand(&q.expand)?.is_some() {
+            caller.require(&permissions::MAIL_ATTACHMENTS_READ)?;
         }
         let search = match &q.search {
             Some(s) => {
@@ -1508,7 +1556,7 @@ impl Mail<'_> {
                         "The query parameter '$search' cannot be combined with '$filter' or '$orderby' on messages.",
                     ));
                 }
-                Some(fts5_match_columns(s, SEARCH_COLUMNS).map_err(|e| bad(e.to_string()))?)
+                Some(crate::mail_search::compile(s, now_ms())?)
             }
             None => None,
         };
@@ -1764,7 +1812,7 @@ impl Mail<'_> {
         if !draft.is_draft {
             return Err(bad("Only a draft message can be sent."));
         }
-        self.deliver(&mb, draft, true, Some(id.to_string()), if_match)
+        self.deliver(&mb, draft, true, Some(id.to_string()), if_match, Vec::new())
             .await
     }
 
@@ -1800,10 +1848,12 @@ impl Mail<'_> {
             }
             Some(_) => return Err(bad("'saveToSentItems' must be a boolean.")),
         };
-        let input = parse_message(message)?;
+        let (message, files) = split_attachments(message)?;
+        let input = parse_message(&message)?;
         let mut m = new_draft(&mb.user, "wk:drafts".into(), now_ms());
         input.apply(&mut m);
-        self.deliver(&mb, m, save, None, None).await
+        m.has_attachments = files.iter().any(|a| !a.is_inline);
+        self.deliver(&mb, m, save, None, None, files).await
     }
 
     async fn deliver(
@@ -1813,6 +1863,7 @@ impl Mail<'_> {
         save: bool,
         draft_id: Option<String>,
         if_match: Option<String>,
+        files: Vec<crate::mail_attachments::AttachmentRecord>,
     ) -> Result<(), Error> {
         check_recipient_count(&draft)?;
         let all: Vec<&Recipient> = draft.to.iter().chain(&draft.cc).chain(&draft.bcc).collect();
@@ -1848,6 +1899,7 @@ impl Mail<'_> {
         sent.modified_ms = now;
         sent.change_key = new_change_key();
         let mut records = Vec::new();
+        let mut reports = Vec::new();
         let mut delivered: Vec<String> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
         for r in &all {
@@ -1904,7 +1956,7 @@ impl Mail<'_> {
             ndr.sender = Some(postmaster);
             ndr.to = vec![me.clone()];
             ndr.conversation_id = draft.conversation_id.clone();
-            records.push(ndr);
+            reports.push(ndr);
         }
         if save {
             let mut copy = sent.clone();
@@ -1919,6 +1971,8 @@ impl Mail<'_> {
                 draft_id,
                 if_match,
                 records,
+                reports,
+                files,
             })
             .await?
         {
@@ -2065,7 +2119,7 @@ impl Mail<'_> {
             m.apply(&mut d);
         }
         if send_now {
-            self.deliver(&mb, d, true, None, None).await?;
+            self.deliver(&mb, d, true, None, None, Vec::new()).await?;
             return Ok((mb, None));
         }
         check_recipient_count(&d)?;
@@ -2130,17 +2184,55 @@ fn check_recipient_count(m: &MailRecord) -> Result<(), Error> {
     Ok(())
 }
 
-fn paging(q: &QueryOptions) -> Result<(usize, u64), Error> {
+/// `$expand` on mail folders: the folder's navigations are `501` (Graph's documentation does
+/// not promise their expansion and Switchboard does not do it); anything else is Graph's `400`.
+fn check_folder_expand(q: &QueryOptions) -> Result<(), Error> {
+    const NAVIGATIONS: &[&str] = &[
+        "childFolders",
+        "messages",
+        "messageRules",
+        "singleValueExtendedProperties",
+        "multiValueExtendedProperties",
+        "*",
+    ];
+    if let Some(item) = q.expand.first() {
+        let path = item.path.trim();
+        if NAVIGATIONS.iter().any(|n| n.eq_ignore_ascii_case(path)) {
+            return Err(Error::new(
+                ErrorKind::NotImplemented,
+                "NotImplemented",
+                format!("$expand={path} on mail folders is not implemented by Switchboard."),
+            ));
+        }
+        return Err(bad(format!(
+            "Could not find a property named '{path}' on type 'microsoft.graph.mailFolder'."
+        )));
+    }
+    Ok(())
+}
+
+/// The most items one page of a mail list holds (`$top` or `Prefer: odata.maxpagesize`).
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Page size and offset of a list. `$top` is Outlook's page size (the next page keeps it);
+/// `Prefer: odata.maxpagesize` (already at most [`MAX_PAGE_SIZE`]) only ever makes pages smaller
+/// than `$top` asks, as the preference is a maximum.
+fn paging(q: &QueryOptions, max_page_size: Option<usize>) -> Result<(usize, u64), Error> {
     let top = q.top.unwrap_or(10);
-    if top == 0 || top > 1000 {
+    if top == 0 || top > MAX_PAGE_SIZE as u64 {
         return Err(bad("The value of $top must be between 1 and 1000."));
     }
+    let top = match (q.top, max_page_size) {
+        (Some(top), Some(max)) => (top as usize).min(max),
+        (None, Some(max)) => max,
+        _ => top as usize,
+    };
     if q.skiptoken.is_some() {
         return Err(bad(
             "Outlook pages with $skip; $skiptoken is not supported here.",
         ));
     }
-    Ok((top as usize, q.skip.unwrap_or(0)))
+    Ok((top, q.skip.unwrap_or(0)))
 }
 
 fn finish<T>(mut items: Vec<T>, top: usize, skip: u64, count: Option<u64>) -> ListPage<T> {
@@ -2277,5 +2369,37 @@ mod tests {
         assert!(parse_message(body.as_object().unwrap()).is_err());
         let body = json!({"internetMessageHeaders": [{"name": "x-custom", "value": "x"}]});
         assert!(parse_message(body.as_object().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn attachments_come_out_of_message_bodies() {
+        let file = |bytes: String| json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "a", "contentBytes": bytes});
+        let body = json!({"subject": "x", "Attachments": [file("aGk=".into())]});
+        let (rest, files) = split_attachments(body.as_object().unwrap()).unwrap();
+        assert_eq!(rest.keys().collect::<Vec<_>>(), ["subject"]);
+        assert_eq!(files[0].content, b"hi");
+        assert!(parse_message(&rest).is_ok());
+        let (_, none) =
+            split_attachments(json!({"attachments": null}).as_object().unwrap()).unwrap();
+        assert!(none.is_empty());
+        for bad in [json!({"attachments": "a"}), json!({"attachments": [1]})] {
+            assert_eq!(
+                split_attachments(bad.as_object().unwrap())
+                    .unwrap_err()
+                    .kind,
+                ErrorKind::BadRequest
+            );
+        }
+        let half = STANDARD.encode(vec![
+            0u8;
+            crate::mail_attachments::MAX_ATTACHMENT_BYTES / 2 + 1
+        ]);
+        let body = json!({"attachments": [file(half.clone()), file(half)]});
+        assert_eq!(
+            split_attachments(body.as_object().unwrap())
+                .unwrap_err()
+                .kind,
+            ErrorKind::PayloadTooLarge
+        );
     }
 }

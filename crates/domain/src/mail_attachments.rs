@@ -13,6 +13,7 @@ use crate::graph_time::now_ms;
 use crate::mail::{Mail, MailOutcome, MailWrite, Mailbox, new_change_key, new_message_id};
 use crate::permissions;
 use crate::principal::Principal;
+use switchboard_odata::ast::ExpandItem;
 
 /// The largest attachment one `POST …/attachments` takes (Graph's limit; larger files need an
 /// upload session).
@@ -126,7 +127,119 @@ pub fn parse_attachment(body: &Map<String, Value>) -> Result<AttachmentRecord, E
     })
 }
 
+/// The properties of a file attachment a nested `$select` may name (`id` always comes back).
+pub const ATTACHMENT_PROPERTIES: &[&str] = &[
+    "id",
+    "lastModifiedDateTime",
+    "name",
+    "contentType",
+    "size",
+    "isInline",
+    "contentId",
+    "contentLocation",
+    "contentBytes",
+];
+
+/// `$expand=attachments` on messages, with the properties a nested `$select` names (`None`: all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentsExpand {
+    /// Canonical property names.
+    pub select: Option<Vec<&'static str>>,
+}
+
+/// Navigations of a message Graph expands that Switchboard does not have.
+const UNIMPLEMENTED_EXPANDS: &[&str] = &[
+    "extensions",
+    "singleValueExtendedProperties",
+    "multiValueExtendedProperties",
+    "mentions",
+    "*",
+];
+
+fn not_implemented(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::NotImplemented, "NotImplemented", message)
+}
+
+/// Checks a message's `$expand`: `attachments` (optionally with a nested `$select`) is served;
+/// the other navigations Graph expands are `501`; anything else is Graph's `400`.
+pub fn message_expand(items: &[ExpandItem]) -> Result<Option<AttachmentsExpand>, Error> {
+    let mut out = None;
+    for item in items {
+        let path = item.path.trim();
+        if path.eq_ignore_ascii_case("attachments") {
+            let o = &item.options;
+            if o.filter.is_some()
+                || !o.orderby.is_empty()
+                || o.top.is_some()
+                || o.skip.is_some()
+                || o.count.is_some()
+                || !o.expand.is_empty()
+                || o.search.is_some()
+            {
+                return Err(not_implemented(
+                    "Switchboard implements only $select inside $expand=attachments.",
+                ));
+            }
+            let select = match &o.select {
+                None => None,
+                Some(names) if names.iter().any(|n| n.trim() == "*") => None,
+                Some(names) => {
+                    let mut canonical = Vec::new();
+                    for n in names {
+                        let p = ATTACHMENT_PROPERTIES
+                            .iter()
+                            .find(|p| p.eq_ignore_ascii_case(n.trim()))
+                            .ok_or_else(|| {
+                                bad(format!(
+                                    "Could not find a property named '{n}' on type 'microsoft.graph.attachment'."
+                                ))
+                            })?;
+                        if !canonical.contains(p) {
+                            canonical.push(*p);
+                        }
+                    }
+                    Some(canonical)
+                }
+            };
+            out = Some(AttachmentsExpand { select });
+        } else if UNIMPLEMENTED_EXPANDS
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(path))
+        {
+            return Err(not_implemented(format!(
+                "$expand={path} on messages is not implemented by Switchboard."
+            )));
+        } else {
+            return Err(bad(format!(
+                "Could not find a property named '{path}' on type 'microsoft.graph.message'."
+            )));
+        }
+    }
+    Ok(out)
+}
+
 impl Mail<'_> {
+    /// The attachments of each message (for `$expand=attachments`), in the messages' order. Only
+    /// called when expanded, so a plain list never reads attachment bytes.
+    pub async fn expanded_attachments(
+        &self,
+        caller: &Principal,
+        mb: &Mailbox,
+        messages: &[crate::mail::MailRecord],
+    ) -> Result<Vec<Vec<AttachmentRecord>>, Error> {
+        caller.require(&permissions::MAIL_ATTACHMENTS_READ)?;
+        let mut out = Vec::with_capacity(messages.len());
+        // `hasAttachments` cannot skip the read: inline-only messages have it false.
+        for m in messages {
+            out.push(
+                self.store
+                    .mail_attachments(&mb.user.id, &m.immutable_id)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
     /// `GET …/messages/{id}/attachments`.
     pub async fn list_attachments(
         &self,
@@ -254,5 +367,35 @@ mod tests {
                 .kind,
             ErrorKind::PayloadTooLarge
         );
+    }
+
+    #[test]
+    fn expanding_a_message() {
+        let parse = |text: &str| {
+            message_expand(&switchboard_odata::parse_expand(text, &Default::default()).unwrap())
+        };
+        assert_eq!(
+            parse("attachments").unwrap(),
+            Some(AttachmentsExpand { select: None })
+        );
+        assert_eq!(
+            parse("Attachments($select=NAME,size,name)").unwrap(),
+            Some(AttachmentsExpand {
+                select: Some(vec!["name", "size"])
+            })
+        );
+        assert_eq!(
+            parse("attachments($select=*)").unwrap().unwrap().select,
+            None
+        );
+        for (text, kind) in [
+            ("nothing", ErrorKind::BadRequest),
+            ("attachments($select=bytes)", ErrorKind::BadRequest),
+            ("extensions", ErrorKind::NotImplemented),
+            ("attachments($filter=size gt 1)", ErrorKind::NotImplemented),
+            ("*", ErrorKind::NotImplemented),
+        ] {
+            assert_eq!(parse(text).unwrap_err().kind, kind, "{text}");
+        }
     }
 }

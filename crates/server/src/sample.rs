@@ -427,6 +427,7 @@ async fn seed_mail(
                 &Owner::Caller,
                 Some("inbox"),
                 &switchboard_odata::QueryOptions::default(),
+                None,
             )
             .await
             .map_err(fail("list"))?;
@@ -528,6 +529,7 @@ async fn seed_mail(
             &Owner::Caller,
             Some("sentitems"),
             &switchboard_odata::QueryOptions::default(),
+            None,
         )
         .await
         .map_err(fail("list"))?;

@@ -11,6 +11,7 @@ use switchboard_domain::mail_attachments::AttachmentRecord;
 use switchboard_domain::mail_delta::{
     ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
 };
+use switchboard_domain::mail_search::{MailSearch, RangeField};
 use switchboard_odata::sql::{self, SqlValue};
 
 use crate::internal;
@@ -297,11 +298,7 @@ pub fn list(
         );
     }
     if let Some(search) = &q.search {
-        params.push(SqlValue::Text(search.clone()));
-        clauses.push(format!(
-            "m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH ?{})",
-            params.len()
-        ));
+        clauses.push(search_clause(search, &mut params));
     }
     let order = if q.order.is_empty() {
         "m.received_ms DESC, m.seq DESC".to_string()
@@ -340,6 +337,67 @@ pub fn list(
         .collect::<Result<Vec<_>, _>>()
         .map_err(internal)?;
     Ok((items, count))
+}
+
+/// A message's size for `$search=size:…`: its body and its attachments, in bytes.
+const MESSAGE_SIZE: &str = "(length(CAST(m.body AS BLOB)) + coalesce((SELECT sum(a.size) FROM mail_attachments AS a WHERE a.user_id = m.user_id AND a.message_key = m.immutable_id), 0))";
+
+/// A compiled `$search` as a condition on `m`, every value bound as a parameter.
+fn search_clause(s: &MailSearch, params: &mut Vec<SqlValue>) -> String {
+    fn bind(params: &mut Vec<SqlValue>, v: SqlValue) -> String {
+        params.push(v);
+        format!("?{}", params.len())
+    }
+    match s {
+        MailSearch::Text(fts) => format!(
+            "m.seq IN (SELECT rowid FROM mail_search WHERE mail_search MATCH {})",
+            bind(params, SqlValue::Text(fts.clone()))
+        ),
+        MailSearch::Range { field, from, to } => {
+            let column = match field {
+                RangeField::Received => "m.received_ms",
+                RangeField::Sent => "m.sent_ms",
+                RangeField::Size => MESSAGE_SIZE,
+            };
+            let mut parts = Vec::new();
+            if let Some(v) = from {
+                parts.push(format!(
+                    "{column} >= {}",
+                    bind(params, SqlValue::Integer(*v))
+                ));
+            }
+            if let Some(v) = to {
+                parts.push(format!(
+                    "{column} < {}",
+                    bind(params, SqlValue::Integer(*v))
+                ));
+            }
+            if parts.is_empty() {
+                parts.push(format!("{column} IS NOT NULL"));
+            }
+            format!("({})", parts.join(" AND "))
+        }
+        MailSearch::HasAttachments(b) => format!(
+            "m.has_attachments = {}",
+            bind(params, SqlValue::Integer(*b as i64))
+        ),
+        MailSearch::Importance(v) => format!(
+            "m.importance = {}",
+            bind(params, SqlValue::Text((*v).to_string()))
+        ),
+        MailSearch::Constant(b) => if *b { "1" } else { "0" }.to_string(),
+        MailSearch::And(items) | MailSearch::Or(items) => {
+            let joiner = if matches!(s, MailSearch::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            let parts: Vec<String> = items.iter().map(|i| search_clause(i, params)).collect();
+            format!("({})", parts.join(joiner))
+        }
+        // A NULL (no sent date) is "not matched", so its negation matches.
+        MailSearch::Not(inner) => format!("(NOT coalesce({}, 0))", search_clause(inner, params)),
+    }
 }
 
 fn resolve_folder(c: &Connection, m: &MailRecord) -> Result<String, StoreError> {
@@ -533,24 +591,7 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                     ),
                 ));
             }
-            c.prepare_cached(
-                "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .map_err(internal)?
-            .execute(params![
-                a.id,
-                user_id,
-                m.immutable_id,
-                a.name,
-                a.content_type,
-                a.size,
-                a.is_inline as i64,
-                a.content_id,
-                a.modified_ms,
-                a.content
-            ])
-            .map_err(internal)?;
+            insert_attachment(c, (user_id, &m.immutable_id), a, &a.id)?;
             touch_after_attachments(c, &m, change_key, *now_ms)?;
             Ok(MailOutcome::Done(None))
         }
@@ -577,11 +618,20 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
             touch_after_attachments(c, &m, change_key, *now_ms)?;
             Ok(MailOutcome::Done(None))
         }
+        MailWrite::CreateDraft { record, files } => {
+            let stored = insert(c, record, None)?;
+            for f in files {
+                insert_attachment(c, (&stored.user_id, &stored.immutable_id), f, &f.id)?;
+            }
+            Ok(MailOutcome::Done(Some(stored)))
+        }
         MailWrite::Send {
             user_id,
             draft_id,
             if_match,
             records,
+            reports,
+            files,
         } => {
             if let Some(id) = draft_id {
                 let Some(draft) = message(c, user_id, id)? else {
@@ -607,9 +657,10 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                 remove(c, &draft, true)?;
                 for r in records {
                     let stored = insert(c, r, None)?;
-                    // Deliveries get copies of the draft's files; the Sent Items copy keeps the
-                    // draft's immutable id, and so its files.
-                    if stored.has_attachments && stored.immutable_id != draft.immutable_id {
+                    // Deliveries get copies of the draft's files (inline ones too: `records`
+                    // are all copies of the message, reports come apart); the Sent Items copy
+                    // keeps the draft's immutable id, and so its files.
+                    if stored.immutable_id != draft.immutable_id {
                         copy_attachments(
                             c,
                             (user_id, &draft.immutable_id),
@@ -617,10 +668,25 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                         )?;
                     }
                 }
+                for r in reports {
+                    insert(c, r, None)?;
+                }
                 drop_orphan_attachments(c, user_id, &draft.immutable_id)?;
                 return Ok(MailOutcome::Done(None));
             }
+            // Sent in one step: every copy of the message gets its own copies of the files.
             for r in records {
+                let stored = insert(c, r, None)?;
+                for f in files {
+                    insert_attachment(
+                        c,
+                        (&stored.user_id, &stored.immutable_id),
+                        f,
+                        &mail::new_message_id(),
+                    )?;
+                }
+            }
+            for r in reports {
                 insert(c, r, None)?;
             }
             Ok(MailOutcome::Done(None))
@@ -663,25 +729,36 @@ fn copy_attachments(
     to: (&str, &str),
 ) -> Result<(), StoreError> {
     for a in attachments(c, from.0, from.1)? {
-        c.prepare_cached(
-            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
-        .map_err(internal)?
-        .execute(params![
-            mail::new_message_id(),
-            to.0,
-            to.1,
-            a.name,
-            a.content_type,
-            a.size,
-            a.is_inline as i64,
-            a.content_id,
-            a.modified_ms,
-            a.content
-        ])
-        .map_err(internal)?;
+        insert_attachment(c, to, &a, &mail::new_message_id())?;
     }
+    Ok(())
+}
+
+/// Stores a file for a message (`to`: its mailbox and immutable id) under the id given.
+fn insert_attachment(
+    c: &Connection,
+    to: (&str, &str),
+    a: &AttachmentRecord,
+    id: &str,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .map_err(internal)?
+    .execute(params![
+        id,
+        to.0,
+        to.1,
+        a.name,
+        a.content_type,
+        a.size,
+        a.is_inline as i64,
+        a.content_id,
+        a.modified_ms,
+        a.content
+    ])
+    .map_err(internal)?;
     Ok(())
 }
 
@@ -973,7 +1050,9 @@ mod tests {
         .unwrap();
         let q = MailQuery {
             filter: None,
-            search: Some(fts5_match(parsed.search.as_ref().unwrap()).unwrap()),
+            search: Some(MailSearch::Text(
+                fts5_match(parsed.search.as_ref().unwrap()).unwrap(),
+            )),
             order: Vec::new(),
             skip: 0,
             limit: 10,

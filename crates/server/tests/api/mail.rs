@@ -1831,3 +1831,609 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
         .await;
     assert_ne!(a1["value"][0]["id"], a2["value"][0]["id"]);
 }
+
+// --- page size preference on plain lists ---
+
+#[tokio::test]
+async fn lists_honour_the_max_page_size_preference() {
+    let m = mailboxes(2).await;
+    for i in 0..5 {
+        send(&m, 1, 0, &format!("p{i}")).await;
+    }
+    for path in ["/v1.0/me/messages", "/v1.0/me/mailFolders/inbox/messages"] {
+        // The preference alone sets the page size and is answered with Preference-Applied; the
+        // next page continues with $skip and keeps the caller's options.
+        let (status, headers, first) = get_with(
+            &m,
+            0,
+            &format!("{path}?$select=subject"),
+            "odata.maxpagesize=2",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{first}");
+        assert_eq!(first["value"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            headers["preference-applied"].to_str().unwrap(),
+            "odata.maxpagesize=2"
+        );
+        let next = link_path(&m, &first, "@odata.nextLink").unwrap();
+        assert!(next.contains("$skip=2"), "{next}");
+        assert!(next.contains("$select=subject"), "{next}");
+        let mut subjects: Vec<String> = first["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["subject"].as_str().unwrap().to_string())
+            .collect();
+        let mut path_next = Some(next);
+        while let Some(p) = path_next {
+            let (status, _, page) = get_with(&m, 0, &p, "odata.maxpagesize=2").await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(page["value"].as_array().unwrap().len() <= 2);
+            subjects.extend(
+                page["value"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v["subject"].as_str().unwrap().to_string()),
+            );
+            path_next = link_path(&m, &page, "@odata.nextLink");
+        }
+        assert_eq!(subjects, ["p4", "p3", "p2", "p1", "p0"]);
+        // With $top, the smaller of the two is the page size.
+        let (_, headers, page) =
+            get_with(&m, 0, &format!("{path}?$top=3"), "odata.maxpagesize=2").await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            headers["preference-applied"].to_str().unwrap(),
+            "odata.maxpagesize=2"
+        );
+        let (_, _, page) = get_with(&m, 0, &format!("{path}?$top=1"), "odata.maxpagesize=4").await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 1);
+        // Beside other preferences; above 1000 it is Outlook's largest page.
+        let (_, headers, page) = get_with(
+            &m,
+            0,
+            path,
+            "outlook.body-content-type=\"text\", odata.maxpagesize=5000",
+        )
+        .await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 5);
+        assert_eq!(
+            headers["preference-applied"].to_str().unwrap(),
+            "outlook.body-content-type=\"text\", odata.maxpagesize=1000"
+        );
+        // A value that is not a positive number is not honoured.
+        let (_, headers, page) = get_with(&m, 0, path, "odata.maxpagesize=zero").await;
+        assert_eq!(page["value"].as_array().unwrap().len(), 5);
+        assert!(headers.get("preference-applied").is_none());
+    }
+    // Folder lists too.
+    for name in ["A", "B", "C"] {
+        let (status, f) =
+            m.t.post(
+                "/v1.0/me/mailFolders",
+                &m.tokens[0],
+                &json!({ "displayName": name }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{f}");
+    }
+    let (status, headers, page) =
+        get_with(&m, 0, "/v1.0/me/mailFolders", "odata.maxpagesize=3").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["value"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        headers["preference-applied"].to_str().unwrap(),
+        "odata.maxpagesize=3"
+    );
+    let next = link_path(&m, &page, "@odata.nextLink").unwrap();
+    assert!(next.contains("$skip=3"), "{next}");
+    let (_, _, rest) = get_with(&m, 0, &next, "odata.maxpagesize=3").await;
+    assert_eq!(rest["value"].as_array().unwrap().len(), 3);
+    let (_, _, all) = get_with(&m, 0, "/v1.0/me/mailFolders?$top=100", "").await;
+    let ids = |page: &Value| -> Vec<Value> {
+        page["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(&all)[..6], [ids(&page), ids(&rest)].concat()[..]);
+}
+
+// --- $expand ---
+
+#[tokio::test]
+async fn messages_expand_attachments_on_list_and_get() {
+    let m = mailboxes(2).await;
+    let plain = draft(&m, 0, json!({"subject": "No files"})).await;
+    let d = draft(&m, 0, json!({"subject": "Two files"})).await;
+    let id = d["id"].as_str().unwrap();
+    for (name, bytes) in [("a.txt", "QQ=="), ("b.txt", "QkI=")] {
+        let (status, a) = m
+            .t
+            .post(
+                &format!("/v1.0/me/messages/{id}/attachments"),
+                &m.tokens[0],
+                &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": name, "contentType": "text/plain", "contentBytes": bytes}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+    }
+    // A plain list carries no attachments.
+    let (_, list) = m.t.get("/v1.0/me/messages", &m.tokens[0]).await;
+    assert!(list["value"][0].get("attachments").is_none(), "{list}");
+    // The list expands them, per message, with their bytes; the context says so.
+    let (status, list) =
+        m.t.get(
+            "/v1.0/me/mailFolders/drafts/messages?$expand=attachments&$select=subject",
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(
+        list["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/messages(subject,attachments())"),
+        "{list}"
+    );
+    let items = list["value"].as_array().unwrap();
+    let files = &by_subject(items, "Two files")[0]["attachments"];
+    assert_eq!(files.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(files[0]["name"], "a.txt");
+    assert_eq!(files[0]["contentBytes"], "QQ==");
+    assert_eq!(files[0]["@odata.type"], "#microsoft.graph.fileAttachment");
+    assert_eq!(files[1]["size"], 2);
+    assert_eq!(by_subject(items, "No files")[0]["attachments"], json!([]));
+    assert!(by_subject(items, "No files")[0].get("body").is_none());
+    // Get expands them too, and a nested $select keeps only what it names (id, type always).
+    let (status, one) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}?$expand=attachments($select=name,size)"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert!(
+        one["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/messages(attachments())/$entity"),
+        "{one}"
+    );
+    assert_eq!(one["subject"], "Two files");
+    let a = &one["attachments"][1];
+    assert_eq!(a["name"], "b.txt");
+    assert_eq!(a["size"], 2);
+    assert!(a["id"].is_string());
+    assert_eq!(a["@odata.type"], "#microsoft.graph.fileAttachment");
+    assert!(a.get("contentBytes").is_none(), "{a}");
+    let (status, one) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}?$expand=attachments",
+                plain["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["attachments"], json!([]));
+    // Errors: an unknown navigation is 400, one Graph expands but Switchboard does not is 501,
+    // an unknown attachment property 400, other nested options 501.
+    for (query, code, status) in [
+        ("$expand=nothing", "ErrorInvalidRequest", 400),
+        ("$expand=extensions", "NotImplemented", 501),
+        (
+            "$expand=singleValueExtendedProperties",
+            "NotImplemented",
+            501,
+        ),
+        (
+            "$expand=attachments($select=nope)",
+            "ErrorInvalidRequest",
+            400,
+        ),
+        ("$expand=attachments($top=1)", "NotImplemented", 501),
+    ] {
+        for path in [
+            "/v1.0/me/messages".to_string(),
+            format!("/v1.0/me/messages/{id}"),
+        ] {
+            let (s, err) = m.t.get(&format!("{path}?{query}"), &m.tokens[0]).await;
+            assert_error(s, &err, status, code);
+        }
+    }
+    // Mail.ReadBasic does not see attachments: expanding them is 403.
+    let basic = m.t.user_token(&m.upns[0], PASSWORD, "Mail.ReadBasic").await;
+    for path in [
+        "/v1.0/me/messages?$expand=attachments".to_string(),
+        format!("/v1.0/me/messages/{id}?$expand=attachments"),
+    ] {
+        let (s, err) = m.t.get(&path, &basic).await;
+        assert_error(s, &err, 403, "ErrorAccessDenied");
+    }
+    // Mail folders: their navigations are 501, anything else 400.
+    let (s, err) =
+        m.t.get("/v1.0/me/mailFolders?$expand=childFolders", &m.tokens[0])
+            .await;
+    assert_error(s, &err, 501, "NotImplemented");
+    let (s, err) =
+        m.t.get("/v1.0/me/mailFolders/inbox?$expand=messages", &m.tokens[0])
+            .await;
+    assert_error(s, &err, 501, "NotImplemented");
+    let (s, err) =
+        m.t.get("/v1.0/me/mailFolders/inbox?$expand=nothing", &m.tokens[0])
+            .await;
+    assert_error(s, &err, 400, "ErrorInvalidRequest");
+}
+
+// --- $search prefixes beyond the text ones ---
+
+#[tokio::test]
+async fn search_by_date_attachment_participant_kind_and_size() {
+    let m = mailboxes(3).await;
+    send(&m, 1, 0, "From Bianca").await;
+    send(&m, 2, 0, "From Carlos").await;
+    // A message with a file, delivered to Adele.
+    let d = draft(
+        &m,
+        1,
+        json!({"subject": "With a file", "toRecipients": [to(&m.upns[0])]}),
+    )
+    .await;
+    let id = d["id"].as_str().unwrap();
+    let (status, a) = m
+        .t
+        .post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[1],
+            &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "f.txt", "contentBytes": "aGVsbG8="}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{a}");
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[1],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    // Adele's own draft to Carlos (in her Drafts, no sent date).
+    draft(
+        &m,
+        0,
+        json!({"subject": "Draft to Carlos", "toRecipients": [to(&m.upns[2])]}),
+    )
+    .await;
+    let (_, inbox) =
+        m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[0])
+            .await;
+    let today = inbox["value"][0]["receivedDateTime"].as_str().unwrap()[..10].to_string();
+    let (y, rest) = today.split_once('-').unwrap();
+    let (mo, d) = rest.split_once('-').unwrap();
+    let us_date = format!(
+        "{}/{}/{y}",
+        mo.trim_start_matches('0'),
+        d.trim_start_matches('0')
+    );
+    let search = async |kql: &str| -> Vec<String> {
+        let (status, found) =
+            m.t.get(
+                &format!("/v1.0/me/messages?$top=100&$search=\"{kql}\""),
+                &m.tokens[0],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{kql}: {found}");
+        let mut subjects: Vec<String> = found["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["subject"].as_str().unwrap().to_string())
+            .collect();
+        subjects.sort();
+        subjects
+    };
+    let all = [
+        "Draft to Carlos",
+        "From Bianca",
+        "From Carlos",
+        "With a file",
+    ];
+    for kql in [
+        format!("received:{today}"),
+        format!("received:{us_date}"),
+        format!("received>={today}"),
+        format!("received<={today}"),
+        "received:today".to_string(),
+        format!("received:2000-01-01..{today}"),
+        "kind:email".to_string(),
+        "size<1MB".to_string(),
+    ] {
+        assert_eq!(search(&kql).await, all, "{kql}");
+    }
+    for kql in [
+        format!("received>{today}"),
+        format!("received<{today}"),
+        "received:yesterday".to_string(),
+        "kind:meetings".to_string(),
+        "size>1MB".to_string(),
+    ] {
+        assert!(search(&kql).await.is_empty(), "{kql}");
+    }
+    // A draft's sent date is its creation time, as Graph's.
+    assert_eq!(search(&format!("sent:{today}")).await, all);
+    assert!(search(&format!("sent<{today}")).await.is_empty());
+    assert_eq!(search("hasAttachment:true").await, ["With a file"]);
+    assert_eq!(
+        search("hasAttachments:false").await,
+        ["Draft to Carlos", "From Bianca", "From Carlos"]
+    );
+    // participants: the sender or any recipient.
+    let carlos = m.upns[2].split('@').next().unwrap().to_string();
+    assert_eq!(
+        search(&format!("participants:{carlos}")).await,
+        ["Draft to Carlos", "From Carlos"]
+    );
+    // Mixed with text and the boolean operators.
+    assert_eq!(
+        search(&format!("hasAttachment:true OR from:{carlos}")).await,
+        ["From Carlos", "With a file"]
+    );
+    assert_eq!(
+        search(&format!("sent:{today} AND NOT Bianca")).await,
+        ["Draft to Carlos", "From Carlos"]
+    );
+    assert_eq!(
+        search("kind:email AND Bianca").await,
+        ["From Bianca", "With a file"]
+    );
+    // Under a folder too.
+    let (status, found) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"hasAttachment:true\"",
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["value"].as_array().unwrap().len(), 1);
+    // KQL that is not supported is a 400 that says so.
+    for kql in [
+        "received:lastweek",
+        "received:2024-02-30",
+        "hasAttachment:maybe",
+        "kind:dragons",
+        "size:big",
+        "attachment:f.txt",
+    ] {
+        let (status, err) =
+            m.t.get(
+                &format!("/v1.0/me/messages?$search=\"{kql}\""),
+                &m.tokens[0],
+            )
+            .await;
+        assert_error(status, &err, 400, "ErrorInvalidRequest");
+    }
+}
+
+// --- attachments inside message bodies ---
+
+#[tokio::test]
+async fn attachments_inside_create_and_send_mail_bodies() {
+    let m = mailboxes(2).await;
+    let domain = m.t.domain();
+    let file = |name: &str, bytes: &str, inline: bool| json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": name, "contentType": "text/plain", "contentBytes": bytes, "isInline": inline});
+    // Create with files: stored with the draft, hasAttachments from the non-inline ones.
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Plan", "toRecipients": [to(&m.upns[1])], "attachments": [file("plan.txt", "cGxhbg==", false), file("logo.png", "iVBORw0KGgo=", true)]}),
+    )
+    .await;
+    assert_eq!(d["hasAttachments"], true);
+    let id = d["id"].as_str().unwrap();
+    let (status, files) =
+        m.t.get(&format!("/v1.0/me/messages/{id}/attachments"), &m.tokens[0])
+            .await;
+    assert_eq!(status, StatusCode::OK, "{files}");
+    let files = files["value"].as_array().unwrap().clone();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["name"], "plan.txt");
+    assert_eq!(files[0]["contentBytes"], "cGxhbg==");
+    assert_eq!(files[1]["isInline"], true);
+    // Only inline files: hasAttachments stays false, the file is there.
+    let (status, inline_only) =
+        m.t.post(
+            "/v1.0/me/mailFolders/inbox/messages",
+            &m.tokens[0],
+            &json!({"subject": "Inline", "attachments": [file("logo.png", "iVBORw0KGgo=", true)]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inline_only}");
+    assert_eq!(inline_only["hasAttachments"], false);
+    let (_, one) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}?$expand=attachments",
+                inline_only["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(one["attachments"].as_array().unwrap().len(), 1, "{one}");
+    // The draft with files is sent: the recipient gets them, the inline one too.
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, got) = m
+        .t
+        .get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"subject:Plan\"&$expand=attachments($select=name)",
+            &m.tokens[1],
+        )
+        .await;
+    let names: Vec<&str> = got["value"][0]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["plan.txt", "logo.png"], "{got}");
+    // A draft with only an inline file delivers it as well.
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Signature", "toRecipients": [to(&m.upns[1])], "attachments": [file("sig.png", "iVBORw0KGgo=", true)]}),
+    )
+    .await;
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{}/send", d["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, got) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"subject:Signature\"&$expand=attachments",
+            &m.tokens[1],
+        )
+        .await;
+    assert_eq!(got["value"][0]["hasAttachments"], false, "{got}");
+    assert_eq!(
+        got["value"][0]["attachments"][0]["name"], "sig.png",
+        "{got}"
+    );
+    // sendMail with a file (SDK casing for the parameters), to a user and to an unknown address
+    // of the tenant's domain.
+    let r =
+        m.t.request(Method::POST, "/v1.0/me/sendMail", &m.tokens[0])
+            .json(&json!({
+                "Message": {
+                    "subject": "Numbers",
+                    "toRecipients": [to(&m.upns[1]), to(&format!("nobody@{domain}"))],
+                    "attachments": [file("numbers.csv", "MSwyLDM=", false)],
+                },
+                "SaveToSentItems": true
+            }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let (_, inbox) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"subject:Numbers\"&$expand=attachments",
+            &m.tokens[1],
+        )
+        .await;
+    let got = &inbox["value"][0];
+    assert_eq!(got["subject"], "Numbers", "{inbox}");
+    assert_eq!(got["hasAttachments"], true);
+    assert_eq!(got["attachments"][0]["name"], "numbers.csv");
+    assert_eq!(got["attachments"][0]["contentBytes"], "MSwyLDM=");
+    assert_eq!(got["attachments"][0]["size"], 5);
+    let (_, sent) =
+        m.t.get(
+            "/v1.0/me/mailFolders/sentitems/messages?$expand=attachments($select=name)",
+            &m.tokens[0],
+        )
+        .await;
+    let names: Vec<(String, usize)> = sent["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["subject"].as_str().unwrap().to_string(),
+                v["attachments"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Numbers".to_string(), 1),
+            ("Signature".to_string(), 1),
+            ("Plan".to_string(), 2)
+        ]
+    );
+    // The non-delivery report carries no files.
+    let (_, bounce) =
+        m.t.get(
+            "/v1.0/me/mailFolders/inbox/messages?$search=\"Undeliverable\"&$expand=attachments",
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(bounce["value"][0]["hasAttachments"], false, "{bounce}");
+    assert_eq!(bounce["value"][0]["attachments"], json!([]));
+    // Errors as POST …/attachments has them; nothing is stored or sent.
+    let (_, before) = m.t.get("/v1.0/me/messages?$count=true", &m.tokens[0]).await;
+    let big = "A".repeat(2 * 1024 * 1024 / 3 * 4);
+    for (attachments, status, code) in [
+        (json!("plan.txt"), 400, "ErrorInvalidRequest"),
+        (json!(["plan.txt"]), 400, "ErrorInvalidRequest"),
+        (
+            json!([{"name": "x", "contentBytes": "eA=="}]),
+            400,
+            "ErrorInvalidRequest",
+        ),
+        (json!([file("x", "%%%", false)]), 400, "ErrorInvalidRequest"),
+        (
+            json!([{"@odata.type": "#microsoft.graph.itemAttachment", "name": "x"}]),
+            501,
+            "NotImplemented",
+        ),
+    ] {
+        let (s, err) =
+            m.t.post(
+                "/v1.0/me/messages",
+                &m.tokens[0],
+                &json!({"subject": "Bad", "attachments": attachments}),
+            )
+            .await;
+        assert_error(s, &err, status, code);
+        let (s, err) = m
+            .t
+            .post(
+                "/v1.0/me/sendMail",
+                &m.tokens[0],
+                &json!({"message": {"subject": "Bad", "toRecipients": [to(&m.upns[1])], "attachments": attachments}}),
+            )
+            .await;
+        assert_error(s, &err, status, code);
+    }
+    // More than 3 MB of files in one body is 413, as one file over 3 MB is.
+    let (s, err) = m
+        .t
+        .post(
+            "/v1.0/me/messages",
+            &m.tokens[0],
+            &json!({"subject": "Big", "attachments": [file("a", &big, false), file("b", &big, false)]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    let (_, after) = m.t.get("/v1.0/me/messages?$count=true", &m.tokens[0]).await;
+    assert_eq!(before["@odata.count"], after["@odata.count"]);
+    // Replies still refuse files inside their message.
+    let (status, err) =
+        m.t.post(
+            &format!(
+                "/v1.0/me/messages/{}/createReply",
+                inline_only["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+            &json!({"message": {"attachments": [file("x", "eA==", false)]}}),
+        )
+        .await;
+    assert_error(status, &err, 501, "NotImplemented");
+}
