@@ -16,6 +16,12 @@ use crate::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, V
 use crate::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use crate::users::{UserPatch, UserRecord};
 
+/// What a chat route checks first: the user (when one is addressed), the chat, the membership.
+pub type ChatAccess = (Option<UserRecord>, Option<ChatRecord>, Option<MemberRecord>);
+
+/// Builds the message to send from the [`ChatAccess`] read in the same transaction, or refuses.
+pub type PrepareSend = Box<dyn FnOnce(ChatAccess) -> Result<NewMessage, crate::Error> + Send>;
+
 /// What can go wrong in a store, independent of the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -262,6 +268,24 @@ pub trait Store: Send + Sync + 'static {
     /// preview moved, the tenant's change sequence stamped) and unhides the chat for every
     /// member, in one transaction.
     async fn send_message(&self, message: &NewMessage) -> Result<MessageRecord, StoreError>;
+    /// A send and the access check before it as one operation: reads what [`Store::chat_access`]
+    /// reads, hands it to `prepare`, and stores the message `prepare` returns as
+    /// [`Store::send_message`] does; when `prepare` refuses, nothing is written and its error is
+    /// returned inside `Ok`. The default reads, then writes; a backend may do both in its write
+    /// transaction (one round trip, and the check sees exactly what the write sees).
+    async fn send_message_checked(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+        prepare: PrepareSend,
+    ) -> Result<Result<MessageRecord, crate::Error>, StoreError> {
+        let access = self.chat_access(tenant_id, user, chat_id).await?;
+        match prepare(access) {
+            Ok(message) => self.send_message(&message).await.map(Ok),
+            Err(e) => Ok(Err(e)),
+        }
+    }
     /// One message of a chat.
     async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError>;
     /// A page of a chat's messages created at or after `visible_from` (epoch ms), sorted and

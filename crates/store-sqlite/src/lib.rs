@@ -26,7 +26,9 @@ use switchboard_domain::chat_messages::{
 use switchboard_domain::chats::{
     ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange,
 };
-use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
+use switchboard_domain::store::{
+    ListQuery, Page, PrepareSend, Store, StoreError, StoreStats, UserKey,
+};
 use switchboard_domain::teams_apps::{
     DefinitionRecord, InstallationRecord, InstalledApp, ResourceSpecificPermission, TeamsAppRecord,
 };
@@ -789,6 +791,35 @@ impl Store for SqliteStore {
         let message = message.clone();
         self.writer
             .write(move |c| chat_messages::send(c, &message))
+            .await
+    }
+
+    async fn send_message_checked(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+        prepare: PrepareSend,
+    ) -> Result<Result<MessageRecord, switchboard_domain::Error>, StoreError> {
+        let (t, key, chat_id) = (tenant_id.to_string(), user.cloned(), chat_id.to_string());
+        // The reads of `chat_access`, on the writer's connection inside the write transaction:
+        // no round trip to the reader pool before the write.
+        self.writer
+            .write(move |c| {
+                let user = match &key {
+                    Some(k) => users::get(c, &t, k)?,
+                    None => None,
+                };
+                let chat = chats::get(c, &t, &chat_id)?;
+                let member = match (&user, &chat) {
+                    (Some(u), Some(_)) => chats::member(c, &chat_id, &u.id)?,
+                    _ => None,
+                };
+                match prepare((user, chat, member)) {
+                    Ok(message) => chat_messages::send(c, &message).map(Ok),
+                    Err(refused) => Ok(Err(refused)),
+                }
+            })
             .await
     }
 
