@@ -159,6 +159,19 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_users(&self, users: &[UserRecord]) -> Result<(), StoreError>;
     /// A user of the tenant by id or user principal name.
     async fn user(&self, tenant_id: &str, key: &UserKey) -> Result<Option<UserRecord>, StoreError>;
+    /// Several users of the tenant, each as [`Store::user`] finds it, in the order of `keys`.
+    /// The default makes one read per key; a backend may do one round trip.
+    async fn users_by_keys(
+        &self,
+        tenant_id: &str,
+        keys: &[UserKey],
+    ) -> Result<Vec<Option<UserRecord>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.user(tenant_id, key).await?);
+        }
+        Ok(out)
+    }
     /// A page of the tenant's users.
     async fn list_users(
         &self,
@@ -419,6 +432,26 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         key: &str,
     ) -> Result<Option<crate::mail::FolderRecord>, StoreError>;
+    /// What every mailbox route reads first, in one read: the user (by id or UPN), whether their
+    /// mailbox's root folder (`root`) exists, and the folder `folder` (id or well-known name) when
+    /// one is asked for. The default makes one read per item; a backend may do one round trip.
+    async fn mailbox_access(
+        &self,
+        tenant_id: &str,
+        user: &UserKey,
+        root: &str,
+        folder: Option<&str>,
+    ) -> Result<(Option<UserRecord>, bool, Option<crate::mail::FolderRecord>), StoreError> {
+        let Some(found) = self.user(tenant_id, user).await? else {
+            return Ok((None, false, None));
+        };
+        let has_root = self.mail_folder(&found.id, root).await?.is_some();
+        let folder = match folder {
+            Some(key) if has_root => self.mail_folder(&found.id, key).await?,
+            _ => None,
+        };
+        Ok((Some(found), has_root, folder))
+    }
     /// Up to `limit` visible child folders of `parent_id` after skipping `skip`, oldest first, and
     /// how many there are.
     async fn mail_folders(
