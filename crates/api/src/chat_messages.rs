@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 use switchboard_domain::chat_messages::{BodyInput, ChatMessages, MessageInput, MessageRecord};
 use switchboard_domain::chats::{Owner, urlencode};
@@ -17,7 +18,7 @@ use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
 use crate::body::{BodyReader, JsonObject};
-use crate::chats::{Params, message_from, message_type, owner, param, param_ci};
+use crate::chats::{Params, message_type, owner, param, param_ci};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::odata;
@@ -70,43 +71,140 @@ fn messages_context(ctx: &Ctx, owner: &Owner, chat_id: &str) -> String {
 /// A chat message as Graph returns it: every property present, `null` where Graph has nulls.
 /// A soft-deleted message keeps its id and reactions but shows an empty body, no mentions and
 /// no attachments.
-pub fn message_json(ctx: &Ctx, m: &MessageRecord) -> Map<String, Value> {
-    let deleted = m.deleted_ms.is_some();
-    let or_empty = |v: &Value| {
-        if deleted || v.is_null() {
-            json!([])
-        } else {
-            v.clone()
+///
+/// Written straight from the record: the hot answers (a send, a page of 50) are serialized
+/// without building a `Value` tree first. Optionally preceded by `@odata.context` (an entity answer) or
+/// `@odata.type` (items of `Collection(chatMessage)`).
+pub struct MessageJson<'a> {
+    ctx: &'a Ctx,
+    m: &'a MessageRecord,
+    context: Option<String>,
+    typed: bool,
+}
+
+impl<'a> MessageJson<'a> {
+    /// The message alone.
+    pub fn new(ctx: &'a Ctx, m: &'a MessageRecord) -> MessageJson<'a> {
+        MessageJson {
+            ctx,
+            m,
+            context: None,
+            typed: false,
         }
-    };
-    let value = json!({
-        "id": m.id.to_string(),
-        "replyToId": null,
-        "etag": m.modified_ms.to_string(),
-        "messageType": message_type(ctx, &m.message_type),
-        "createdDateTime": millis(m.created_ms),
-        "lastModifiedDateTime": millis(m.modified_ms),
-        "lastEditedDateTime": m.edited_ms.map(millis),
-        "deletedDateTime": m.deleted_ms.map(millis),
-        "subject": m.subject,
-        "summary": null,
-        "chatId": m.chat_id,
-        "importance": m.importance,
-        "locale": "en-us",
-        "webUrl": null,
-        "channelIdentity": null,
-        "policyViolation": null,
-        "eventDetail": m.event_detail,
-        "from": message_from(m),
-        "body": { "contentType": m.body_type, "content": if deleted { "" } else { m.body.as_str() } },
-        "attachments": or_empty(&m.attachments),
-        "mentions": or_empty(&m.mentions),
-        "reactions": if m.reactions.is_null() { json!([]) } else { m.reactions.clone() },
-        "messageHistory": if m.history.is_null() { json!([]) } else { m.history.clone() },
-    });
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
+    }
+
+    /// The message as an entity answer, with its context (as [`odata::entity`] writes it).
+    pub fn entity(ctx: &'a Ctx, fragment: &str, m: &'a MessageRecord) -> MessageJson<'a> {
+        MessageJson {
+            context: Some(ctx.context(&format!("{fragment}/$entity"))),
+            ..MessageJson::new(ctx, m)
+        }
+    }
+
+    /// The message with its `@odata.type` first.
+    pub fn typed(ctx: &'a Ctx, m: &'a MessageRecord) -> MessageJson<'a> {
+        MessageJson {
+            typed: true,
+            ..MessageJson::new(ctx, m)
+        }
+    }
+}
+
+/// `from` of a message, as [`message_from`] writes it.
+struct FromJson<'a>(&'a MessageRecord);
+
+impl Serialize for FromJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = self.0;
+        let Some(id) = &m.from_user_id else {
+            return s.serialize_none();
+        };
+        struct User<'a>(&'a str, &'a MessageRecord);
+        impl Serialize for User<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(5))?;
+                map.serialize_entry("@odata.type", "#microsoft.graph.teamworkUserIdentity")?;
+                map.serialize_entry("id", self.0)?;
+                map.serialize_entry("displayName", &self.1.from_display_name)?;
+                map.serialize_entry("userIdentityType", "aadUser")?;
+                map.serialize_entry("tenantId", &self.1.tenant_id)?;
+                map.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(3))?;
+        map.serialize_entry("application", &())?;
+        map.serialize_entry("device", &())?;
+        map.serialize_entry("user", &User(id, m))?;
+        map.end()
+    }
+}
+
+impl Serialize for MessageJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const EMPTY: &[Value] = &[];
+        struct Body<'a>(&'a str, &'a str);
+        impl Serialize for Body<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(2))?;
+                map.serialize_entry("contentType", self.0)?;
+                map.serialize_entry("content", self.1)?;
+                map.end()
+            }
+        }
+        let (ctx, m) = (self.ctx, self.m);
+        let deleted = m.deleted_ms.is_some();
+        let shown = |v: &'_ Value| !(deleted || v.is_null());
+        let null = ();
+        let mut map = s.serialize_map(None)?;
+        if let Some(context) = &self.context {
+            map.serialize_entry("@odata.context", context)?;
+        }
+        if self.typed {
+            map.serialize_entry("@odata.type", "#microsoft.graph.chatMessage")?;
+        }
+        map.serialize_entry("id", &m.id.to_string())?;
+        map.serialize_entry("replyToId", &null)?;
+        map.serialize_entry("etag", &m.modified_ms.to_string())?;
+        map.serialize_entry("messageType", message_type(ctx, &m.message_type))?;
+        map.serialize_entry("createdDateTime", &millis(m.created_ms))?;
+        map.serialize_entry("lastModifiedDateTime", &millis(m.modified_ms))?;
+        map.serialize_entry("lastEditedDateTime", &m.edited_ms.map(millis))?;
+        map.serialize_entry("deletedDateTime", &m.deleted_ms.map(millis))?;
+        map.serialize_entry("subject", &m.subject)?;
+        map.serialize_entry("summary", &null)?;
+        map.serialize_entry("chatId", &m.chat_id)?;
+        map.serialize_entry("importance", &m.importance)?;
+        map.serialize_entry("locale", "en-us")?;
+        map.serialize_entry("webUrl", &null)?;
+        map.serialize_entry("channelIdentity", &null)?;
+        map.serialize_entry("policyViolation", &null)?;
+        map.serialize_entry("eventDetail", &m.event_detail)?;
+        map.serialize_entry("from", &FromJson(m))?;
+        map.serialize_entry(
+            "body",
+            &Body(&m.body_type, if deleted { "" } else { m.body.as_str() }),
+        )?;
+        if shown(&m.attachments) {
+            map.serialize_entry("attachments", &m.attachments)?;
+        } else {
+            map.serialize_entry("attachments", EMPTY)?;
+        }
+        if shown(&m.mentions) {
+            map.serialize_entry("mentions", &m.mentions)?;
+        } else {
+            map.serialize_entry("mentions", EMPTY)?;
+        }
+        if m.reactions.is_null() {
+            map.serialize_entry("reactions", EMPTY)?;
+        } else {
+            map.serialize_entry("reactions", &m.reactions)?;
+        }
+        if m.history.is_null() {
+            map.serialize_entry("messageHistory", EMPTY)?;
+        } else {
+            map.serialize_entry("messageHistory", &m.history)?;
+        }
+        map.end()
     }
 }
 
@@ -212,8 +310,8 @@ async fn send(
         urlencode(&m.chat_id),
         m.id
     ));
-    Ok(odata::created(
-        odata::entity(&ctx, &context, message_json(&ctx, &m)),
+    Ok(odata::created_from(
+        &MessageJson::entity(&ctx, &context, &m),
         &location,
     ))
 }
@@ -229,19 +327,21 @@ async fn list(
     let page = messages(&state)
         .list(&ctx.principal, &owner, chat_id, &ctx.query)
         .await?;
-    let items = page
+    let items: Vec<MessageJson> = page
         .items
         .iter()
-        .map(|m| Value::Object(message_json(&ctx, m)))
+        .map(|m| MessageJson::new(&ctx, m))
         .collect();
-    let body = odata::collection(
-        &ctx,
-        &messages_context(&ctx, &owner, chat_id),
-        items,
-        page.count,
-        page.skiptoken.as_deref(),
-    );
-    Ok(odata::json(StatusCode::OK, body))
+    Ok(odata::json_from(
+        StatusCode::OK,
+        &odata::Collection::new(
+            &ctx,
+            &messages_context(&ctx, &owner, chat_id),
+            &items,
+            page.count,
+            page.skiptoken.as_deref(),
+        ),
+    ))
 }
 
 /// # `GET /chats/{chat-id}/messages/{message-id}`
@@ -255,13 +355,9 @@ async fn read(
     let m = messages(&state)
         .get(&ctx.principal, &owner, chat_id, param(&params, "message"))
         .await?;
-    Ok(odata::json(
+    Ok(odata::json_from(
         StatusCode::OK,
-        odata::entity(
-            &ctx,
-            &messages_context(&ctx, &owner, chat_id),
-            message_json(&ctx, &m),
-        ),
+        &MessageJson::entity(&ctx, &messages_context(&ctx, &owner, chat_id), &m),
     ))
 }
 
@@ -373,10 +469,7 @@ async fn unset_reaction(
 
 /// Items of `Collection(chatMessage)` answers carry their type, as Teams writes them.
 fn typed(ctx: &Ctx, m: &MessageRecord) -> Value {
-    let mut out = Map::new();
-    out.insert("@odata.type".into(), json!("#microsoft.graph.chatMessage"));
-    out.extend(message_json(ctx, m));
-    Value::Object(out)
+    serde_json::to_value(MessageJson::typed(ctx, m)).unwrap_or(Value::Null)
 }
 
 /// # `GET /users/{id}/chats/getAllMessages`
@@ -434,4 +527,155 @@ async fn delta(
         Value::Array(page.items.iter().map(|m| typed(&ctx, m)).collect()),
     );
     Ok(odata::json(StatusCode::OK, Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_domain::Principal;
+    use switchboard_domain::principal::PrincipalKind;
+    use switchboard_odata::QueryOptions;
+
+    use super::*;
+    use crate::chats::message_from;
+
+    /// The `Value` tree the answers were built from before [`MessageJson`]: the serializer
+    /// must write the same document, key order included.
+    fn reference(ctx: &Ctx, m: &MessageRecord) -> Value {
+        let deleted = m.deleted_ms.is_some();
+        let or_empty = |v: &Value| {
+            if deleted || v.is_null() {
+                json!([])
+            } else {
+                v.clone()
+            }
+        };
+        json!({
+            "id": m.id.to_string(),
+            "replyToId": null,
+            "etag": m.modified_ms.to_string(),
+            "messageType": message_type(ctx, &m.message_type),
+            "createdDateTime": millis(m.created_ms),
+            "lastModifiedDateTime": millis(m.modified_ms),
+            "lastEditedDateTime": m.edited_ms.map(millis),
+            "deletedDateTime": m.deleted_ms.map(millis),
+            "subject": m.subject,
+            "summary": null,
+            "chatId": m.chat_id,
+            "importance": m.importance,
+            "locale": "en-us",
+            "webUrl": null,
+            "channelIdentity": null,
+            "policyViolation": null,
+            "eventDetail": m.event_detail,
+            "from": message_from(m),
+            "body": { "contentType": m.body_type, "content": if deleted { "" } else { m.body.as_str() } },
+            "attachments": or_empty(&m.attachments),
+            "mentions": or_empty(&m.mentions),
+            "reactions": if m.reactions.is_null() { json!([]) } else { m.reactions.clone() },
+            "messageHistory": if m.history.is_null() { json!([]) } else { m.history.clone() },
+        })
+    }
+
+    fn ctx() -> Ctx {
+        Ctx {
+            principal: Principal {
+                tenant_id: "t".into(),
+                client_id: "c".into(),
+                kind: PrincipalKind::App { roles: vec![] },
+            },
+            version: "v1.0",
+            base: "http://h".into(),
+            path: "/v1.0/chats/x/messages".into(),
+            query: QueryOptions::default(),
+            eventual: false,
+            prefer: vec![],
+        }
+    }
+
+    fn records() -> Vec<MessageRecord> {
+        let plain = MessageRecord {
+            chat_id: "19:a@thread.v2".into(),
+            id: 1_700_000_000_123,
+            tenant_id: "t".into(),
+            message_type: "message".into(),
+            from_user_id: Some("u1".into()),
+            from_display_name: Some("Ann \"A\" <x>".into()),
+            body_type: "text".into(),
+            body: "hi\n\u{e9}".into(),
+            subject: None,
+            importance: "normal".into(),
+            mentions: json!([]),
+            attachments: json!([{"id": "a", "contentType": "reference"}]),
+            reactions: json!([{"reactionType": "like"}]),
+            history: Value::Null,
+            event_detail: None,
+            created_ms: 1_700_000_000_123,
+            modified_ms: 1_700_000_001_000,
+            edited_ms: Some(1_700_000_001_000),
+            deleted_ms: None,
+        };
+        let deleted = MessageRecord {
+            deleted_ms: Some(1_700_000_002_000),
+            mentions: json!([{"id": 0}]),
+            subject: Some("s".into()),
+            ..plain.clone()
+        };
+        let event = MessageRecord {
+            message_type: "systemEventMessage".into(),
+            from_user_id: None,
+            from_display_name: None,
+            mentions: Value::Null,
+            attachments: Value::Null,
+            reactions: Value::Null,
+            event_detail: Some(
+                json!({"@odata.type": "#microsoft.graph.chatRenamedEventMessageDetail"}),
+            ),
+            ..plain.clone()
+        };
+        vec![plain, deleted, event]
+    }
+
+    #[test]
+    fn the_serializer_writes_the_documented_message() {
+        let mut ctx = ctx();
+        for prefer in [vec![], vec!["include-unknown-enum-members".to_string()]] {
+            ctx.prefer = prefer;
+            for m in records() {
+                let written = serde_json::to_string(&MessageJson::new(&ctx, &m)).unwrap();
+                assert_eq!(written, reference(&ctx, &m).to_string());
+
+                let mut entity = Map::new();
+                entity.insert(
+                    "@odata.context".into(),
+                    json!(ctx.context("chats('x')/messages/$entity")),
+                );
+                entity.extend(reference(&ctx, &m).as_object().unwrap().clone());
+                assert_eq!(
+                    serde_json::to_string(&MessageJson::entity(&ctx, "chats('x')/messages", &m))
+                        .unwrap(),
+                    Value::Object(entity).to_string()
+                );
+
+                let page = [MessageJson::new(&ctx, &m), MessageJson::new(&ctx, &m)];
+                for (count, token) in [(None, None), (Some(7), Some("tok en"))] {
+                    let expected = odata::collection(
+                        &ctx,
+                        "chats('x')/messages",
+                        vec![reference(&ctx, &m), reference(&ctx, &m)],
+                        count,
+                        token,
+                    );
+                    let written = serde_json::to_string(&odata::Collection::new(
+                        &ctx,
+                        "chats('x')/messages",
+                        &page,
+                        count,
+                        token,
+                    ))
+                    .unwrap();
+                    assert_eq!(written, expected.to_string());
+                }
+            }
+        }
+    }
 }

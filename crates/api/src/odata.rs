@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::context::Ctx;
@@ -17,6 +18,74 @@ pub fn json(status: StatusCode, body: Value) -> Response {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
     response
+}
+
+/// A JSON answer with Graph's content type, serialized straight from `body` (no `Value` tree):
+/// the same bytes [`json`] writes for the equivalent `Value`.
+pub fn json_from(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
+            response
+        }
+        Err(e) => crate::error::ApiError(switchboard_domain::Error::internal(format!(
+            "the answer could not be written: {e}"
+        )))
+        .into_response(),
+    }
+}
+
+/// A 201 with the entity (serialized as by [`json_from`]) and its `Location`.
+pub fn created_from(body: &impl Serialize, location: &str) -> Response {
+    let mut response = json_from(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// A collection page as [`collection`] writes it, with items serialized straight from `T`.
+pub struct Collection<'a, T> {
+    context: String,
+    count: Option<u64>,
+    next_link: Option<String>,
+    items: &'a [T],
+}
+
+impl<'a, T: Serialize> Collection<'a, T> {
+    /// Context, count, items and the link to the next page.
+    pub fn new(
+        ctx: &Ctx,
+        fragment: &str,
+        items: &'a [T],
+        count: Option<u64>,
+        skiptoken: Option<&str>,
+    ) -> Collection<'a, T> {
+        Collection {
+            context: ctx.context(fragment),
+            count,
+            next_link: skiptoken.map(|token| next_link(ctx, "$skiptoken", token)),
+            items,
+        }
+    }
+}
+
+impl<T: Serialize> Serialize for Collection<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("@odata.context", &self.context)?;
+        if let Some(count) = self.count {
+            map.serialize_entry("@odata.count", &count)?;
+        }
+        if let Some(link) = &self.next_link {
+            map.serialize_entry("@odata.nextLink", link)?;
+        }
+        map.serialize_entry("value", self.items)?;
+        map.end()
+    }
 }
 
 /// A 201 with the entity and its `Location`.

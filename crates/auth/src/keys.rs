@@ -282,6 +282,15 @@ impl KeyRing {
             .map(|k| k.material.decoding.clone())
     }
 
+    /// Whether the key with this `kid` is still published (tokens it signed are still accepted).
+    pub fn is_published(&self, kid: &str) -> bool {
+        let Ok(keys) = self.keys.read() else {
+            return false;
+        };
+        let now = now_ms();
+        keys.iter().any(|k| k.kid == kid && k.published(now))
+    }
+
     /// The published keys as a JWKS document.
     pub fn jwks(&self, issuer: &str) -> Value {
         let now = now_ms();

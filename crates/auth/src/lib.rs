@@ -8,6 +8,7 @@ pub mod external;
 pub mod keys;
 pub mod rotation;
 pub mod tokens;
+pub mod validated;
 
 pub use endpoint::{IdentityError, TokenService};
 pub use external::{TrustedIssuer, TrustedIssuers};

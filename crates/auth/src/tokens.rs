@@ -13,6 +13,7 @@ use switchboard_domain::{Error, Principal, Store};
 
 use crate::external::{TrustedIssuers, unverified_issuer};
 use crate::keys::KeyRing;
+use crate::validated::{Validated, ValidatedTokens};
 
 /// The audiences Graph tokens carry (`aud`): the resource URI or Graph's application id.
 pub const GRAPH_AUDIENCES: [&str; 2] = [
@@ -32,6 +33,8 @@ pub struct TokenIssuer {
     pub lifetime_secs: i64,
     /// Other issuers whose tokens Graph routes accept.
     trusted: Option<TrustedIssuers>,
+    /// Own tokens whose signature was already verified.
+    validated: ValidatedTokens,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +50,11 @@ struct Claims {
     scp: Option<String>,
     #[serde(default)]
     roles: Option<Vec<String>>,
+    // Required (and checked) by the validation; read again only to remember the window.
+    #[serde(default)]
+    exp: Option<serde_json::Number>,
+    #[serde(default)]
+    nbf: Option<serde_json::Number>,
 }
 
 fn now_secs() -> i64 {
@@ -60,6 +68,7 @@ impl TokenIssuer {
             ring,
             lifetime_secs,
             trusted: None,
+            validated: ValidatedTokens::default(),
         }
     }
 
@@ -175,6 +184,16 @@ impl TokenIssuer {
         if token.is_empty() {
             return Err(Error::unauthenticated("Access token is empty."));
         }
+        // A token already verified here: only what can change since is checked again. Only own
+        // tokens are remembered (see below), so external issuers' checks always run.
+        if let Some(hit) = self.validated.get(token) {
+            let now = now_secs();
+            if hit.current(now) && self.ring.is_published(&hit.kid) {
+                return Ok(hit.principal);
+            }
+            // Expired, not yet valid or its key retired: the full validation gives the error.
+            self.validated.remove(token);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| {
             Error::unauthenticated("CompactToken parsing failed with error code: 80049217")
         })?;
@@ -243,10 +262,26 @@ impl TokenIssuer {
                 ));
             }
         };
-        Ok(Principal {
+        let principal = Principal {
             tenant_id: c.tid,
             client_id: c.appid,
             kind,
-        })
+        };
+        if let (Some(not_before), Some(expires)) = (
+            c.nbf.as_ref().and_then(serde_json::Number::as_i64),
+            c.exp.as_ref().and_then(serde_json::Number::as_i64),
+        ) {
+            self.validated.insert(
+                token,
+                Validated {
+                    principal: principal.clone(),
+                    kid: kid.to_string(),
+                    not_before,
+                    expires,
+                },
+                now_secs(),
+            );
+        }
+        Ok(principal)
     }
 }

@@ -125,14 +125,14 @@ use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
 use crate::change_tokens::{self, ChangeToken, TokenError, TokenKind};
-use crate::chats::{Chats, MemberRecord, Owner};
+use crate::chats::{Chats, MemberRecord, Owner, access_key, check_access};
 use crate::error::{Error, ErrorKind, Family};
 use crate::graph_time::{millis, now_ms};
 use crate::message_body;
 use crate::paging;
 use crate::permissions;
 use crate::principal::{Principal, PrincipalKind};
-use crate::store::{ListQuery, Store};
+use crate::store::{ListQuery, PrepareSend, Store};
 use crate::users::UserRecord;
 
 const DATE_CAPS: Caps = Caps {
@@ -1067,34 +1067,60 @@ impl ChatMessages<'_> {
             .collect();
         let attachments = prepared.attachments.unwrap_or_else(|| json!([]));
         check_markers(&body_type, &body, &mention_ids, &ids(&attachments)).map_err(bad)?;
-        let me = self.as_member(caller, owner, chat_id).await?;
-        let mentions = self
-            .resolve_mentions(chat_id, prepared.mentions)
-            .await?
-            .unwrap_or_else(|| json!([]));
-        let now = now_ms();
-        let record = MessageRecord {
-            chat_id: me.chat_id.clone(),
-            id: 0,
-            tenant_id: caller.tenant_id.clone(),
-            message_type: "message".into(),
-            from_user_id: Some(me.user_id),
-            from_display_name: me.display_name,
-            body_type,
-            body,
-            subject: prepared.subject.flatten(),
-            importance: prepared.importance.unwrap_or_else(|| "normal".into()),
-            mentions,
-            attachments,
-            reactions: json!([]),
-            history: json!([]),
-            event_detail: None,
-            created_ms: now,
-            modified_ms: now,
-            edited_ms: None,
-            deleted_ms: None,
+        let subject = prepared.subject.flatten();
+        let importance = prepared.importance.unwrap_or_else(|| "normal".into());
+        let tenant_id = caller.tenant_id.clone();
+        let build = move |me: MemberRecord, mentions: Value| {
+            let now = now_ms();
+            NewMessage {
+                record: MessageRecord {
+                    chat_id: me.chat_id.clone(),
+                    id: 0,
+                    tenant_id,
+                    message_type: "message".into(),
+                    from_user_id: Some(me.user_id),
+                    from_display_name: me.display_name,
+                    body_type,
+                    body,
+                    subject,
+                    importance,
+                    mentions,
+                    attachments,
+                    reactions: json!([]),
+                    history: json!([]),
+                    event_detail: None,
+                    created_ms: now,
+                    modified_ms: now,
+                    edited_ms: None,
+                    deleted_ms: None,
+                },
+            }
         };
-        Ok(self.store.send_message(&NewMessage { record }).await?)
+        if prepared.mentions.as_ref().is_some_and(|m| !m.is_empty()) {
+            // Mentions are resolved against the members: a read of its own, then the write.
+            let me = self.as_member(caller, owner, chat_id).await?;
+            let mentions = self
+                .resolve_mentions(chat_id, prepared.mentions)
+                .await?
+                .unwrap_or_else(|| json!([]));
+            return Ok(self.store.send_message(&build(me, mentions)).await?);
+        }
+        // The common send: the access check runs in the write itself (one round trip to the
+        // store instead of a read and then a write), with the same checks and errors.
+        let key = access_key(caller, owner)?;
+        let user_key = key.map(crate::users::user_key);
+        let (checker, checked_owner, checked_chat) =
+            (caller.clone(), owner.clone(), chat_id.to_string());
+        let prepare: PrepareSend = Box::new(move |access| {
+            let view = check_access(&checker, &checked_owner, &checked_chat, access)?;
+            let me = view
+                .me
+                .ok_or_else(|| forbidden("Only a signed-in member of the chat can do this."))?;
+            Ok(build(me, json!([])))
+        });
+        self.store
+            .send_message_checked(&caller.tenant_id, user_key.as_ref(), chat_id, prepare)
+            .await?
     }
 
     /// `GET /chats/{id}/messages`: newest first, Graph's query rules.

@@ -15,7 +15,7 @@ use crate::graph_time::now_ms;
 use crate::paging;
 use crate::permissions;
 use crate::principal::{Principal, PrincipalKind};
-use crate::store::{ListQuery, Store};
+use crate::store::{ChatAccess, ListQuery, Store};
 use crate::users::UserRecord;
 
 /// `chatType`.
@@ -412,40 +412,13 @@ impl Chats<'_> {
     ) -> Result<ChatView, Error> {
         // The same checks as `owner_user`, then the chat and the membership, in one store read
         // (this runs before every message send and list).
-        let key: Option<&str> = match (owner, &caller.kind) {
-            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => Some(user_id),
-            (Owner::Me, PrincipalKind::App { .. }) => {
-                return Err(bad(
-                    "/me request is only valid with delegated authentication flow.",
-                ));
-            }
-            (Owner::Caller, PrincipalKind::App { .. }) => None,
-            (Owner::User(key), _) => Some(key),
-        };
+        let key = access_key(caller, owner)?;
         let user_key = key.map(crate::users::user_key);
-        let (user, chat, member) = self
+        let access = self
             .store
             .chat_access(&caller.tenant_id, user_key.as_ref(), chat_id)
             .await?;
-        let user = match key {
-            Some(k) => Some(user.ok_or_else(|| Error::not_found(Family::Directory, k))?),
-            None => None,
-        };
-        if let (Owner::User(_), PrincipalKind::User { user_id, .. }, Some(u)) =
-            (owner, &caller.kind, &user)
-        {
-            if !u.id.eq_ignore_ascii_case(user_id) {
-                return Err(forbidden(
-                    "A delegated caller may only address their own chats.",
-                ));
-            }
-        }
-        let chat = chat.ok_or_else(|| Error::not_found(TEAMS, chat_id))?;
-        let me = match user {
-            Some(_) => Some(member.ok_or_else(|| Error::not_found(TEAMS, chat_id))?),
-            None => None,
-        };
-        Ok(ChatView { chat, me })
+        check_access(caller, owner, chat_id, access)
     }
 
     /// `POST /chats` (and `/me/chats`, `/users/{id}/chats`).
@@ -932,6 +905,52 @@ pub fn web_url(chat: &ChatRecord) -> String {
         urlencode(&chat.id),
         chat.tenant_id
     )
+}
+
+/// The user a chat route addresses (the caller for `/chats` and `/me`, or `/users/{key}`), or
+/// `None` for an app-only caller on `/chats`; an app-only caller cannot say `/me`.
+pub fn access_key<'a>(caller: &'a Principal, owner: &'a Owner) -> Result<Option<&'a str>, Error> {
+    match (owner, &caller.kind) {
+        (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => {
+            Ok(Some(user_id.as_str()))
+        }
+        (Owner::Me, PrincipalKind::App { .. }) => Err(bad(
+            "/me request is only valid with delegated authentication flow.",
+        )),
+        (Owner::Caller, PrincipalKind::App { .. }) => Ok(None),
+        (Owner::User(key), _) => Ok(Some(key.as_str())),
+    }
+}
+
+/// Decides [`Chats::visible`] from what the store read for [`access_key`]: the addressed user
+/// must exist (and be the caller, for a delegated caller), the chat must exist and the user be
+/// its member; otherwise the same errors as ever.
+pub fn check_access(
+    caller: &Principal,
+    owner: &Owner,
+    chat_id: &str,
+    (user, chat, member): ChatAccess,
+) -> Result<ChatView, Error> {
+    let key = access_key(caller, owner)?;
+    let user = match key {
+        Some(k) => Some(user.ok_or_else(|| Error::not_found(Family::Directory, k))?),
+        None => None,
+    };
+    if let (Owner::User(_), PrincipalKind::User { user_id, .. }, Some(u)) =
+        (owner, &caller.kind, &user)
+    {
+        if !u.id.eq_ignore_ascii_case(user_id) {
+            return Err(forbidden(
+                "A delegated caller may only address their own chats.",
+            ));
+        }
+    }
+    let chat = chat.ok_or_else(|| Error::not_found(TEAMS, chat_id))?;
+    let me = match user {
+        Some(_) => Some(member.ok_or_else(|| Error::not_found(TEAMS, chat_id))?),
+        None => None,
+    };
+    Ok(ChatView { chat, me })
 }
 
 #[cfg(test)]

@@ -1234,47 +1234,66 @@ impl Mail<'_> {
         owner: &Owner,
         perms: &Permissions,
     ) -> Result<Mailbox, Error> {
+        Ok(self.mailbox_and_folder(caller, owner, perms, None).await?.0)
+    }
+
+    /// [`Mail::mailbox`], and the folder `folder` (id or well-known name) of that mailbox if
+    /// there is one, read with the mailbox in one store read.
+    async fn mailbox_and_folder(
+        &self,
+        caller: &Principal,
+        owner: &Owner,
+        perms: &Permissions,
+        folder: Option<&str>,
+    ) -> Result<(Mailbox, Option<FolderRecord>), Error> {
         caller.require(perms)?;
-        let user = match (owner, &caller.kind) {
-            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => {
-                self.user(caller, user_id).await?
-            }
+        let key = match (owner, &caller.kind) {
+            (Owner::Caller | Owner::Me, PrincipalKind::User { user_id, .. }) => user_id,
             (Owner::Caller | Owner::Me, PrincipalKind::App { .. }) => {
                 return Err(bad(
                     "/me request is only valid with delegated authentication flow.",
                 ));
             }
-            (Owner::User(key), kind) => {
-                let user = self.user(caller, key).await?;
-                if let PrincipalKind::User { user_id, .. } = kind {
-                    if !user.id.eq_ignore_ascii_case(user_id) {
-                        return Err(access_denied());
-                    }
-                }
-                user
-            }
+            (Owner::User(key), _) => key,
         };
-        if self.store.mail_folder(&user.id, ROOT).await?.is_none() {
+        let (user, has_root, mut found) = self
+            .store
+            .mailbox_access(
+                &caller.tenant_id,
+                &crate::users::user_key(key),
+                ROOT,
+                folder,
+            )
+            .await?;
+        let user = user.ok_or_else(|| invalid_user(key))?;
+        if let (Owner::User(_), PrincipalKind::User { user_id, .. }) = (owner, &caller.kind) {
+            if !user.id.eq_ignore_ascii_case(user_id) {
+                return Err(access_denied());
+            }
+        }
+        if !has_root {
             self.store
                 .ensure_mailbox(&user.tenant_id, &user.id, now_ms())
                 .await?;
+            // The folders exist only now.
+            if let Some(key) = folder {
+                found = self.store.mail_folder(&user.id, key).await?;
+            }
         }
-        Ok(Mailbox { user })
+        Ok((Mailbox { user }, found))
     }
+}
 
-    async fn user(&self, caller: &Principal, key: &str) -> Result<UserRecord, Error> {
-        self.store
-            .user(&caller.tenant_id, &crate::users::user_key(key))
-            .await?
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotFound,
-                    "ErrorInvalidUser",
-                    format!("The requested user '{key}' is invalid."),
-                )
-            })
-    }
+/// The 404 Outlook answers for a mailbox owner that does not exist.
+fn invalid_user(key: &str) -> Error {
+    Error::new(
+        ErrorKind::NotFound,
+        "ErrorInvalidUser",
+        format!("The requested user '{key}' is invalid."),
+    )
+}
 
+impl Mail<'_> {
     /// A folder of the mailbox by id or well-known name.
     pub async fn folder(&self, mb: &Mailbox, key: &str) -> Result<FolderRecord, Error> {
         self.store
@@ -1506,15 +1525,17 @@ impl Mail<'_> {
         folder: Option<&str>,
         body: &Map<String, Value>,
     ) -> Result<(Mailbox, MailRecord), Error> {
-        let mb = self
-            .mailbox(caller, owner, &permissions::MAIL_WRITE)
+        let (mb, found) = self
+            .mailbox_and_folder(
+                caller,
+                owner,
+                &permissions::MAIL_WRITE,
+                Some(folder.unwrap_or("drafts")),
+            )
             .await?;
         let (body, files) = split_attachments(body)?;
         let input = parse_message(&body)?;
-        let folder_id = match folder {
-            Some(key) => self.folder(&mb, key).await?.id,
-            None => self.folder(&mb, "drafts").await?.id,
-        };
+        let folder_id = found.ok_or_else(not_found)?.id;
         let mut m = new_draft(&mb.user, folder_id, now_ms());
         input.apply(&mut m);
         check_recipient_count(&m)?;
@@ -1902,17 +1923,22 @@ impl Mail<'_> {
         let mut reports = Vec::new();
         let mut delivered: Vec<String> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
-        for r in &all {
-            let Some(address) = &r.address else { continue };
-            let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-            if !domain.eq_ignore_ascii_case(&tenant.domain) {
-                continue;
-            }
-            match self
-                .store
-                .user(&tenant.id, &UserKey::Upn(address.clone()))
-                .await?
-            {
+        // The tenant's recipients, looked up together (one store read for all of them).
+        let local: Vec<&String> = all
+            .iter()
+            .filter_map(|r| r.address.as_ref())
+            .filter(|address| {
+                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+                domain.eq_ignore_ascii_case(&tenant.domain)
+            })
+            .collect();
+        let keys: Vec<UserKey> = local
+            .iter()
+            .map(|address| UserKey::Upn((*address).clone()))
+            .collect();
+        let found = self.store.users_by_keys(&tenant.id, &keys).await?;
+        for (address, user) in local.into_iter().zip(found) {
+            match user {
                 Some(u) => {
                     if delivered.contains(&u.id) {
                         continue;

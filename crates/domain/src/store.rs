@@ -16,6 +16,12 @@ use crate::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, V
 use crate::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use crate::users::{UserPatch, UserRecord};
 
+/// What a chat route checks first: the user (when one is addressed), the chat, the membership.
+pub type ChatAccess = (Option<UserRecord>, Option<ChatRecord>, Option<MemberRecord>);
+
+/// Builds the message to send from the [`ChatAccess`] read in the same transaction, or refuses.
+pub type PrepareSend = Box<dyn FnOnce(ChatAccess) -> Result<NewMessage, crate::Error> + Send>;
+
 /// What can go wrong in a store, independent of the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
@@ -153,6 +159,19 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_users(&self, users: &[UserRecord]) -> Result<(), StoreError>;
     /// A user of the tenant by id or user principal name.
     async fn user(&self, tenant_id: &str, key: &UserKey) -> Result<Option<UserRecord>, StoreError>;
+    /// Several users of the tenant, each as [`Store::user`] finds it, in the order of `keys`.
+    /// The default makes one read per key; a backend may do one round trip.
+    async fn users_by_keys(
+        &self,
+        tenant_id: &str,
+        keys: &[UserKey],
+    ) -> Result<Vec<Option<UserRecord>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.user(tenant_id, key).await?);
+        }
+        Ok(out)
+    }
     /// A page of the tenant's users.
     async fn list_users(
         &self,
@@ -262,6 +281,24 @@ pub trait Store: Send + Sync + 'static {
     /// preview moved, the tenant's change sequence stamped) and unhides the chat for every
     /// member, in one transaction.
     async fn send_message(&self, message: &NewMessage) -> Result<MessageRecord, StoreError>;
+    /// A send and the access check before it as one operation: reads what [`Store::chat_access`]
+    /// reads, hands it to `prepare`, and stores the message `prepare` returns as
+    /// [`Store::send_message`] does; when `prepare` refuses, nothing is written and its error is
+    /// returned inside `Ok`. The default reads, then writes; a backend may do both in its write
+    /// transaction (one round trip, and the check sees exactly what the write sees).
+    async fn send_message_checked(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+        prepare: PrepareSend,
+    ) -> Result<Result<MessageRecord, crate::Error>, StoreError> {
+        let access = self.chat_access(tenant_id, user, chat_id).await?;
+        match prepare(access) {
+            Ok(message) => self.send_message(&message).await.map(Ok),
+            Err(e) => Ok(Err(e)),
+        }
+    }
     /// One message of a chat.
     async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError>;
     /// A page of a chat's messages created at or after `visible_from` (epoch ms), sorted and
@@ -395,6 +432,26 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         key: &str,
     ) -> Result<Option<crate::mail::FolderRecord>, StoreError>;
+    /// What every mailbox route reads first, in one read: the user (by id or UPN), whether their
+    /// mailbox's root folder (`root`) exists, and the folder `folder` (id or well-known name) when
+    /// one is asked for. The default makes one read per item; a backend may do one round trip.
+    async fn mailbox_access(
+        &self,
+        tenant_id: &str,
+        user: &UserKey,
+        root: &str,
+        folder: Option<&str>,
+    ) -> Result<(Option<UserRecord>, bool, Option<crate::mail::FolderRecord>), StoreError> {
+        let Some(found) = self.user(tenant_id, user).await? else {
+            return Ok((None, false, None));
+        };
+        let has_root = self.mail_folder(&found.id, root).await?.is_some();
+        let folder = match folder {
+            Some(key) if has_root => self.mail_folder(&found.id, key).await?,
+            _ => None,
+        };
+        Ok((Some(found), has_root, folder))
+    }
     /// Up to `limit` visible child folders of `parent_id` after skipping `skip`, oldest first, and
     /// how many there are.
     async fn mail_folders(

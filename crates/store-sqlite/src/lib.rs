@@ -26,7 +26,9 @@ use switchboard_domain::chat_messages::{
 use switchboard_domain::chats::{
     ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange,
 };
-use switchboard_domain::store::{ListQuery, Page, Store, StoreError, StoreStats, UserKey};
+use switchboard_domain::store::{
+    ListQuery, Page, PrepareSend, Store, StoreError, StoreStats, UserKey,
+};
 use switchboard_domain::teams_apps::{
     DefinitionRecord, InstallationRecord, InstalledApp, ResourceSpecificPermission, TeamsAppRecord,
 };
@@ -282,6 +284,43 @@ impl Store for SqliteStore {
         self.readers.read(move |c| mail::folder(c, &u, &k)).await
     }
 
+    async fn mailbox_access(
+        &self,
+        tenant_id: &str,
+        user: &UserKey,
+        root: &str,
+        folder: Option<&str>,
+    ) -> Result<
+        (
+            Option<UserRecord>,
+            bool,
+            Option<switchboard_domain::mail::FolderRecord>,
+        ),
+        StoreError,
+    > {
+        let (t, key, root, folder) = (
+            tenant_id.to_string(),
+            user.clone(),
+            root.to_string(),
+            folder.map(str::to_string),
+        );
+        // One read transaction: under write load each new one makes SQLite drop and re-map the
+        // reader's view of the file, which costs more than the lookups themselves.
+        self.readers
+            .read(move |c| {
+                let Some(found) = users::get(c, &t, &key)? else {
+                    return Ok((None, false, None));
+                };
+                let has_root = mail::folder(c, &found.id, &root)?.is_some();
+                let folder = match &folder {
+                    Some(k) if has_root => mail::folder(c, &found.id, k)?,
+                    _ => None,
+                };
+                Ok((Some(found), has_root, folder))
+            })
+            .await
+    }
+
     async fn mail_folders(
         &self,
         user_id: &str,
@@ -450,6 +489,17 @@ impl Store for SqliteStore {
     async fn user(&self, tenant_id: &str, key: &UserKey) -> Result<Option<UserRecord>, StoreError> {
         let (t, k) = (tenant_id.to_string(), key.clone());
         self.readers.read(move |c| users::get(c, &t, &k)).await
+    }
+
+    async fn users_by_keys(
+        &self,
+        tenant_id: &str,
+        keys: &[UserKey],
+    ) -> Result<Vec<Option<UserRecord>>, StoreError> {
+        let (t, keys) = (tenant_id.to_string(), keys.to_vec());
+        self.readers
+            .read(move |c| keys.iter().map(|k| users::get(c, &t, k)).collect())
+            .await
     }
 
     async fn list_users(
@@ -855,6 +905,35 @@ impl Store for SqliteStore {
         let message = message.clone();
         self.writer
             .write(move |c| chat_messages::send(c, &message))
+            .await
+    }
+
+    async fn send_message_checked(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+        prepare: PrepareSend,
+    ) -> Result<Result<MessageRecord, switchboard_domain::Error>, StoreError> {
+        let (t, key, chat_id) = (tenant_id.to_string(), user.cloned(), chat_id.to_string());
+        // The reads of `chat_access`, on the writer's connection inside the write transaction:
+        // no round trip to the reader pool before the write.
+        self.writer
+            .write(move |c| {
+                let user = match &key {
+                    Some(k) => users::get(c, &t, k)?,
+                    None => None,
+                };
+                let chat = chats::get(c, &t, &chat_id)?;
+                let member = match (&user, &chat) {
+                    (Some(u), Some(_)) => chats::member(c, &chat_id, &u.id)?,
+                    _ => None,
+                };
+                match prepare((user, chat, member)) {
+                    Ok(message) => chat_messages::send(c, &message).map(Ok),
+                    Err(refused) => Ok(Err(refused)),
+                }
+            })
             .await
     }
 

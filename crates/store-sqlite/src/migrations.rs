@@ -17,6 +17,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0004_chat_message_changes.sql"),
     ),
     (
+        5,
+        "users_display_name_nocase",
+        include_str!("../migrations/0005_users_display_name_nocase.sql"),
+    ),
+    (
         6,
         "teams_apps",
         include_str!("../migrations/0006_teams_apps.sql"),

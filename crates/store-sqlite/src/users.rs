@@ -158,3 +158,100 @@ pub fn delete(c: &Connection, tenant_id: &str, id: &str) -> Result<bool, StoreEr
         .map_err(internal)?;
     Ok(n > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+    use switchboard_domain::store::ListQuery;
+    use switchboard_odata::{Limits, parse_filter};
+
+    use super::*;
+
+    fn directory() -> Connection {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        c.execute_batch(
+            "INSERT INTO tenants VALUES ('t', 'T', 't.example', 0), ('o', 'O', 'o.example', 0);
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999)
+             INSERT INTO users (id, tenant_id, display_name, user_principal_name, mail_nickname,
+                 account_enabled, force_change_password, created_ms)
+             SELECT printf('u%04d', i), CASE WHEN i % 10 = 9 THEN 'o' ELSE 't' END,
+                 CASE i % 3 WHEN 0 THEN printf('Bench User %04d', i)
+                     WHEN 1 THEN printf('BENCH user %04d', i) ELSE printf('bench%%_%04d', i) END,
+                 printf('u%04d@t.example', i), printf('u%04d', i), 1, 0, 0
+             FROM n;",
+        )
+        .unwrap();
+        c
+    }
+
+    fn names(c: &Connection, filter: &str) -> Vec<String> {
+        let expr = parse_filter(filter, &Limits::default()).unwrap();
+        let q = ListQuery {
+            filter: Some(&expr),
+            search: None,
+            order: Vec::new(),
+            after: None,
+            limit: 5000,
+            count: false,
+        };
+        list(c, "t", &q)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|u| u.display_name)
+            .collect()
+    }
+
+    /// `startswith(displayName, …)` seeks the NOCASE index instead of reading the directory,
+    /// and still matches in any ASCII case, only the tenant's users, and `%`/`_` literally.
+    #[test]
+    fn a_display_name_prefix_seeks_the_index_and_ignores_case() {
+        let c = directory();
+        let found = names(&c, "startswith(displayName, 'bench user 001')");
+        assert_eq!(
+            found,
+            [
+                "BENCH user 0010",
+                "Bench User 0012",
+                "BENCH user 0013",
+                "Bench User 0015",
+                "BENCH user 0016",
+                "Bench User 0018",
+            ]
+        );
+        assert_eq!(
+            names(&c, "startswith(displayName, 'BENCH%_001')"),
+            ["bench%_0011", "bench%_0014", "bench%_0017"]
+        );
+        assert!(names(&c, "startswith(displayName, 'bench_')").is_empty());
+        assert_eq!(names(&c, "startswith(displayName, '')").len(), 1800);
+
+        let expr = parse_filter("startswith(displayName, 'Bench')", &Limits::default()).unwrap();
+        let mut params = vec![SqlValue::Text("t".into())];
+        let condition = switchboard_odata::sql::compile_filter(
+            &expr,
+            &USER_SCHEMA,
+            "u",
+            &switchboard_odata::sql::Sqlite,
+            &mut params,
+        )
+        .unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT u.id FROM users AS u WHERE (u.tenant_id = ?1) AND {condition} ORDER BY u.id LIMIT 101"
+            ))
+            .unwrap()
+            .query_map(
+                rusqlite::params_from_iter(params.iter().map(crate::query::to_sqlite)),
+                |r| r.get::<_, String>(3),
+            )
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("users_display_name_nocase")),
+            "{plan:?}"
+        );
+    }
+}

@@ -541,11 +541,25 @@ impl<'a> Compiler<'a> {
             .dialect
             .match_pattern(text, anchor, column.case_insensitive);
         let placeholder = self.bind(SqlValue::Text(pattern));
-        Ok(format!(
-            "({})",
-            self.dialect
-                .matches(&column.sql, &placeholder, column.case_insensitive)
-        ))
+        let matches = self
+            .dialect
+            .matches(&column.sql, &placeholder, column.case_insensitive);
+        if anchor == Anchor::Prefix && column.case_insensitive {
+            if let Some((low, high)) = super::nocase_prefix_bounds(text) {
+                // The next two placeholders, bound only if the dialect writes a range.
+                let next = self.params.len();
+                let (low_at, high_at) = (
+                    self.dialect.placeholder(next + 1),
+                    self.dialect.placeholder(next + 2),
+                );
+                if let Some(range) = self.dialect.prefix_range(&column.sql, &low_at, &high_at) {
+                    self.bind(SqlValue::Text(low));
+                    self.bind(SqlValue::Text(high));
+                    return Ok(format!("({matches} AND {range})"));
+                }
+            }
+        }
+        Ok(format!("({matches})"))
     }
 
     fn lambda(&mut self, lambda: &Lambda, at: usize) -> Result<String, ODataError> {
@@ -866,8 +880,8 @@ mod tests {
         assert_eq!(
             sqlite("startswith(topic, '50%_off\\')"),
             (
-                "(c.topic LIKE ?1 ESCAPE '\\')".into(),
-                vec![text("50\\%\\_off\\\\%")]
+                "(c.topic LIKE ?1 ESCAPE '\\' AND c.topic COLLATE NOCASE >= ?2 AND c.topic COLLATE NOCASE < ?3)".into(),
+                vec![text("50\\%\\_off\\\\%"), text("50%_off\\"), text("50%_off]")]
             )
         );
         assert_eq!(
@@ -884,12 +898,65 @@ mod tests {
         );
         assert_eq!(
             sqlite("startswith(topic, 'a') eq false").0,
-            "((c.topic LIKE ?1 ESCAPE '\\') IS NOT TRUE)"
+            "((c.topic LIKE ?1 ESCAPE '\\' AND c.topic COLLATE NOCASE >= ?2 AND c.topic COLLATE NOCASE < ?3) IS NOT TRUE)"
         );
         assert_eq!(
             sqlite("true eq startswith(topic, 'a')").0,
+            "(c.topic LIKE ?1 ESCAPE '\\' AND c.topic COLLATE NOCASE >= ?2 AND c.topic COLLATE NOCASE < ?3)"
+        );
+        // Case-sensitive columns and the other anchors have no range; neither has PostgreSQL.
+        assert_eq!(sqlite("startswith(id, 'a')").0, "(c.id GLOB ?1)");
+        assert_eq!(
+            sqlite("endswith(topic, 'a')").0,
             "(c.topic LIKE ?1 ESCAPE '\\')"
         );
+        assert_eq!(
+            postgres("startswith(topic, 'a')"),
+            ("(c.topic ILIKE $1 ESCAPE '\\')".into(), vec![text("a%")])
+        );
+        // An empty prefix matches everything: no range.
+        assert_eq!(
+            sqlite("startswith(topic, '')").0,
+            "(c.topic LIKE ?1 ESCAPE '\\')"
+        );
+    }
+
+    #[test]
+    fn nocase_prefix_bounds_enclose_every_match() {
+        use crate::sql::nocase_prefix_bounds;
+        assert_eq!(
+            nocase_prefix_bounds("Bench User 0123"),
+            Some(("bench user 0123".into(), "bench user 0124".into()))
+        );
+        assert_eq!(nocase_prefix_bounds("aZ"), Some(("az".into(), "a{".into())));
+        assert_eq!(
+            nocase_prefix_bounds("\u{D7FF}"),
+            Some(("\u{D7FF}".into(), "\u{E000}".into()))
+        );
+        assert_eq!(
+            nocase_prefix_bounds("x\u{10FFFF}"),
+            Some(("x\u{10FFFF}".into(), "y".into()))
+        );
+        assert_eq!(nocase_prefix_bounds("\u{10FFFF}"), None);
+        assert_eq!(nocase_prefix_bounds(""), None);
+        // NOCASE, modelled: ASCII folded to lower case, then bytes compared.
+        let fold = |s: &str| s.to_ascii_lowercase().into_bytes();
+        let prefixes = ["a", "Ab", "x@", "Z", "é", "a_%", "[", "`", "zz~", "@"];
+        let values = [
+            "a", "A", "ab", "AB", "aB9", "x@", "X@y", "xa", "x[", "z", "Z", "zz~~", "é", "éa", "[",
+            "[x", "`", "{", "@", "@@", "a_%b", "A_%", "b", "",
+        ];
+        for prefix in prefixes {
+            let (low, high) = nocase_prefix_bounds(prefix).unwrap();
+            for value in values {
+                let matches = fold(value).starts_with(&fold(prefix));
+                let within = fold(value) >= fold(&low) && fold(value) < fold(&high);
+                assert!(
+                    !matches || within,
+                    "{value:?} starts with {prefix:?} but is outside [{low:?}, {high:?})"
+                );
+            }
+        }
         assert_eq!(
             fail("startswith(topic, 'a') gt true").kind,
             ErrorKind::Unsupported

@@ -78,6 +78,15 @@ pub trait Dialect {
     /// A `FROM` item with one row per element of the JSON array text in `column`, named `alias`,
     /// with the element's text in `alias.value`.
     fn json_array_elements(&self, column: &str, alias: &str) -> String;
+
+    /// A range on `expr` implied by a case-insensitive prefix match, between the bounds made by
+    /// [`nocase_prefix_bounds`] bound at `low` and `high`, written so that an index on `expr`
+    /// can seek on it (a pattern match alone makes the engine scan); `None` when the dialect has
+    /// no such range. The match itself still decides: the range only narrows the rows.
+    fn prefix_range(&self, expr: &str, low: &str, high: &str) -> Option<String> {
+        let _ = (expr, low, high);
+        None
+    }
 }
 
 /// SQLite: `?N` placeholders, `COLLATE NOCASE`, `LIKE` (case-insensitive for ASCII) or `GLOB`
@@ -127,6 +136,14 @@ impl Dialect for Sqlite {
     fn json_array_elements(&self, column: &str, alias: &str) -> String {
         format!("json_each({column}) AS {alias}")
     }
+
+    fn prefix_range(&self, expr: &str, low: &str, high: &str) -> Option<String> {
+        // Seeks an index declared `COLLATE NOCASE` on the column; a `LIKE` with a bound pattern
+        // would only do that with a statement re-prepared for every value.
+        Some(format!(
+            "{expr} COLLATE NOCASE >= {low} AND {expr} COLLATE NOCASE < {high}"
+        ))
+    }
 }
 
 impl Dialect for Postgres {
@@ -150,6 +167,28 @@ impl Dialect for Postgres {
     fn json_array_elements(&self, column: &str, alias: &str) -> String {
         format!("jsonb_array_elements_text(({column})::jsonb) AS {alias}(value)")
     }
+}
+
+/// Bounds `[low, high)` that contain, under SQLite's `NOCASE` collation (ASCII letters folded to
+/// lower case, then compared byte by byte), every value starting with `prefix` in any ASCII case:
+/// `low` is the folded prefix and `high` the same with its last character incremented (folding
+/// never lowers a character, so the folded `high` stays above every match). `None` for an empty
+/// prefix, or one made only of the last Unicode scalar value, where there is no upper bound.
+pub fn nocase_prefix_bounds(prefix: &str) -> Option<(String, String)> {
+    let low = prefix.to_ascii_lowercase();
+    let mut high: Vec<char> = low.chars().collect();
+    while let Some(last) = high.pop() {
+        let next = match last as u32 + 1 {
+            // The surrogate range holds no characters.
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(next) = next {
+            high.push(next);
+            return Some((low, high.into_iter().collect()));
+        }
+    }
+    None
 }
 
 /// A `LIKE` pattern for `text` with `%`, `_` and `\` escaped by `\` (use with `ESCAPE '\'`).
