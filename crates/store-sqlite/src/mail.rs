@@ -772,6 +772,22 @@ pub fn folder_delta_changes(
     after: i64,
     limit: usize,
 ) -> Result<FolderDeltaRows, StoreError> {
+    folder_delta_changes_around(c, user_id, after, limit, || {})
+}
+
+/// [`folder_delta_changes`], running `between` between its two reads (tests commit there).
+fn folder_delta_changes_around(
+    c: &Connection,
+    user_id: &str,
+    after: i64,
+    limit: usize,
+    between: impl FnOnce(),
+) -> Result<FolderDeltaRows, StoreError> {
+    // Both reads see one snapshot: a commit between them could show a removal numbered past a
+    // folder change the first read missed, and the page's token would then skip that change.
+    // Read-only; rolled back on drop.
+    let tx = c.unchecked_transaction().map_err(internal)?;
+    let c = &*tx;
     let mut rows: Vec<(i64, FolderDeltaRow)> = c
         .prepare_cached(&format!(
             "SELECT {FOLDER_COLUMNS}, f.change_seq FROM mail_folders AS f
@@ -788,6 +804,7 @@ pub fn folder_delta_changes(
         .map_err(internal)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(internal)?;
+    between();
     let removed = c
         .prepare_cached(
             "SELECT change_seq, folder_id FROM mail_folder_removals
@@ -857,6 +874,23 @@ pub fn delta_changes(
     filter: &DeltaFilter,
     limit: usize,
 ) -> Result<DeltaRows, StoreError> {
+    delta_changes_around(c, folder_id, after, filter, limit, || {})
+}
+
+/// [`delta_changes`], running `between` between its two reads (tests commit there).
+fn delta_changes_around(
+    c: &Connection,
+    folder_id: &str,
+    after: i64,
+    filter: &DeltaFilter,
+    limit: usize,
+    between: impl FnOnce(),
+) -> Result<DeltaRows, StoreError> {
+    // Both reads see one snapshot: a commit between them (a message at S+1, a removal at S+2)
+    // would otherwise give a page [removal S+2] whose token skips the message for good.
+    // Read-only; rolled back on drop.
+    let tx = c.unchecked_transaction().map_err(internal)?;
+    let c = &*tx;
     let mut rows: Vec<(i64, DeltaRow)> = Vec::new();
     let wants = |t: ChangeType| filter.change_type.is_none_or(|c| c == t);
     if wants(ChangeType::Created) || wants(ChangeType::Updated) {
@@ -893,6 +927,7 @@ pub fn delta_changes(
             .map_err(internal)?;
         rows.extend(changed);
     }
+    between();
     if wants(ChangeType::Deleted) {
         let removed = c
             .prepare_cached(
@@ -1086,6 +1121,79 @@ mod tests {
                 "{plan}"
             );
         }
+    }
+
+    /// A writer and a reader connection on one WAL database, as the store has them.
+    fn writer_and_reader() -> (tempfile::TempDir, Connection, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mail.db");
+        let mut w = Connection::open(&path).unwrap();
+        w.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        crate::migrations::run(&mut w).unwrap();
+        let r = Connection::open(&path).unwrap();
+        (dir, w, r)
+    }
+
+    #[test]
+    fn a_commit_between_the_two_delta_reads_is_not_skipped() {
+        let (_dir, w, r) = writer_and_reader();
+        let old = record("old", "x");
+        write(&w, &MailWrite::Insert(vec![old.clone()])).unwrap();
+        let drafts = folder(&w, "u", "drafts").unwrap().unwrap().id;
+        let after = change_seq(&w, "u").unwrap();
+        let arriving = record("arriving", "y");
+        // A message arrives (S+1) and another leaves (S+2) after the changed rows were read
+        // but before the removals are.
+        let page = delta_changes_around(&r, &drafts, after, &DeltaFilter::default(), 10, || {
+            write(&w, &MailWrite::Insert(vec![arriving.clone()])).unwrap();
+            write(
+                &w,
+                &MailWrite::Delete {
+                    user_id: "u".into(),
+                    id: old.id.clone(),
+                },
+            )
+            .unwrap();
+        })
+        .unwrap();
+        let token = page.rows.last().map(|(seq, _)| *seq).unwrap_or(after);
+        let next = delta_changes(&r, &drafts, token, &DeltaFilter::default(), 10).unwrap();
+        let delivered = page
+            .rows
+            .iter()
+            .chain(&next.rows)
+            .any(|(_, row)| matches!(row, DeltaRow::Changed(m) if m.id == arriving.id));
+        assert!(delivered, "{page:?} then {next:?}");
+
+        let root = ensure_mailbox(&w, "t", "u", 0).unwrap();
+        let after = change_seq(&w, "u").unwrap();
+        let doomed = folder(&w, "u", "archive").unwrap().unwrap().id;
+        let created = FolderRecord {
+            id: mail::new_folder_id(),
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            parent_id: Some(root),
+            display_name: "New".into(),
+            well_known: None,
+            is_hidden: false,
+            created_ms: 1,
+            child_folder_count: 0,
+            total_item_count: 0,
+            unread_item_count: 0,
+        };
+        let page = folder_delta_changes_around(&r, "u", after, 10, || {
+            insert_folder(&w, &created).unwrap();
+            delete_folder(&w, "u", &doomed).unwrap();
+        })
+        .unwrap();
+        let token = page.rows.last().map(|(seq, _)| *seq).unwrap_or(after);
+        let next = folder_delta_changes(&r, "u", token, 10).unwrap();
+        let delivered = page
+            .rows
+            .iter()
+            .chain(&next.rows)
+            .any(|(_, row)| matches!(row, FolderDeltaRow::Changed(f) if f.id == created.id));
+        assert!(delivered, "{page:?} then {next:?}");
     }
 
     #[test]
