@@ -895,9 +895,10 @@ fn delta_changes_around(
     let wants = |t: ChangeType| filter.change_type.is_none_or(|c| c == t);
     if wants(ChangeType::Created) || wants(ChangeType::Updated) {
         let kind = match filter.change_type {
-            Some(ChangeType::Created) => "AND m.added_seq > ?2",
-            Some(ChangeType::Updated) => "AND m.added_seq <= ?2",
-            _ => "",
+            Some(ChangeType::Created) => "AND m.added_seq > ?5",
+            Some(ChangeType::Updated) => "AND m.added_seq <= ?5",
+            // ?5 is bound either way.
+            _ => "AND ?5 IS NOT NULL",
         };
         let text = format!(
             "SELECT {COLUMNS} FROM mail_messages AS m
@@ -913,7 +914,8 @@ fn delta_changes_around(
                     folder_id,
                     after,
                     filter.received_from.map(|(ms, _)| ms),
-                    limit as i64 + 1
+                    limit as i64 + 1,
+                    filter.round_start
                 ],
                 |r| {
                     Ok((

@@ -1243,6 +1243,49 @@ async fn message_delta_options_are_baked_into_the_tokens() {
 }
 
 #[tokio::test]
+async fn change_type_is_judged_against_the_rounds_start_on_every_page() {
+    let m = mailboxes(2).await;
+    send(&m, 1, 0, "before").await;
+    let start = "/v1.0/me/mailFolders/inbox/messages/delta";
+    let (all, _) = delta_round(&m, 0, start, "").await;
+    let before = all[0]["id"].as_str().unwrap().to_string();
+    let (_, created) = delta_round(&m, 0, &format!("{start}?changeType=created"), "").await;
+    let (_, updated) = delta_round(&m, 0, &format!("{start}?changeType=updated"), "").await;
+    for i in 0..3 {
+        send(&m, 1, 0, &format!("m{i}")).await;
+    }
+    let (fresh, _) = delta_round(&m, 0, start, "").await;
+    let m0 = by_subject(&fresh, "m0")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // m0 and the older message change after m1 and m2 arrived: their change numbers pass them.
+    for id in [&m0, &before] {
+        let (status, body) =
+            m.t.patch(
+                &format!("/v1.0/me/messages/{id}"),
+                &m.tokens[0],
+                &json!({"isRead": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let subjects = |items: &[Value]| {
+        let mut s: Vec<String> = items
+            .iter()
+            .map(|i| i["subject"].as_str().unwrap().to_string())
+            .collect();
+        s.sort();
+        s
+    };
+    // One entry a page: the pages after the first still count from the round's start.
+    let (changes, _) = delta_round(&m, 0, &created, "odata.maxpagesize=1").await;
+    assert_eq!(subjects(&changes), ["m0", "m1", "m2"]);
+    let (changes, _) = delta_round(&m, 0, &updated, "odata.maxpagesize=1").await;
+    assert_eq!(subjects(&changes), ["before"]);
+}
+
+#[tokio::test]
 async fn message_delta_refuses_foreign_and_altered_tokens_and_unsupported_options() {
     let m = mailboxes(2).await;
     send(&m, 1, 0, "x").await;
