@@ -508,9 +508,11 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
         },
         MailWrite::Copy { from_key, record } => {
             let stored = insert(c, record, None)?;
+            let files = attachment_ids(c, &record.user_id, from_key)?;
             copy_attachments(
                 c,
                 (&record.user_id, from_key),
+                &files,
                 (&stored.user_id, &stored.immutable_id),
             )?;
             Ok(MailOutcome::Done(Some(stored)))
@@ -605,14 +607,17 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                     }
                 }
                 remove(c, &draft, true)?;
+                // Inline-only files count too (hasAttachments is false for them).
+                let files = attachment_ids(c, user_id, &draft.immutable_id)?;
                 for r in records {
                     let stored = insert(c, r, None)?;
                     // Deliveries get copies of the draft's files; the Sent Items copy keeps the
                     // draft's immutable id, and so its files.
-                    if stored.has_attachments && stored.immutable_id != draft.immutable_id {
+                    if stored.immutable_id != draft.immutable_id {
                         copy_attachments(
                             c,
                             (user_id, &draft.immutable_id),
+                            &files,
                             (&stored.user_id, &stored.immutable_id),
                         )?;
                     }
@@ -656,30 +661,39 @@ pub fn attachments(
     .map_err(internal)
 }
 
-/// Copies a message's attachments (new ids) to another message, maybe in another mailbox.
+/// The ids of a message's attachments (by its immutable id), oldest first; no content read.
+fn attachment_ids(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+) -> Result<Vec<String>, StoreError> {
+    c.prepare_cached(
+        "SELECT id FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2
+         ORDER BY modified_ms, rowid",
+    )
+    .map_err(internal)?
+    .query_map(params![user_id, message_key], |r| r.get(0))
+    .map_err(internal)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// Copies the attachments `ids` of a message to another message (new ids), maybe in another
+/// mailbox. SQLite copies the files row to row: a send to many recipients never loads them.
 fn copy_attachments(
     c: &Connection,
     from: (&str, &str),
+    ids: &[String],
     to: (&str, &str),
 ) -> Result<(), StoreError> {
-    for a in attachments(c, from.0, from.1)? {
+    for id in ids {
         c.prepare_cached(
             "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             SELECT ?1, ?2, ?3, name, content_type, size, is_inline, content_id, modified_ms, content
+             FROM mail_attachments WHERE id = ?4 AND user_id = ?5 AND message_key = ?6",
         )
         .map_err(internal)?
-        .execute(params![
-            mail::new_message_id(),
-            to.0,
-            to.1,
-            a.name,
-            a.content_type,
-            a.size,
-            a.is_inline as i64,
-            a.content_id,
-            a.modified_ms,
-            a.content
-        ])
+        .execute(params![mail::new_message_id(), to.0, to.1, id, from.0, from.1])
         .map_err(internal)?;
     }
     Ok(())

@@ -1874,3 +1874,56 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
         .await;
     assert_ne!(a1["value"][0]["id"], a2["value"][0]["id"]);
 }
+
+#[tokio::test]
+async fn inline_only_attachments_reach_every_recipient() {
+    let m = mailboxes(3).await;
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Logo", "body": {"contentType": "html", "content": "<img src=\"cid:logo\">"},
+            "toRecipients": [to(&m.upns[1]), to(&m.upns[2])]}),
+    )
+    .await;
+    let id = d["id"].as_str().unwrap();
+    let (status, inline) = m
+        .t
+        .post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[0],
+            &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "logo.png", "contentType": "image/png", "isInline": true, "contentId": "logo", "contentBytes": "iVBORw0KGgo="}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inline}");
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for who in [1, 2] {
+        let (_, inbox) =
+            m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[who])
+                .await;
+        let got = &inbox["value"][0];
+        assert_eq!(got["hasAttachments"], false, "{got}");
+        let (status, files) =
+            m.t.get(
+                &format!(
+                    "/v1.0/me/messages/{}/attachments",
+                    got["id"].as_str().unwrap()
+                ),
+                &m.tokens[who],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{files}");
+        let files = files["value"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(files[0]["isInline"], true);
+        assert_eq!(files[0]["contentId"], "logo");
+        assert_eq!(files[0]["contentBytes"], "iVBORw0KGgo=");
+        assert_ne!(files[0]["id"], inline["id"]);
+    }
+}
