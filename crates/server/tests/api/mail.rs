@@ -1785,6 +1785,18 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
         m.t.get(&format!("/v1.0/me/messages/{id}/attachments"), &basic)
             .await;
     assert_error(status, &err, 403, "ErrorAccessDenied");
+    // Nor the MIME, which carries the body and the files.
+    let r =
+        m.t.request(
+            Method::GET,
+            &format!("/v1.0/me/messages/{id}/$value"),
+            &basic,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = json(r).await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
 
     // Sent: the recipient's copy and the Sent Items copy carry the file; a sent message takes no more.
     let (status, _) =
