@@ -7,7 +7,9 @@ use switchboard_domain::mail::{
     self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT,
     WELL_KNOWN,
 };
-use switchboard_domain::mail_attachments::AttachmentRecord;
+use switchboard_domain::mail_attachments::{
+    AttachmentRecord, MAX_MESSAGE_ATTACHMENT_BYTES, message_too_large,
+};
 use switchboard_domain::mail_delta::{
     ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
 };
@@ -535,6 +537,16 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                     ),
                 ));
             }
+            let held: i64 = c
+                .prepare_cached(
+                    "SELECT coalesce(sum(size), 0) FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2",
+                )
+                .map_err(internal)?
+                .query_row(params![user_id, m.immutable_id], |r| r.get(0))
+                .map_err(internal)?;
+            if held.saturating_add(a.size) > MAX_MESSAGE_ATTACHMENT_BYTES {
+                return Ok(MailOutcome::Refused(message_too_large()));
+            }
             c.prepare_cached(
                 "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -633,6 +645,19 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
     }
 }
 
+fn attachment_row(r: &Row<'_>) -> rusqlite::Result<AttachmentRecord> {
+    Ok(AttachmentRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        content_type: r.get(2)?,
+        size: r.get(3)?,
+        is_inline: r.get::<_, i64>(4)? != 0,
+        content_id: r.get(5)?,
+        modified_ms: r.get(6)?,
+        content: r.get(7)?,
+    })
+}
+
 /// The attachments of a message (by its immutable id), oldest first.
 pub fn attachments(
     c: &Connection,
@@ -644,20 +669,26 @@ pub fn attachments(
          FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 ORDER BY modified_ms, rowid",
     )
     .map_err(internal)?
-    .query_map(params![user_id, message_key], |r| {
-        Ok(AttachmentRecord {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            content_type: r.get(2)?,
-            size: r.get(3)?,
-            is_inline: r.get::<_, i64>(4)? != 0,
-            content_id: r.get(5)?,
-            modified_ms: r.get(6)?,
-            content: r.get(7)?,
-        })
-    })
+    .query_map(params![user_id, message_key], attachment_row)
     .map_err(internal)?
     .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// One attachment of a message (by its immutable id), by its id.
+pub fn attachment(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+    id: &str,
+) -> Result<Option<AttachmentRecord>, StoreError> {
+    c.prepare_cached(
+        "SELECT id, name, content_type, size, is_inline, content_id, modified_ms, content
+         FROM mail_attachments WHERE id = ?3 AND user_id = ?1 AND message_key = ?2",
+    )
+    .map_err(internal)?
+    .query_row(params![user_id, message_key, id], attachment_row)
+    .optional()
     .map_err(internal)
 }
 

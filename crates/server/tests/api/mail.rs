@@ -1939,3 +1939,68 @@ async fn inline_only_attachments_reach_every_recipient() {
         assert_ne!(files[0]["id"], inline["id"]);
     }
 }
+
+#[tokio::test]
+async fn a_messages_attachments_are_capped_together_and_read_one_by_one() {
+    let m = mailboxes(1).await;
+    let d = draft(&m, 0, json!({"subject": "Big"})).await;
+    let id = d["id"].as_str().unwrap();
+    let other = draft(&m, 0, json!({"subject": "Other"})).await;
+    let chunk = |name: &str, bytes: usize| {
+        json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": name,
+            "contentBytes": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![7u8; bytes])})
+    };
+    let three_mb = 3 * 1024 * 1024;
+    let mut first = None;
+    // Eleven 3 MB files: 33 MB, under Exchange's 35 MB.
+    for i in 0..11 {
+        let (status, a) =
+            m.t.post(
+                &format!("/v1.0/me/messages/{id}/attachments"),
+                &m.tokens[0],
+                &chunk(&format!("part{i}.bin"), three_mb),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        first.get_or_insert(a["id"].as_str().unwrap().to_string());
+    }
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[0],
+            &chunk("part11.bin", three_mb),
+        )
+        .await;
+    assert_error(status, &err, 413, "ErrorMessageSizeExceeded");
+    // What still fits is taken; another message has its own budget.
+    for (message, size) in [(id, 1024 * 1024), (other["id"].as_str().unwrap(), three_mb)] {
+        let (status, a) =
+            m.t.post(
+                &format!("/v1.0/me/messages/{message}/attachments"),
+                &m.tokens[0],
+                &chunk("small.bin", size),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+    }
+    let first = first.unwrap();
+    let (status, one) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}/attachments/{first}"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["name"], "part0.bin");
+    // An attachment is found by its id under its own message only.
+    let (status, err) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments/{first}",
+                other["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_error(status, &err, 404, "ErrorItemNotFound");
+}
