@@ -2004,3 +2004,34 @@ async fn a_messages_attachments_are_capped_together_and_read_one_by_one() {
         .await;
     assert_error(status, &err, 404, "ErrorItemNotFound");
 }
+
+#[tokio::test]
+async fn changes_made_while_the_initial_round_pages_come_in_the_next_round() {
+    let m = mailboxes(2).await;
+    for i in 0..3 {
+        send(&m, 1, 0, &format!("old{i}")).await;
+    }
+    let prefer = "odata.maxpagesize=1";
+    let (status, _, page) =
+        get_with(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", prefer).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let seen = page["value"][0].clone();
+    let next = link_path(&m, &page, "@odata.nextLink").expect("more pages");
+    // Mid-round: a message arrives, and the one already delivered changes.
+    send(&m, 1, 0, "during").await;
+    let (status, body) =
+        m.t.patch(
+            &format!("/v1.0/me/messages/{}", seen["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({"isRead": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (rest, delta) = delta_round(&m, 0, &next, prefer).await;
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    let (changes, _) = delta_round(&m, 0, &delta, prefer).await;
+    assert_eq!(by_subject(&changes, "during").len(), 1, "{changes:?}");
+    let changed = by_subject(&changes, seen["subject"].as_str().unwrap());
+    assert_eq!(changed.len(), 1, "{changes:?}");
+    assert_eq!(changed[0]["isRead"], true);
+}
