@@ -1311,7 +1311,29 @@ async fn message_delta_refuses_foreign_and_altered_tokens_and_unsupported_option
     // Another user's token, presented by that user's neighbour.
     let (status, err) = m.t.get(&other_delta, &m.tokens[0]).await;
     assert_error(status, &err, 400, "resyncRequired");
-    // A chat getAllMessages token is no mail token either (different scope): garbage-like.
+    // A chat getAllMessages token is no mail token either, even for a caller who may read both.
+    let (status, chats) =
+        m.t.get(
+            &format!("/v1.0/users/{}/chats/getAllMessages/delta", m.ids[0]),
+            &m.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chats}");
+    let chat_token = chats["@odata.deltaLink"]
+        .as_str()
+        .and_then(|l| l.split_once("deltatoken="))
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("a chat delta token: {chats}"));
+    let (status, err) =
+        m.t.get(
+            &format!(
+                "/v1.0/users/{}/mailFolders/inbox/messages/delta?$deltatoken={chat_token}",
+                m.ids[0]
+            ),
+            &m.admin,
+        )
+        .await;
+    assert_error(status, &err, 400, "resyncRequired");
     for (query, code) in [
         ("$search=\"x\"", "ErrorInvalidRequest"),
         ("$skip=1", "ErrorInvalidRequest"),
