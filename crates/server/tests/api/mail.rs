@@ -1723,6 +1723,7 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/plain");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"Quarterly numbers");
     // The MIME of the message carries both files.
     let r =
