@@ -1283,4 +1283,84 @@ mod tests {
         assert_eq!(next_change_seq(&c, "u").unwrap(), 3);
         assert_eq!(message(&c, "u", "m3").unwrap().unwrap().immutable_id, "m3");
     }
+
+    #[test]
+    fn old_messages_get_fresh_immutable_ids_so_a_moved_ones_old_id_is_gone() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(include_str!("../migrations/0011_mail.sql"))
+            .unwrap();
+        ensure_mailbox(&c, "t", "u", 0).unwrap();
+        for id in ["m1", "m2", "m3"] {
+            c.execute(
+                "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms,
+                    is_draft, is_read, body_type, body, body_text, importance, inference, recipients_text, flag_status,
+                    categories, has_attachments, internet_message_id, conversation_id, doc)
+                 SELECT ?1, 't', 'u', id, 'k', 0, 0, 0, 1, 1, 'text', '', '', 'normal', 'focused', '', 'notFlagged', '[]', 0, '<x@y>', 'c', '{}'
+                 FROM mail_folders WHERE user_id = 'u' AND well_known = 'drafts'",
+                params![id],
+            )
+            .unwrap();
+        }
+        c.execute_batch(include_str!("../migrations/0012_mail_changes.sql"))
+            .unwrap();
+        c.execute_batch(include_str!("../migrations/0013_mail_attachments.sql"))
+            .unwrap();
+        c.execute(
+            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, modified_ms, content)
+             VALUES ('a1', 'u', 'm1', 'a.txt', 'text/plain', 1, 0, 0, x'61')",
+            [],
+        )
+        .unwrap();
+        // m2 moves (new id, same immutable id); a message made since has a fresh one already.
+        let archive = folder(&c, "u", "archive").unwrap().unwrap().id;
+        let moved_to = mail::new_message_id();
+        let change = MailChange {
+            move_to: Some((archive, moved_to.clone())),
+            change_key: "k".into(),
+            now_ms: 2,
+            ..Default::default()
+        };
+        write(
+            &c,
+            &MailWrite::Change {
+                user_id: "u".into(),
+                id: "m2".into(),
+                change,
+            },
+        )
+        .unwrap();
+        let recent = write(&c, &MailWrite::Insert(vec![record("new", "x")])).unwrap();
+        let MailOutcome::Done(Some(recent)) = recent else {
+            panic!("{recent:?}");
+        };
+        assert_eq!(message(&c, "u", "m2").unwrap().unwrap().id, moved_to);
+
+        c.execute_batch(include_str!(
+            "../migrations/0015_mail_fresh_immutable_ids.sql"
+        ))
+        .unwrap();
+        assert!(message(&c, "u", "m2").unwrap().is_none());
+        let mut fresh = Vec::new();
+        for id in ["m1", &moved_to, "m3"] {
+            let m = message(&c, "u", id).unwrap().unwrap();
+            assert_ne!(m.immutable_id, m.id);
+            assert!(m.immutable_id.starts_with("AAMkA"), "{}", m.immutable_id);
+            assert_eq!(m.immutable_id.len(), mail::new_message_id().len());
+            assert!(
+                m.immutable_id[5..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            fresh.push(m.immutable_id);
+        }
+        fresh.sort();
+        fresh.dedup();
+        assert_eq!(fresh.len(), 3);
+        let m1 = message(&c, "u", "m1").unwrap().unwrap();
+        assert_eq!(attachments(&c, "u", &m1.immutable_id).unwrap().len(), 1);
+        assert_eq!(
+            message(&c, "u", &recent.id).unwrap().unwrap().immutable_id,
+            recent.immutable_id
+        );
+    }
 }
