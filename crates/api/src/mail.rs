@@ -1144,9 +1144,13 @@ async fn attachment_value(
     let content_type = HeaderValue::from_str(&a.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let mut response = (StatusCode::OK, a.content).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    // The type is whatever the sender wrote: a browser must not sniff a file into a page.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 

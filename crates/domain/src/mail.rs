@@ -2156,7 +2156,8 @@ impl Mail<'_> {
         Ok((mb, Some(stored)))
     }
 
-    /// `GET …/messages/{id}/$value`: the message as RFC 5322 MIME.
+    /// `GET …/messages/{id}/$value`: the message as RFC 5322 MIME. It carries the body and the
+    /// files, so `Mail.ReadBasic` may not read it.
     pub async fn mime(
         &self,
         caller: &Principal,
@@ -2164,7 +2165,9 @@ impl Mail<'_> {
         folder: Option<&str>,
         id: &str,
     ) -> Result<String, Error> {
-        let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_ATTACHMENTS_READ)
+            .await?;
         let m = self.message(&mb, folder, id).await?;
         let attachments = self
             .store

@@ -19,6 +19,20 @@ use switchboard_odata::ast::ExpandItem;
 /// upload session).
 pub const MAX_ATTACHMENT_BYTES: usize = 3 * 1024 * 1024;
 
+/// The most all the attachments of one message may hold together (Exchange Online's default
+/// message size limit).
+pub const MAX_MESSAGE_ATTACHMENT_BYTES: i64 = 35 * 1024 * 1024;
+
+/// What Exchange answers when a message's attachments would pass
+/// [`MAX_MESSAGE_ATTACHMENT_BYTES`].
+pub fn message_too_large() -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        "ErrorMessageSizeExceeded",
+        "The message exceeds the maximum supported size.",
+    )
+}
+
 /// A file attachment as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentRecord {
@@ -268,12 +282,14 @@ impl Mail<'_> {
         message_id: &str,
         attachment_id: &str,
     ) -> Result<(Mailbox, AttachmentRecord), Error> {
-        let (mb, items) = self
-            .list_attachments(caller, owner, folder, message_id)
+        let mb = self
+            .mailbox(caller, owner, &permissions::MAIL_ATTACHMENTS_READ)
             .await?;
-        let a = items
-            .into_iter()
-            .find(|a| a.id == attachment_id)
+        let m = self.message(&mb, folder, message_id).await?;
+        let a = self
+            .store
+            .mail_attachment(&mb.user.id, &m.immutable_id, attachment_id)
+            .await?
             .ok_or_else(not_found)?;
         Ok((mb, a))
     }

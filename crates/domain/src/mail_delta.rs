@@ -43,6 +43,9 @@ pub struct DeltaFilter {
     pub received_from: Option<(i64, bool)>,
     /// `changeType`.
     pub change_type: Option<ChangeType>,
+    /// The change number the round started from: `created` is what entered the folder after
+    /// it, `updated` what was there before it, whichever page of the round is asked for.
+    pub round_start: i64,
 }
 
 /// One entry of a delta page.
@@ -140,6 +143,10 @@ struct RoundState {
     /// Still in the initial round.
     #[serde(default)]
     init: bool,
+    /// Later rounds: the change number the round started from (its `$deltatoken`'s), kept
+    /// across its `$skiptoken` pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    b: Option<i64>,
 }
 
 const OUTLOOK: Family = Family::Outlook;
@@ -248,6 +255,7 @@ fn first_request(
         top,
         at: None,
         init: true,
+        b: None,
     })
 }
 
@@ -267,7 +275,12 @@ impl Mail<'_> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let folder = self.folder(&mb, folder).await?;
         let (seq, state) = match self.round(caller, &mb, q).await? {
-            Some((seq, state)) if state.f == folder.id => (seq, state),
+            Some((seq, mut state)) if state.f == folder.id => {
+                if q.deltatoken.is_some() {
+                    state.b = Some(seq);
+                }
+                (seq, state)
+            }
             Some(_) => return Err(invalid_token()),
             None => (
                 self.store.mail_change_seq(&mb.user.id).await?,
@@ -332,6 +345,7 @@ impl Mail<'_> {
                     top: q.top,
                     at: None,
                     init: true,
+                    b: None,
                 };
                 (self.store.mail_change_seq(&mb.user.id).await?, state)
             }
@@ -501,6 +515,8 @@ impl Mail<'_> {
         let filter = DeltaFilter {
             received_from: state.r,
             change_type: state.c,
+            // A page token of before round starts were kept: its own number, as then.
+            round_start: state.b.unwrap_or(after),
         };
         let page = self
             .store
@@ -531,6 +547,7 @@ mod tests {
             top: Some(3),
             at: Some((7, "id".into())),
             init: true,
+            b: Some(4),
         };
         let text = serde_json::to_string(&state).unwrap();
         assert_eq!(serde_json::from_str::<RoundState>(&text).unwrap(), state);

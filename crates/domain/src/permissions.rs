@@ -292,14 +292,15 @@ pub const CATALOG_WRITE: Permissions = Permissions {
     application: &["AppCatalog.ReadWrite.All", "Directory.ReadWrite.All"],
 };
 
-/// Listing and reading mail messages (`GET …/messages[/{id}[/$value]]`).
+/// Listing and reading mail messages (`GET …/messages[/{id}]`).
 pub const MAIL_READ: Permissions = Permissions {
     family: Family::Outlook,
     delegated: &["Mail.ReadBasic", "Mail.Read", "Mail.ReadWrite"],
     application: &["Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"],
 };
 
-/// Reading mail attachments (`Mail.ReadBasic` does not show them).
+/// Reading mail attachments, and a message's whole MIME (`…/$value`, which carries its body and
+/// files): `Mail.ReadBasic` shows neither.
 pub const MAIL_ATTACHMENTS_READ: Permissions = Permissions {
     family: Family::Outlook,
     delegated: &["Mail.Read", "Mail.ReadWrite"],
@@ -515,7 +516,7 @@ pub const MATRIX: &[(&str, &str, &Permissions)] = &[
     (
         "GET",
         "/users/{id}/messages/{message-id}/$value",
-        &MAIL_READ,
+        &MAIL_ATTACHMENTS_READ,
     ),
     ("POST", "/users/{id}/messages", &MAIL_WRITE),
     (

@@ -499,6 +499,13 @@ pub trait Store: Send + Sync + 'static {
         user_id: &str,
         message_key: &str,
     ) -> Result<Vec<crate::mail_attachments::AttachmentRecord>, StoreError>;
+    /// One attachment of a message (by its immutable id), by its id; only its own file is read.
+    async fn mail_attachment(
+        &self,
+        user_id: &str,
+        message_key: &str,
+        id: &str,
+    ) -> Result<Option<crate::mail_attachments::AttachmentRecord>, StoreError>;
     /// The newest change number of a mailbox (0 before its first message).
     async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError>;
     /// Up to `limit` messages of a folder for an initial delta round, newest first, after

@@ -419,6 +419,18 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn mail_attachment(
+        &self,
+        user_id: &str,
+        message_key: &str,
+        id: &str,
+    ) -> Result<Option<switchboard_domain::mail_attachments::AttachmentRecord>, StoreError> {
+        let (u, k, id) = (user_id.to_string(), message_key.to_string(), id.to_string());
+        self.readers
+            .read(move |c| mail::attachment(c, &u, &k, &id))
+            .await
+    }
+
     async fn mail_change_seq(&self, user_id: &str) -> Result<i64, StoreError> {
         let u = user_id.to_string();
         self.readers.read(move |c| mail::change_seq(c, &u)).await

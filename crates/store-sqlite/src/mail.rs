@@ -7,7 +7,9 @@ use switchboard_domain::mail::{
     self, FolderRecord, MAIL_SCHEMA, MailOutcome, MailQuery, MailRecord, MailWrite, ROOT,
     WELL_KNOWN,
 };
-use switchboard_domain::mail_attachments::AttachmentRecord;
+use switchboard_domain::mail_attachments::{
+    AttachmentRecord, MAX_MESSAGE_ATTACHMENT_BYTES, message_too_large,
+};
 use switchboard_domain::mail_delta::{
     ChangeType, DeltaFilter, DeltaRow, DeltaRows, FolderDeltaRow, FolderDeltaRows,
 };
@@ -566,9 +568,11 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
         },
         MailWrite::Copy { from_key, record } => {
             let stored = insert(c, record, None)?;
+            let files = attachment_ids(c, &record.user_id, from_key)?;
             copy_attachments(
                 c,
                 (&record.user_id, from_key),
+                &files,
                 (&stored.user_id, &stored.immutable_id),
             )?;
             Ok(MailOutcome::Done(Some(stored)))
@@ -590,6 +594,16 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                         "Attachments can only be added to a draft message.",
                     ),
                 ));
+            }
+            let held: i64 = c
+                .prepare_cached(
+                    "SELECT coalesce(sum(size), 0) FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2",
+                )
+                .map_err(internal)?
+                .query_row(params![user_id, m.immutable_id], |r| r.get(0))
+                .map_err(internal)?;
+            if held.saturating_add(a.size) > MAX_MESSAGE_ATTACHMENT_BYTES {
+                return Ok(MailOutcome::Refused(message_too_large()));
             }
             insert_attachment(c, (user_id, &m.immutable_id), a, &a.id)?;
             touch_after_attachments(c, &m, change_key, *now_ms)?;
@@ -655,6 +669,8 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                     }
                 }
                 remove(c, &draft, true)?;
+                // Inline-only files count too (hasAttachments is false for them).
+                let draft_files = attachment_ids(c, user_id, &draft.immutable_id)?;
                 for r in records {
                     let stored = insert(c, r, None)?;
                     // Deliveries get copies of the draft's files (inline ones too: `records`
@@ -664,6 +680,7 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
                         copy_attachments(
                             c,
                             (user_id, &draft.immutable_id),
+                            &draft_files,
                             (&stored.user_id, &stored.immutable_id),
                         )?;
                     }
@@ -694,6 +711,19 @@ pub fn write(c: &Connection, w: &MailWrite) -> Result<MailOutcome, StoreError> {
     }
 }
 
+fn attachment_row(r: &Row<'_>) -> rusqlite::Result<AttachmentRecord> {
+    Ok(AttachmentRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        content_type: r.get(2)?,
+        size: r.get(3)?,
+        is_inline: r.get::<_, i64>(4)? != 0,
+        content_id: r.get(5)?,
+        modified_ms: r.get(6)?,
+        content: r.get(7)?,
+    })
+}
+
 /// The attachments of a message (by its immutable id), oldest first.
 pub fn attachments(
     c: &Connection,
@@ -705,31 +735,63 @@ pub fn attachments(
          FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2 ORDER BY modified_ms, rowid",
     )
     .map_err(internal)?
-    .query_map(params![user_id, message_key], |r| {
-        Ok(AttachmentRecord {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            content_type: r.get(2)?,
-            size: r.get(3)?,
-            is_inline: r.get::<_, i64>(4)? != 0,
-            content_id: r.get(5)?,
-            modified_ms: r.get(6)?,
-            content: r.get(7)?,
-        })
-    })
+    .query_map(params![user_id, message_key], attachment_row)
     .map_err(internal)?
     .collect::<Result<Vec<_>, _>>()
     .map_err(internal)
 }
 
-/// Copies a message's attachments (new ids) to another message, maybe in another mailbox.
+/// One attachment of a message (by its immutable id), by its id.
+pub fn attachment(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+    id: &str,
+) -> Result<Option<AttachmentRecord>, StoreError> {
+    c.prepare_cached(
+        "SELECT id, name, content_type, size, is_inline, content_id, modified_ms, content
+         FROM mail_attachments WHERE id = ?3 AND user_id = ?1 AND message_key = ?2",
+    )
+    .map_err(internal)?
+    .query_row(params![user_id, message_key, id], attachment_row)
+    .optional()
+    .map_err(internal)
+}
+
+/// The ids of a message's attachments (by its immutable id), oldest first; no content read.
+fn attachment_ids(
+    c: &Connection,
+    user_id: &str,
+    message_key: &str,
+) -> Result<Vec<String>, StoreError> {
+    c.prepare_cached(
+        "SELECT id FROM mail_attachments WHERE user_id = ?1 AND message_key = ?2
+         ORDER BY modified_ms, rowid",
+    )
+    .map_err(internal)?
+    .query_map(params![user_id, message_key], |r| r.get(0))
+    .map_err(internal)?
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(internal)
+}
+
+/// Copies the attachments `ids` of a message to another message (new ids), maybe in another
+/// mailbox. SQLite copies the files row to row: a send to many recipients never loads them.
 fn copy_attachments(
     c: &Connection,
     from: (&str, &str),
+    ids: &[String],
     to: (&str, &str),
 ) -> Result<(), StoreError> {
-    for a in attachments(c, from.0, from.1)? {
-        insert_attachment(c, to, &a, &mail::new_message_id())?;
+    for id in ids {
+        c.prepare_cached(
+            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, content_id, modified_ms, content)
+             SELECT ?1, ?2, ?3, name, content_type, size, is_inline, content_id, modified_ms, content
+             FROM mail_attachments WHERE id = ?4 AND user_id = ?5 AND message_key = ?6",
+        )
+        .map_err(internal)?
+        .execute(params![mail::new_message_id(), to.0, to.1, id, from.0, from.1])
+        .map_err(internal)?;
     }
     Ok(())
 }
@@ -849,6 +911,26 @@ pub fn folder_delta_changes(
     after: i64,
     limit: usize,
 ) -> Result<FolderDeltaRows, StoreError> {
+    folder_delta_changes_around(c, user_id, after, limit, || {})
+}
+
+/// [`folder_delta_changes`], running `between` between its two reads (tests commit there).
+fn folder_delta_changes_around(
+    c: &Connection,
+    user_id: &str,
+    after: i64,
+    limit: usize,
+    between: impl FnOnce(),
+) -> Result<FolderDeltaRows, StoreError> {
+    // Both reads see one snapshot: a commit between them could show a removal numbered past a
+    // folder change the first read missed, and the page's token would then skip that change.
+    // Read-only; rolled back on drop.
+    // Store reads already run in one read transaction (readers.rs); a caller outside one (the
+    // tests) gets its own here.
+    let _snapshot = match c.is_autocommit() {
+        true => Some(c.unchecked_transaction().map_err(internal)?),
+        false => None,
+    };
     let mut rows: Vec<(i64, FolderDeltaRow)> = c
         .prepare_cached(&format!(
             "SELECT {FOLDER_COLUMNS}, f.change_seq FROM mail_folders AS f
@@ -865,6 +947,7 @@ pub fn folder_delta_changes(
         .map_err(internal)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(internal)?;
+    between();
     let removed = c
         .prepare_cached(
             "SELECT change_seq, folder_id FROM mail_folder_removals
@@ -934,13 +1017,35 @@ pub fn delta_changes(
     filter: &DeltaFilter,
     limit: usize,
 ) -> Result<DeltaRows, StoreError> {
+    delta_changes_around(c, folder_id, after, filter, limit, || {})
+}
+
+/// [`delta_changes`], running `between` between its two reads (tests commit there).
+fn delta_changes_around(
+    c: &Connection,
+    folder_id: &str,
+    after: i64,
+    filter: &DeltaFilter,
+    limit: usize,
+    between: impl FnOnce(),
+) -> Result<DeltaRows, StoreError> {
+    // Both reads see one snapshot: a commit between them (a message at S+1, a removal at S+2)
+    // would otherwise give a page [removal S+2] whose token skips the message for good.
+    // Read-only; rolled back on drop.
+    // Store reads already run in one read transaction (readers.rs); a caller outside one (the
+    // tests) gets its own here.
+    let _snapshot = match c.is_autocommit() {
+        true => Some(c.unchecked_transaction().map_err(internal)?),
+        false => None,
+    };
     let mut rows: Vec<(i64, DeltaRow)> = Vec::new();
     let wants = |t: ChangeType| filter.change_type.is_none_or(|c| c == t);
     if wants(ChangeType::Created) || wants(ChangeType::Updated) {
         let kind = match filter.change_type {
-            Some(ChangeType::Created) => "AND m.added_seq > ?2",
-            Some(ChangeType::Updated) => "AND m.added_seq <= ?2",
-            _ => "",
+            Some(ChangeType::Created) => "AND m.added_seq > ?5",
+            Some(ChangeType::Updated) => "AND m.added_seq <= ?5",
+            // ?5 is bound either way.
+            _ => "AND ?5 IS NOT NULL",
         };
         let text = format!(
             "SELECT {COLUMNS} FROM mail_messages AS m
@@ -956,7 +1061,8 @@ pub fn delta_changes(
                     folder_id,
                     after,
                     filter.received_from.map(|(ms, _)| ms),
-                    limit as i64 + 1
+                    limit as i64 + 1,
+                    filter.round_start
                 ],
                 |r| {
                     Ok((
@@ -970,6 +1076,7 @@ pub fn delta_changes(
             .map_err(internal)?;
         rows.extend(changed);
     }
+    between();
     if wants(ChangeType::Deleted) {
         let removed = c
             .prepare_cached(
@@ -1167,6 +1274,79 @@ mod tests {
         }
     }
 
+    /// A writer and a reader connection on one WAL database, as the store has them.
+    fn writer_and_reader() -> (tempfile::TempDir, Connection, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mail.db");
+        let mut w = Connection::open(&path).unwrap();
+        w.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        crate::migrations::run(&mut w).unwrap();
+        let r = Connection::open(&path).unwrap();
+        (dir, w, r)
+    }
+
+    #[test]
+    fn a_commit_between_the_two_delta_reads_is_not_skipped() {
+        let (_dir, w, r) = writer_and_reader();
+        let old = record("old", "x");
+        write(&w, &MailWrite::Insert(vec![old.clone()])).unwrap();
+        let drafts = folder(&w, "u", "drafts").unwrap().unwrap().id;
+        let after = change_seq(&w, "u").unwrap();
+        let arriving = record("arriving", "y");
+        // A message arrives (S+1) and another leaves (S+2) after the changed rows were read
+        // but before the removals are.
+        let page = delta_changes_around(&r, &drafts, after, &DeltaFilter::default(), 10, || {
+            write(&w, &MailWrite::Insert(vec![arriving.clone()])).unwrap();
+            write(
+                &w,
+                &MailWrite::Delete {
+                    user_id: "u".into(),
+                    id: old.id.clone(),
+                },
+            )
+            .unwrap();
+        })
+        .unwrap();
+        let token = page.rows.last().map(|(seq, _)| *seq).unwrap_or(after);
+        let next = delta_changes(&r, &drafts, token, &DeltaFilter::default(), 10).unwrap();
+        let delivered = page
+            .rows
+            .iter()
+            .chain(&next.rows)
+            .any(|(_, row)| matches!(row, DeltaRow::Changed(m) if m.id == arriving.id));
+        assert!(delivered, "{page:?} then {next:?}");
+
+        let root = ensure_mailbox(&w, "t", "u", 0).unwrap();
+        let after = change_seq(&w, "u").unwrap();
+        let doomed = folder(&w, "u", "archive").unwrap().unwrap().id;
+        let created = FolderRecord {
+            id: mail::new_folder_id(),
+            tenant_id: "t".into(),
+            user_id: "u".into(),
+            parent_id: Some(root),
+            display_name: "New".into(),
+            well_known: None,
+            is_hidden: false,
+            created_ms: 1,
+            child_folder_count: 0,
+            total_item_count: 0,
+            unread_item_count: 0,
+        };
+        let page = folder_delta_changes_around(&r, "u", after, 10, || {
+            insert_folder(&w, &created).unwrap();
+            delete_folder(&w, "u", &doomed).unwrap();
+        })
+        .unwrap();
+        let token = page.rows.last().map(|(seq, _)| *seq).unwrap_or(after);
+        let next = folder_delta_changes(&r, "u", token, 10).unwrap();
+        let delivered = page
+            .rows
+            .iter()
+            .chain(&next.rows)
+            .any(|(_, row)| matches!(row, FolderDeltaRow::Changed(f) if f.id == created.id));
+        assert!(delivered, "{page:?} then {next:?}");
+    }
+
     #[test]
     fn the_change_migration_backfills_numbers_and_immutable_ids_and_continues() {
         let c = Connection::open_in_memory().unwrap();
@@ -1206,5 +1386,85 @@ mod tests {
         assert_eq!(change_seq(&c, "u").unwrap(), 2);
         assert_eq!(next_change_seq(&c, "u").unwrap(), 3);
         assert_eq!(message(&c, "u", "m3").unwrap().unwrap().immutable_id, "m3");
+    }
+
+    #[test]
+    fn old_messages_get_fresh_immutable_ids_so_a_moved_ones_old_id_is_gone() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(include_str!("../migrations/0011_mail.sql"))
+            .unwrap();
+        ensure_mailbox(&c, "t", "u", 0).unwrap();
+        for id in ["m1", "m2", "m3"] {
+            c.execute(
+                "INSERT INTO mail_messages (id, tenant_id, user_id, folder_id, change_key, created_ms, modified_ms, received_ms,
+                    is_draft, is_read, body_type, body, body_text, importance, inference, recipients_text, flag_status,
+                    categories, has_attachments, internet_message_id, conversation_id, doc)
+                 SELECT ?1, 't', 'u', id, 'k', 0, 0, 0, 1, 1, 'text', '', '', 'normal', 'focused', '', 'notFlagged', '[]', 0, '<x@y>', 'c', '{}'
+                 FROM mail_folders WHERE user_id = 'u' AND well_known = 'drafts'",
+                params![id],
+            )
+            .unwrap();
+        }
+        c.execute_batch(include_str!("../migrations/0012_mail_changes.sql"))
+            .unwrap();
+        c.execute_batch(include_str!("../migrations/0013_mail_attachments.sql"))
+            .unwrap();
+        c.execute(
+            "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, modified_ms, content)
+             VALUES ('a1', 'u', 'm1', 'a.txt', 'text/plain', 1, 0, 0, x'61')",
+            [],
+        )
+        .unwrap();
+        // m2 moves (new id, same immutable id); a message made since has a fresh one already.
+        let archive = folder(&c, "u", "archive").unwrap().unwrap().id;
+        let moved_to = mail::new_message_id();
+        let change = MailChange {
+            move_to: Some((archive, moved_to.clone())),
+            change_key: "k".into(),
+            now_ms: 2,
+            ..Default::default()
+        };
+        write(
+            &c,
+            &MailWrite::Change {
+                user_id: "u".into(),
+                id: "m2".into(),
+                change,
+            },
+        )
+        .unwrap();
+        let recent = write(&c, &MailWrite::Insert(vec![record("new", "x")])).unwrap();
+        let MailOutcome::Done(Some(recent)) = recent else {
+            panic!("{recent:?}");
+        };
+        assert_eq!(message(&c, "u", "m2").unwrap().unwrap().id, moved_to);
+
+        c.execute_batch(include_str!(
+            "../migrations/0015_mail_fresh_immutable_ids.sql"
+        ))
+        .unwrap();
+        assert!(message(&c, "u", "m2").unwrap().is_none());
+        let mut fresh = Vec::new();
+        for id in ["m1", &moved_to, "m3"] {
+            let m = message(&c, "u", id).unwrap().unwrap();
+            assert_ne!(m.immutable_id, m.id);
+            assert!(m.immutable_id.starts_with("AAMkA"), "{}", m.immutable_id);
+            assert_eq!(m.immutable_id.len(), mail::new_message_id().len());
+            assert!(
+                m.immutable_id[5..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            fresh.push(m.immutable_id);
+        }
+        fresh.sort();
+        fresh.dedup();
+        assert_eq!(fresh.len(), 3);
+        let m1 = message(&c, "u", "m1").unwrap().unwrap();
+        assert_eq!(attachments(&c, "u", &m1.immutable_id).unwrap().len(), 1);
+        assert_eq!(
+            message(&c, "u", &recent.id).unwrap().unwrap().immutable_id,
+            recent.immutable_id
+        );
     }
 }

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail_attachments",
         include_str!("../migrations/0013_mail_attachments.sql"),
     ),
+    (
+        15,
+        "mail_fresh_immutable_ids",
+        include_str!("../migrations/0015_mail_fresh_immutable_ids.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.

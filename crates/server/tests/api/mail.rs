@@ -1243,6 +1243,49 @@ async fn message_delta_options_are_baked_into_the_tokens() {
 }
 
 #[tokio::test]
+async fn change_type_is_judged_against_the_rounds_start_on_every_page() {
+    let m = mailboxes(2).await;
+    send(&m, 1, 0, "before").await;
+    let start = "/v1.0/me/mailFolders/inbox/messages/delta";
+    let (all, _) = delta_round(&m, 0, start, "").await;
+    let before = all[0]["id"].as_str().unwrap().to_string();
+    let (_, created) = delta_round(&m, 0, &format!("{start}?changeType=created"), "").await;
+    let (_, updated) = delta_round(&m, 0, &format!("{start}?changeType=updated"), "").await;
+    for i in 0..3 {
+        send(&m, 1, 0, &format!("m{i}")).await;
+    }
+    let (fresh, _) = delta_round(&m, 0, start, "").await;
+    let m0 = by_subject(&fresh, "m0")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // m0 and the older message change after m1 and m2 arrived: their change numbers pass them.
+    for id in [&m0, &before] {
+        let (status, body) =
+            m.t.patch(
+                &format!("/v1.0/me/messages/{id}"),
+                &m.tokens[0],
+                &json!({"isRead": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let subjects = |items: &[Value]| {
+        let mut s: Vec<String> = items
+            .iter()
+            .map(|i| i["subject"].as_str().unwrap().to_string())
+            .collect();
+        s.sort();
+        s
+    };
+    // One entry a page: the pages after the first still count from the round's start.
+    let (changes, _) = delta_round(&m, 0, &created, "odata.maxpagesize=1").await;
+    assert_eq!(subjects(&changes), ["m0", "m1", "m2"]);
+    let (changes, _) = delta_round(&m, 0, &updated, "odata.maxpagesize=1").await;
+    assert_eq!(subjects(&changes), ["before"]);
+}
+
+#[tokio::test]
 async fn message_delta_refuses_foreign_and_altered_tokens_and_unsupported_options() {
     let m = mailboxes(2).await;
     send(&m, 1, 0, "x").await;
@@ -1268,7 +1311,29 @@ async fn message_delta_refuses_foreign_and_altered_tokens_and_unsupported_option
     // Another user's token, presented by that user's neighbour.
     let (status, err) = m.t.get(&other_delta, &m.tokens[0]).await;
     assert_error(status, &err, 400, "resyncRequired");
-    // A chat getAllMessages token is no mail token either (different scope): garbage-like.
+    // A chat getAllMessages token is no mail token either, even for a caller who may read both.
+    let (status, chats) =
+        m.t.get(
+            &format!("/v1.0/users/{}/chats/getAllMessages/delta", m.ids[0]),
+            &m.admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chats}");
+    let chat_token = chats["@odata.deltaLink"]
+        .as_str()
+        .and_then(|l| l.split_once("deltatoken="))
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_else(|| panic!("a chat delta token: {chats}"));
+    let (status, err) =
+        m.t.get(
+            &format!(
+                "/v1.0/users/{}/mailFolders/inbox/messages/delta?$deltatoken={chat_token}",
+                m.ids[0]
+            ),
+            &m.admin,
+        )
+        .await;
+    assert_error(status, &err, 400, "resyncRequired");
     for (query, code) in [
         ("$search=\"x\"", "ErrorInvalidRequest"),
         ("$skip=1", "ErrorInvalidRequest"),
@@ -1658,6 +1723,7 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/plain");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"Quarterly numbers");
     // The MIME of the message carries both files.
     let r =
@@ -1741,6 +1807,18 @@ async fn file_attachments_on_drafts_travel_with_the_message() {
     let (status, err) =
         m.t.get(&format!("/v1.0/me/messages/{id}/attachments"), &basic)
             .await;
+    assert_error(status, &err, 403, "ErrorAccessDenied");
+    // Nor the MIME, which carries the body and the files.
+    let r =
+        m.t.request(
+            Method::GET,
+            &format!("/v1.0/me/messages/{id}/$value"),
+            &basic,
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = json(r).await;
     assert_error(status, &err, 403, "ErrorAccessDenied");
 
     // Sent: the recipient's copy and the Sent Items copy carry the file; a sent message takes no more.
@@ -2436,4 +2514,153 @@ async fn attachments_inside_create_and_send_mail_bodies() {
         )
         .await;
     assert_error(status, &err, 501, "NotImplemented");
+}
+
+#[tokio::test]
+async fn inline_only_attachments_reach_every_recipient() {
+    let m = mailboxes(3).await;
+    let d = draft(
+        &m,
+        0,
+        json!({"subject": "Logo", "body": {"contentType": "html", "content": "<img src=\"cid:logo\">"},
+            "toRecipients": [to(&m.upns[1]), to(&m.upns[2])]}),
+    )
+    .await;
+    let id = d["id"].as_str().unwrap();
+    let (status, inline) = m
+        .t
+        .post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[0],
+            &json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": "logo.png", "contentType": "image/png", "isInline": true, "contentId": "logo", "contentBytes": "iVBORw0KGgo="}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inline}");
+    let (status, _) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/send"),
+            &m.tokens[0],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    for who in [1, 2] {
+        let (_, inbox) =
+            m.t.get("/v1.0/me/mailFolders/inbox/messages", &m.tokens[who])
+                .await;
+        let got = &inbox["value"][0];
+        assert_eq!(got["hasAttachments"], false, "{got}");
+        let (status, files) =
+            m.t.get(
+                &format!(
+                    "/v1.0/me/messages/{}/attachments",
+                    got["id"].as_str().unwrap()
+                ),
+                &m.tokens[who],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{files}");
+        let files = files["value"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(files[0]["isInline"], true);
+        assert_eq!(files[0]["contentId"], "logo");
+        assert_eq!(files[0]["contentBytes"], "iVBORw0KGgo=");
+        assert_ne!(files[0]["id"], inline["id"]);
+    }
+}
+
+#[tokio::test]
+async fn a_messages_attachments_are_capped_together_and_read_one_by_one() {
+    let m = mailboxes(1).await;
+    let d = draft(&m, 0, json!({"subject": "Big"})).await;
+    let id = d["id"].as_str().unwrap();
+    let other = draft(&m, 0, json!({"subject": "Other"})).await;
+    let chunk = |name: &str, bytes: usize| {
+        json!({"@odata.type": "#microsoft.graph.fileAttachment", "name": name,
+            "contentBytes": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, vec![7u8; bytes])})
+    };
+    let three_mb = 3 * 1024 * 1024;
+    let mut first = None;
+    // Eleven 3 MB files: 33 MB, under Exchange's 35 MB.
+    for i in 0..11 {
+        let (status, a) =
+            m.t.post(
+                &format!("/v1.0/me/messages/{id}/attachments"),
+                &m.tokens[0],
+                &chunk(&format!("part{i}.bin"), three_mb),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        first.get_or_insert(a["id"].as_str().unwrap().to_string());
+    }
+    let (status, err) =
+        m.t.post(
+            &format!("/v1.0/me/messages/{id}/attachments"),
+            &m.tokens[0],
+            &chunk("part11.bin", three_mb),
+        )
+        .await;
+    assert_error(status, &err, 413, "ErrorMessageSizeExceeded");
+    // What still fits is taken; another message has its own budget.
+    for (message, size) in [(id, 1024 * 1024), (other["id"].as_str().unwrap(), three_mb)] {
+        let (status, a) =
+            m.t.post(
+                &format!("/v1.0/me/messages/{message}/attachments"),
+                &m.tokens[0],
+                &chunk("small.bin", size),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+    }
+    let first = first.unwrap();
+    let (status, one) =
+        m.t.get(
+            &format!("/v1.0/me/messages/{id}/attachments/{first}"),
+            &m.tokens[0],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["name"], "part0.bin");
+    // An attachment is found by its id under its own message only.
+    let (status, err) =
+        m.t.get(
+            &format!(
+                "/v1.0/me/messages/{}/attachments/{first}",
+                other["id"].as_str().unwrap()
+            ),
+            &m.tokens[0],
+        )
+        .await;
+    assert_error(status, &err, 404, "ErrorItemNotFound");
+}
+
+#[tokio::test]
+async fn changes_made_while_the_initial_round_pages_come_in_the_next_round() {
+    let m = mailboxes(2).await;
+    for i in 0..3 {
+        send(&m, 1, 0, &format!("old{i}")).await;
+    }
+    let prefer = "odata.maxpagesize=1";
+    let (status, _, page) =
+        get_with(&m, 0, "/v1.0/me/mailFolders/inbox/messages/delta", prefer).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let seen = page["value"][0].clone();
+    let next = link_path(&m, &page, "@odata.nextLink").expect("more pages");
+    // Mid-round: a message arrives, and the one already delivered changes.
+    send(&m, 1, 0, "during").await;
+    let (status, body) =
+        m.t.patch(
+            &format!("/v1.0/me/messages/{}", seen["id"].as_str().unwrap()),
+            &m.tokens[0],
+            &json!({"isRead": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (rest, delta) = delta_round(&m, 0, &next, prefer).await;
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    let (changes, _) = delta_round(&m, 0, &delta, prefer).await;
+    assert_eq!(by_subject(&changes, "during").len(), 1, "{changes:?}");
+    let changed = by_subject(&changes, seen["subject"].as_str().unwrap());
+    assert_eq!(changed.len(), 1, "{changes:?}");
+    assert_eq!(changed[0]["isRead"], true);
 }
