@@ -443,3 +443,51 @@ async fn malformed_batches_are_refused_whole() {
         .await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn credentials_and_host_inside_an_item_are_ignored() {
+    let t = TestServer::start().await;
+    let admin = t.admin_token().await;
+    let alice = t.create_user(&admin, "alice", "Alice").await;
+    let alice_upn = alice["userPrincipalName"].as_str().unwrap().to_string();
+    let alice_token = t.user_token(&alice_upn, PASSWORD, "User.Read").await;
+    // The smuggled token is good on its own: it may list users.
+    let (s, _) = t.get("/v1.0/users", &admin).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, b) = batch(
+        &t,
+        "v1.0",
+        &alice_token,
+        &json!({ "requests": [
+            { "id": "smuggled-token", "method": "GET", "url": "/users",
+              "headers": { "Authorization": format!("Bearer {admin}") } },
+            { "id": "smuggled-token-lowercase", "method": "GET", "url": "/users",
+              "headers": { " authorization ": format!("Bearer {admin}") } },
+            { "id": "smuggled-host", "method": "GET", "url": "/me",
+              "headers": { "Host": "evil.example", "Authorization": format!("Bearer {admin}") } },
+        ]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Answered as the batch's own User.Read token is answered on /users.
+    let (alone, body) = t.get("/v1.0/users", &alice_token).await;
+    assert_error(alone, &body, 403, "Authorization_RequestDenied");
+    assert_item_error(&b, "smuggled-token", 403, "Authorization_RequestDenied");
+    assert_item_error(
+        &b,
+        "smuggled-token-lowercase",
+        403,
+        "Authorization_RequestDenied",
+    );
+    // /me is still Alice (the batch's token), and its links name the host the batch was sent to.
+    let me = answer(&b, "smuggled-host");
+    assert_eq!(me["status"], 200, "{me}");
+    assert_eq!(me["body"]["userPrincipalName"], alice_upn.as_str());
+    let context = me["body"]["@odata.context"].as_str().unwrap();
+    assert!(
+        context.starts_with(&format!("{}/v1.0/$metadata#", t.base)),
+        "{context}"
+    );
+    assert!(!context.contains("evil.example"), "{context}");
+}
