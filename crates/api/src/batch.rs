@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::body::JsonObject;
 use crate::context::Ctx;
 use crate::error::{self, ApiError};
-use crate::layers::{App, RequestIds};
+use crate::layers::{self, App, RequestIds};
 
 /// Graph's limit on the requests of one batch.
 const MAX_REQUESTS: usize = 20;
@@ -383,17 +383,35 @@ fn sub_request_uri(url: &str, version: &str) -> Result<Uri, Error> {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
+    let other_version = |named: &str| {
+        bad(format!(
+            "The request URL '{url}' names the API version '{named}', but the batch was sent to '{version}'."
+        ))
+    };
     let path = path.trim_start_matches('/');
     let (first, remainder) = path.split_once('/').unwrap_or((path, ""));
     let path = if first.eq_ignore_ascii_case("v1.0") || first.eq_ignore_ascii_case("beta") {
         if !first.eq_ignore_ascii_case(version) {
-            return Err(bad(format!(
-                "The request URL '{url}' names the API version '{first}', but the batch was sent to '{version}'."
-            )));
+            return Err(other_version(first));
         }
         remainder
     } else {
         path
+    };
+    // The router reads `/{version}/http://host/{version}/…` as the link it embeds (the JavaScript
+    // client's PageIterator sends that); the checks below must see the path that will run, or
+    // `/http://x/beta/me` would run under beta in a v1.0 batch and `/http://x/v1.0/$batch` nest.
+    let sent = format!("/{version}/{path}");
+    let path = match layers::embedded_link(&sent) {
+        Some(inner) => {
+            let inner = &inner[1..];
+            let (named, remainder) = inner.split_once('/').unwrap_or((inner, ""));
+            if named != version {
+                return Err(other_version(named));
+            }
+            remainder
+        }
+        None => path,
     };
     if path.trim_end_matches('/').eq_ignore_ascii_case("$batch") {
         return Err(bad("A batch cannot contain another batch.".to_string()));
@@ -540,6 +558,15 @@ mod tests {
             "/v1.0/users?$filter=city%20eq%20null"
         );
         assert!(uri("/beta/me").is_err());
+        // An embedded link is read as the router reads it, before the version and nesting checks.
+        assert!(uri("/http://x/beta/me").is_err());
+        assert!(uri("/v1.0/https://x/beta/me").is_err());
+        assert!(uri("http://x/v1.0/http://x/beta/me").is_err());
+        assert!(uri("/http://x/v1.0/$batch").is_err());
+        assert_eq!(
+            uri("/http://x/v1.0/users?$top=1").unwrap(),
+            "/v1.0/users?$top=1"
+        );
         assert!(uri("/$batch").is_err());
         assert!(uri("/$BATCH/").is_err());
     }

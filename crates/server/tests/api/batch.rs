@@ -335,10 +335,31 @@ async fn sub_request_mistakes_fail_alone() {
             { "id": "wrong-method", "method": "PUT", "url": "/users" },
             { "id": "bad-query", "method": "GET", "url": "/users?$top=banana" },
             { "id": "fine", "method": "GET", "url": "/users" },
+            // A link embedded after the version (the JavaScript client's PageIterator form) is
+            // checked as the path it names: no other version, no nested batch.
+            { "id": "embedded-other-version", "method": "GET", "url": "/http://x/beta/me" },
+            { "id": "embedded-after-version", "method": "GET", "url": "/v1.0/https://x/beta/users" },
+            { "id": "embedded-nested", "method": "POST", "url": "/http://x/v1.0/$batch",
+              "headers": { "Content-Type": "application/json" }, "body": { "requests": [] } },
+            { "id": "embedded-same-version", "method": "GET", "url": "/http://x/v1.0/users?$top=1" },
         ]}),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    for id in ["embedded-other-version", "embedded-after-version"] {
+        assert_item_error(&b, id, 400, "BadRequest");
+        let message = answer(&b, id)["body"]["error"]["message"].as_str().unwrap();
+        assert!(message.contains("'beta'"), "{id}: {message}");
+    }
+    for id in ["nested", "embedded-nested"] {
+        assert_item_error(&b, id, 400, "BadRequest");
+        let message = answer(&b, id)["body"]["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("cannot contain another batch"),
+            "{id}: {message}"
+        );
+    }
+    assert_eq!(status(&b, "embedded-same-version"), 200, "{b}");
     assert_item_error(&b, "no-content-type", 400, "BadRequest");
     assert_item_error(&b, "headers-without-content-type", 400, "BadRequest");
     assert_item_error(&b, "nested", 400, "BadRequest");
