@@ -152,6 +152,8 @@ fn read_batch(mut body: Map<String, Value>) -> Result<Vec<Item>, ApiError> {
         };
         let headers = match request.remove("headers") {
             None | Some(Value::Null) => Vec::new(),
+            // Graph's page only says "key/value pairs"; OData's JSON batch reader takes any
+            // primitive value as its text, so numbers and booleans are read, `null` is not.
             Some(Value::Object(h)) => h
                 .into_iter()
                 .map(|(name, value)| match value {
@@ -159,7 +161,7 @@ fn read_batch(mut body: Map<String, Value>) -> Result<Vec<Item>, ApiError> {
                     Value::Number(n) => Ok((name, n.to_string())),
                     Value::Bool(b) => Ok((name, b.to_string())),
                     _ => Err(malformed(format!(
-                        "Header '{name}' of request '{id}' must be a string."
+                        "Header '{name}' of request '{id}' must be a string, number or boolean."
                     ))),
                 })
                 .collect::<Result<_, _>>()?,

@@ -404,6 +404,18 @@ async fn malformed_batches_are_refused_whole() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["responses"].as_array().unwrap().len(), 20);
 
+    // Header values that are numbers or booleans are read as their JSON text.
+    let (s, b) = batch(
+        &t,
+        "v1.0",
+        &admin,
+        &json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users/$count",
+            "headers": { "ConsistencyLevel": "eventual", "X-Retry-Count": 2, "X-Test": true } }] }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(status(&b, "1"), 200, "{b}");
+
     let twenty_one: Vec<Value> = (1..=21).map(|i| get(&i.to_string())).collect();
     let cases = [
         json!({ "requests": twenty_one }),
@@ -419,6 +431,8 @@ async fn malformed_batches_are_refused_whole() {
         json!({ "requests": [{ "id": "1", "method": "G E T", "url": "/users" }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": ["x"] }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": { "a": {} } }] }),
+        json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": { "a": null } }] }),
+        json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": { "a": ["x"] } }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "dependsOn": ["2"] }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "dependsOn": "2" }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "dependsOn": ["1"] }] }),
