@@ -301,39 +301,7 @@ fn sub_request(
 
     let bytes = match &item.body {
         None => Vec::new(),
-        Some(body) => {
-            let declared = headers.contains_key(header::CONTENT_TYPE);
-            let json_declared = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(is_json_media_type);
-            match body {
-                // A string body is base64 (binary content, or JSON as Kiota's batch writes it).
-                Value::String(text) => match decode_base64(text) {
-                    Some(bytes) if declared => bytes,
-                    // Kiota's BatchRequestContent drops the headers of every sub-request and
-                    // writes its JSON body in base64: a body that decodes to JSON is taken as JSON.
-                    Some(bytes) if serde_json::from_slice::<Value>(&bytes).is_ok() => {
-                        headers.insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("application/json"),
-                        );
-                        bytes
-                    }
-                    // JSON written as a JSON string rather than an object.
-                    None if json_declared => text.clone().into_bytes(),
-                    None if declared => {
-                        return Err(Error::bad_request(
-                            Family::Protocol,
-                            "A string body must be base64-encoded.",
-                        ));
-                    }
-                    _ => return Err(missing_content_type()),
-                },
-                _ if !declared => return Err(missing_content_type()),
-                other => serde_json::to_vec(other).unwrap_or_default(),
-            }
-        }
+        Some(body) => body_bytes(body, &mut headers, item.headers.is_empty())?,
     };
 
     let mut request = Request::new(Body::from(bytes));
@@ -341,6 +309,41 @@ fn sub_request(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     Ok(request)
+}
+
+/// The bytes an item's `body` stands for under its `Content-Type` (which `headers` holds, and
+/// which is set here for Kiota's form). `headerless`: the item came without any `headers`.
+fn body_bytes(body: &Value, headers: &mut HeaderMap, headerless: bool) -> Result<Vec<u8>, Error> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default());
+    let Value::String(text) = body else {
+        return match content_type {
+            Some(_) => Ok(serde_json::to_vec(body).unwrap_or_default()),
+            None => Err(missing_content_type()),
+        };
+    };
+    match content_type {
+        // JSON written as a JSON string: the text itself. Never base64, which would turn a JSON
+        // text that happens to be valid base64 (`true`, `1234`) into other bytes.
+        Some(t) if is_json_media_type(t) => Ok(text.clone().into_bytes()),
+        // Binary content (an image, a MIME message) travels in base64.
+        Some(_) => decode_base64(text).ok_or_else(|| {
+            Error::bad_request(Family::Protocol, "A string body must be base64-encoded.")
+        }),
+        // Kiota's BatchRequestContent drops every header of a sub-request and writes its JSON
+        // body in base64: with no headers at all, a body that decodes to JSON is taken as JSON.
+        None => match decode_base64(text) {
+            Some(bytes) if headerless && serde_json::from_slice::<Value>(&bytes).is_ok() => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                Ok(bytes)
+            }
+            _ => Err(missing_content_type()),
+        },
+    }
 }
 
 fn missing_content_type() -> Error {
@@ -571,6 +574,33 @@ mod tests {
         );
         assert!(uri("/$batch").is_err());
         assert!(uri("/$BATCH/").is_err());
+    }
+
+    #[test]
+    fn string_bodies_by_content_type() {
+        let bytes = |body: &str, content_type: Option<&str>, headerless: bool| {
+            let mut headers = HeaderMap::new();
+            if let Some(t) = content_type {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(t).unwrap());
+            }
+            body_bytes(&Value::String(body.into()), &mut headers, headerless)
+                .map(|b| (String::from_utf8_lossy(&b).into_owned(), headers))
+        };
+        let json = Some("application/json; charset=utf-8");
+        // A JSON text that is also valid base64 stays the JSON text.
+        assert_eq!(bytes("true", json, false).unwrap().0, "true");
+        assert_eq!(bytes("1234", json, false).unwrap().0, "1234");
+        assert_eq!(bytes("e30=", json, false).unwrap().0, "e30=");
+        // Other types carry base64.
+        assert_eq!(bytes("aGk=", Some("text/plain"), false).unwrap().0, "hi");
+        assert!(bytes("not base64!", Some("text/plain"), false).is_err());
+        // Kiota: no headers at all, base64 JSON.
+        let (text, headers) = bytes("e30=", None, true).unwrap();
+        assert_eq!(text, "{}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        // Headers without a Content-Type are not Kiota's form; nor is base64 that is not JSON.
+        assert!(bytes("e30=", None, false).is_err());
+        assert!(bytes("aGk=", None, true).is_err());
     }
 
     #[test]

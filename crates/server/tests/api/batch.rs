@@ -270,7 +270,19 @@ async fn urls_the_sdks_send_and_bodies_they_write() {
             { "id": "string-json", "method": "PATCH", "url": format!("/users/{carol_id}"),
               "headers": { "Content-Type": "application/json" }, "body": "{\"jobTitle\":\"Engineer\"}",
               "dependsOn": ["kiota"] },
+            // A JSON type declared: the string is the JSON text, never base64 (this one decodes
+            // to a JSON object, which must not be taken for the body).
+            { "id": "json-declared-base64", "method": "PATCH", "url": format!("/users/{carol_id}"),
+              "headers": { "Content-Type": "application/json" },
+              "body": base64_of(&json!({ "jobTitle": "Decoded" }).to_string()),
+              "dependsOn": ["string-json"] },
+            // Headers, but no Content-Type: not Kiota's headerless form, so no guessing.
+            { "id": "headers-base64", "method": "PATCH", "url": format!("/users/{carol_id}"),
+              "headers": { "Accept": "application/json" },
+              "body": base64_of(&json!({ "jobTitle": "Guessed" }).to_string()),
+              "dependsOn": ["string-json"] },
             { "id": "after", "method": "GET", "url": format!("/users/{carol_id}?$select=displayName,jobTitle"),
+              // Runs after the two above, which come first in the batch.
               "dependsOn": ["string-json"] },
             { "id": "count", "method": "GET", "url": "/users/$count",
               "headers": { "ConsistencyLevel": "eventual" } },
@@ -296,6 +308,8 @@ async fn urls_the_sdks_send_and_bodies_they_write() {
     }
     assert_eq!(status(&b, "kiota"), 204, "{b}");
     assert_eq!(status(&b, "string-json"), 204, "{b}");
+    assert_item_error(&b, "json-declared-base64", 400, "BadRequest");
+    assert_item_error(&b, "headers-base64", 400, "BadRequest");
     assert_eq!(answer(&b, "after")["body"]["displayName"], "Carol K.");
     assert_eq!(answer(&b, "after")["body"]["jobTitle"], "Engineer");
     // A body that is not JSON comes back in base64, as Graph writes binary bodies.
