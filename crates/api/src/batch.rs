@@ -14,7 +14,7 @@ use axum::{Router, body};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
-use switchboard_domain::{Error, Family};
+use switchboard_domain::{Error, ErrorKind, Family};
 use tower::ServiceExt;
 
 use crate::AppState;
@@ -83,7 +83,7 @@ async fn batch(
                     };
                     answer_of(&item.id, response).await
                 }
-                Err(error) => error_answer(&item.id, error, &ids),
+                Err(error) => error_answer(item, error, &ids),
             },
         };
         statuses[index] = answer["status"].as_u64().map(|s| s as u16);
@@ -509,34 +509,47 @@ fn display_name(name: &str) -> String {
 }
 
 /// The answer for a sub-request the batch refused before running it.
-fn error_answer(id: &str, error: Error, ids: &RequestIds) -> Value {
+fn error_answer(item: &Item, error: Error, ids: &RequestIds) -> Value {
     let status = error::status(error.kind).as_u16();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    json!({
-        "id": id,
-        "status": status,
-        "headers": { "Content-Type": "application/json", "Cache-Control": "no-cache" },
-        "body": error::envelope(&error, &request_id, &ids.client_request_id),
-    })
+    own_answer(item, status, &error, ids)
 }
 
 /// The answer for a sub-request one of whose dependencies failed: 424, and it is not run.
 fn failed_dependency_answer(item: &Item, dependency: &str, ids: &RequestIds) -> Value {
-    let error = Error::bad_request(
-        Family::Protocol,
+    let error = Error::new(
+        ErrorKind::BadRequest,
+        "FailedDependency",
         format!(
             "Request '{}' was not run because request '{dependency}', on which it depends, failed.",
             item.id
         ),
     );
+    own_answer(item, 424, &error, ids)
+}
+
+/// An error answer the batch writes itself, with the headers the middleware gives every
+/// sub-response it runs: its own `Request-Id`, the item's `client-request-id` (else the batch's),
+/// `OData-Version`. Clients correlate and log failures by them.
+fn own_answer(item: &Item, status: u16, error: &Error, ids: &RequestIds) -> Value {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut body = error::envelope(&error, &request_id, &ids.client_request_id);
-    body["error"]["code"] = Value::String("FailedDependency".into());
+    let client_request_id = item
+        .headers
+        .iter()
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("client-request-id"))
+        .map(|(_, value)| value.as_str())
+        .filter(|v| !v.is_empty() && v.len() <= 200 && HeaderValue::from_str(v).is_ok())
+        .unwrap_or(&ids.client_request_id);
     json!({
         "id": item.id,
-        "status": 424,
-        "headers": { "Content-Type": "application/json", "Cache-Control": "no-cache" },
-        "body": body,
+        "status": status,
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-cache",
+            "OData-Version": "4.0",
+            "Request-Id": request_id,
+            "Client-Request-Id": client_request_id,
+        },
+        "body": error::envelope(error, &request_id, client_request_id),
     })
 }
 

@@ -132,6 +132,8 @@ async fn depends_on_orders_the_run_and_failures_cascade_as_424() {
             { "id": "after-after", "method": "GET", "url": "/users", "depends_on": ["after-missing"] },
             { "id": "both", "method": "GET", "url": "/users", "dependsOn": ["create", "missing"] },
             { "id": "independent", "method": "GET", "url": "/users?$top=1" },
+            { "id": "own-client-id", "method": "GET", "url": "/users", "dependsOn": ["missing"],
+              "headers": { "Client-Request-Id": "5d1c7a9e-0f3b-4c8e-9a61-2b7d4e8f1c03" } },
         ]}),
     )
     .await;
@@ -159,8 +161,34 @@ async fn depends_on_orders_the_run_and_failures_cascade_as_424() {
             "after-missing",
             "after-after",
             "both",
-            "independent"
+            "independent",
+            "own-client-id"
         ]
+    );
+
+    // A 424 the batch writes itself carries the headers of an answer the route gives.
+    let missing = answer(&b, "missing");
+    for id in ["after-missing", "both", "own-client-id"] {
+        let a = answer(&b, id);
+        assert_eq!(a["headers"]["OData-Version"], "4.0", "{a}");
+        let request_id = a["headers"]["Request-Id"].as_str().expect("Request-Id");
+        assert_eq!(a["body"]["error"]["innerError"]["request-id"], request_id);
+        assert_ne!(a["headers"]["Request-Id"], missing["headers"]["Request-Id"]);
+        assert_eq!(
+            a["body"]["error"]["innerError"]["client-request-id"],
+            a["headers"]["Client-Request-Id"]
+        );
+    }
+    // The batch's client-request-id, or the item's own.
+    for id in ["after-missing", "both"] {
+        assert_eq!(
+            answer(&b, id)["headers"]["Client-Request-Id"],
+            missing["headers"]["Client-Request-Id"]
+        );
+    }
+    assert_eq!(
+        answer(&b, "own-client-id")["headers"]["Client-Request-Id"],
+        "5d1c7a9e-0f3b-4c8e-9a61-2b7d4e8f1c03"
     );
 }
 
@@ -367,6 +395,14 @@ async fn sub_request_mistakes_fail_alone() {
     }
     for id in ["nested", "embedded-nested"] {
         assert_item_error(&b, id, 400, "BadRequest");
+        // Refused by the batch itself, answered with a sub-response's headers all the same.
+        let headers = &answer(&b, id)["headers"];
+        assert_eq!(headers["OData-Version"], "4.0", "{headers}");
+        assert!(headers["Request-Id"].is_string(), "{headers}");
+        assert_eq!(
+            headers["Client-Request-Id"],
+            answer(&b, "fine")["headers"]["Client-Request-Id"]
+        );
         let message = answer(&b, id)["body"]["error"]["message"].as_str().unwrap();
         assert!(
             message.contains("cannot contain another batch"),
