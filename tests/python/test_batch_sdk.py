@@ -7,58 +7,20 @@ workaround does."""
 
 import asyncio
 import json
-import ssl
 import urllib.request
 import uuid
-from typing import Any
 
-import httpx
 import requests
-from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator, BaseBearerTokenAuthenticationProvider
-from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.models.aad_user_conversation_member import AadUserConversationMember
 from msgraph.generated.models.chat import Chat
 from msgraph.generated.models.chat_type import ChatType
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
-from msgraph_core import GraphClientFactory
 from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_item import BatchRequestItem
-
-PASSWORD = "Switchboard-Test-1"
-
-
-class StaticTokenProvider(AccessTokenProvider):
-    def __init__(self, token: str):
-        self._token, self._hosts = token, AllowedHostsValidator([])
-
-    async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] = {}) -> str:
-        return self._token
-
-    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
-        return self._hosts
+from sdk_clients import PASSWORD, app_token, user_token, v1_client as client_for
 
 
-def token(sb, **form) -> str:
-    answer = requests.post(
-        f"{sb.base}/{sb.tenant_id}/oauth2/v2.0/token",
-        data={"client_id": sb.client_id, "client_secret": sb.client_secret, **form},
-        verify=sb.cert,
-        timeout=30,
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["access_token"]
-
-
-def client_for(sb, access_token: str) -> GraphServiceClient:
-    http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=sb.cert))
-    )
-    adapter = GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticTokenProvider(access_token)), client=http)
-    adapter.base_url = sb.graph
-    return GraphServiceClient(request_adapter=adapter)
-
-
-def create_user(sb, app_token: str, alias: str) -> dict:
+def create_user(sb, access_token: str, alias: str) -> dict:
     r = requests.post(
         f"{sb.graph}/users",
         json={
@@ -68,7 +30,7 @@ def create_user(sb, app_token: str, alias: str) -> dict:
             "userPrincipalName": f"{alias}@{sb.domain}",
             "passwordProfile": {"forceChangePasswordNextSignIn": False, "password": PASSWORD},
         },
-        headers={"Authorization": f"Bearer {app_token}"},
+        headers={"Authorization": f"Bearer {access_token}"},
         verify=sb.cert,
         timeout=30,
     )
@@ -85,13 +47,10 @@ def member(sb, user_id: str) -> AadUserConversationMember:
 
 def test_batch_through_the_sdk(switchboard):
     sb = switchboard
-    app_token = token(sb, grant_type="client_credentials", scope="https://graph.microsoft.com/.default")
     tag = uuid.uuid4().hex[:6]
-    users = [create_user(sb, app_token, f"batch{tag}{i}") for i in range(2)]
-    delegated = token(
-        sb, grant_type="password", username=users[0]["userPrincipalName"], password=PASSWORD, scope=".default"
-    )
-    client = client_for(sb, delegated)
+    app = app_token(sb)
+    users = [create_user(sb, app, f"batch{tag}{i}") for i in range(2)]
+    client = client_for(sb, user_token(sb, users[0]["userPrincipalName"]))
 
     def content() -> BatchRequestContent:
         topic = f"Batched {tag}"

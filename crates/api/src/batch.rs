@@ -14,14 +14,14 @@ use axum::{Router, body};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
-use switchboard_domain::{Error, Family};
+use switchboard_domain::{Error, ErrorKind, Family};
 use tower::ServiceExt;
 
 use crate::AppState;
 use crate::body::JsonObject;
 use crate::context::Ctx;
 use crate::error::{self, ApiError};
-use crate::layers::{App, RequestIds};
+use crate::layers::{self, App, RequestIds};
 
 /// Graph's limit on the requests of one batch.
 const MAX_REQUESTS: usize = 20;
@@ -83,7 +83,7 @@ async fn batch(
                     };
                     answer_of(&item.id, response).await
                 }
-                Err(error) => error_answer(&item.id, error, &ids),
+                Err(error) => error_answer(item, error, &ids),
             },
         };
         statuses[index] = answer["status"].as_u64().map(|s| s as u16);
@@ -152,6 +152,8 @@ fn read_batch(mut body: Map<String, Value>) -> Result<Vec<Item>, ApiError> {
         };
         let headers = match request.remove("headers") {
             None | Some(Value::Null) => Vec::new(),
+            // Graph's page only says "key/value pairs"; OData's JSON batch reader takes any
+            // primitive value as its text, so numbers and booleans are read, `null` is not.
             Some(Value::Object(h)) => h
                 .into_iter()
                 .map(|(name, value)| match value {
@@ -159,7 +161,7 @@ fn read_batch(mut body: Map<String, Value>) -> Result<Vec<Item>, ApiError> {
                     Value::Number(n) => Ok((name, n.to_string())),
                     Value::Bool(b) => Ok((name, b.to_string())),
                     _ => Err(malformed(format!(
-                        "Header '{name}' of request '{id}' must be a string."
+                        "Header '{name}' of request '{id}' must be a string, number or boolean."
                     ))),
                 })
                 .collect::<Result<_, _>>()?,
@@ -299,39 +301,7 @@ fn sub_request(
 
     let bytes = match &item.body {
         None => Vec::new(),
-        Some(body) => {
-            let declared = headers.contains_key(header::CONTENT_TYPE);
-            let json_declared = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(is_json_media_type);
-            match body {
-                // A string body is base64 (binary content, or JSON as Kiota's batch writes it).
-                Value::String(text) => match decode_base64(text) {
-                    Some(bytes) if declared => bytes,
-                    // Kiota's BatchRequestContent drops the headers of every sub-request and
-                    // writes its JSON body in base64: a body that decodes to JSON is taken as JSON.
-                    Some(bytes) if serde_json::from_slice::<Value>(&bytes).is_ok() => {
-                        headers.insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("application/json"),
-                        );
-                        bytes
-                    }
-                    // JSON written as a JSON string rather than an object.
-                    None if json_declared => text.clone().into_bytes(),
-                    None if declared => {
-                        return Err(Error::bad_request(
-                            Family::Protocol,
-                            "A string body must be base64-encoded.",
-                        ));
-                    }
-                    _ => return Err(missing_content_type()),
-                },
-                _ if !declared => return Err(missing_content_type()),
-                other => serde_json::to_vec(other).unwrap_or_default(),
-            }
-        }
+        Some(body) => body_bytes(body, &mut headers, item.headers.is_empty())?,
     };
 
     let mut request = Request::new(Body::from(bytes));
@@ -339,6 +309,41 @@ fn sub_request(
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
     Ok(request)
+}
+
+/// The bytes an item's `body` stands for under its `Content-Type` (which `headers` holds, and
+/// which is set here for Kiota's form). `headerless`: the item came without any `headers`.
+fn body_bytes(body: &Value, headers: &mut HeaderMap, headerless: bool) -> Result<Vec<u8>, Error> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default());
+    let Value::String(text) = body else {
+        return match content_type {
+            Some(_) => Ok(serde_json::to_vec(body).unwrap_or_default()),
+            None => Err(missing_content_type()),
+        };
+    };
+    match content_type {
+        // JSON written as a JSON string: the text itself. Never base64, which would turn a JSON
+        // text that happens to be valid base64 (`true`, `1234`) into other bytes.
+        Some(t) if is_json_media_type(t) => Ok(text.clone().into_bytes()),
+        // Binary content (an image, a MIME message) travels in base64.
+        Some(_) => decode_base64(text).ok_or_else(|| {
+            Error::bad_request(Family::Protocol, "A string body must be base64-encoded.")
+        }),
+        // Kiota's BatchRequestContent drops every header of a sub-request and writes its JSON
+        // body in base64: with no headers at all, a body that decodes to JSON is taken as JSON.
+        None => match decode_base64(text) {
+            Some(bytes) if headerless && serde_json::from_slice::<Value>(&bytes).is_ok() => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                Ok(bytes)
+            }
+            _ => Err(missing_content_type()),
+        },
+    }
 }
 
 fn missing_content_type() -> Error {
@@ -383,17 +388,35 @@ fn sub_request_uri(url: &str, version: &str) -> Result<Uri, Error> {
         Some((p, q)) => (p, Some(q)),
         None => (rest, None),
     };
+    let other_version = |named: &str| {
+        bad(format!(
+            "The request URL '{url}' names the API version '{named}', but the batch was sent to '{version}'."
+        ))
+    };
     let path = path.trim_start_matches('/');
     let (first, remainder) = path.split_once('/').unwrap_or((path, ""));
     let path = if first.eq_ignore_ascii_case("v1.0") || first.eq_ignore_ascii_case("beta") {
         if !first.eq_ignore_ascii_case(version) {
-            return Err(bad(format!(
-                "The request URL '{url}' names the API version '{first}', but the batch was sent to '{version}'."
-            )));
+            return Err(other_version(first));
         }
         remainder
     } else {
         path
+    };
+    // The router reads `/{version}/http://host/{version}/…` as the link it embeds (the JavaScript
+    // client's PageIterator sends that); the checks below must see the path that will run, or
+    // `/http://x/beta/me` would run under beta in a v1.0 batch and `/http://x/v1.0/$batch` nest.
+    let sent = format!("/{version}/{path}");
+    let path = match layers::embedded_link(&sent) {
+        Some(inner) => {
+            let inner = &inner[1..];
+            let (named, remainder) = inner.split_once('/').unwrap_or((inner, ""));
+            if named != version {
+                return Err(other_version(named));
+            }
+            remainder
+        }
+        None => path,
     };
     if path.trim_end_matches('/').eq_ignore_ascii_case("$batch") {
         return Err(bad("A batch cannot contain another batch.".to_string()));
@@ -486,34 +509,47 @@ fn display_name(name: &str) -> String {
 }
 
 /// The answer for a sub-request the batch refused before running it.
-fn error_answer(id: &str, error: Error, ids: &RequestIds) -> Value {
+fn error_answer(item: &Item, error: Error, ids: &RequestIds) -> Value {
     let status = error::status(error.kind).as_u16();
-    let request_id = uuid::Uuid::new_v4().to_string();
-    json!({
-        "id": id,
-        "status": status,
-        "headers": { "Content-Type": "application/json", "Cache-Control": "no-cache" },
-        "body": error::envelope(&error, &request_id, &ids.client_request_id),
-    })
+    own_answer(item, status, &error, ids)
 }
 
 /// The answer for a sub-request one of whose dependencies failed: 424, and it is not run.
 fn failed_dependency_answer(item: &Item, dependency: &str, ids: &RequestIds) -> Value {
-    let error = Error::bad_request(
-        Family::Protocol,
+    let error = Error::new(
+        ErrorKind::BadRequest,
+        "FailedDependency",
         format!(
             "Request '{}' was not run because request '{dependency}', on which it depends, failed.",
             item.id
         ),
     );
+    own_answer(item, 424, &error, ids)
+}
+
+/// An error answer the batch writes itself, with the headers the middleware gives every
+/// sub-response it runs: its own `Request-Id`, the item's `client-request-id` (else the batch's),
+/// `OData-Version`. Clients correlate and log failures by them.
+fn own_answer(item: &Item, status: u16, error: &Error, ids: &RequestIds) -> Value {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let mut body = error::envelope(&error, &request_id, &ids.client_request_id);
-    body["error"]["code"] = Value::String("FailedDependency".into());
+    let client_request_id = item
+        .headers
+        .iter()
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("client-request-id"))
+        .map(|(_, value)| value.as_str())
+        .filter(|v| !v.is_empty() && v.len() <= 200 && HeaderValue::from_str(v).is_ok())
+        .unwrap_or(&ids.client_request_id);
     json!({
         "id": item.id,
-        "status": 424,
-        "headers": { "Content-Type": "application/json", "Cache-Control": "no-cache" },
-        "body": body,
+        "status": status,
+        "headers": {
+            "Content-Type": "application/json",
+            "Cache-Control": "no-cache",
+            "OData-Version": "4.0",
+            "Request-Id": request_id,
+            "Client-Request-Id": client_request_id,
+        },
+        "body": error::envelope(error, &request_id, client_request_id),
     })
 }
 
@@ -540,8 +576,44 @@ mod tests {
             "/v1.0/users?$filter=city%20eq%20null"
         );
         assert!(uri("/beta/me").is_err());
+        // An embedded link is read as the router reads it, before the version and nesting checks.
+        assert!(uri("/http://x/beta/me").is_err());
+        assert!(uri("/v1.0/https://x/beta/me").is_err());
+        assert!(uri("http://x/v1.0/http://x/beta/me").is_err());
+        assert!(uri("/http://x/v1.0/$batch").is_err());
+        assert_eq!(
+            uri("/http://x/v1.0/users?$top=1").unwrap(),
+            "/v1.0/users?$top=1"
+        );
         assert!(uri("/$batch").is_err());
         assert!(uri("/$BATCH/").is_err());
+    }
+
+    #[test]
+    fn string_bodies_by_content_type() {
+        let bytes = |body: &str, content_type: Option<&str>, headerless: bool| {
+            let mut headers = HeaderMap::new();
+            if let Some(t) = content_type {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_str(t).unwrap());
+            }
+            body_bytes(&Value::String(body.into()), &mut headers, headerless)
+                .map(|b| (String::from_utf8_lossy(&b).into_owned(), headers))
+        };
+        let json = Some("application/json; charset=utf-8");
+        // A JSON text that is also valid base64 stays the JSON text.
+        assert_eq!(bytes("true", json, false).unwrap().0, "true");
+        assert_eq!(bytes("1234", json, false).unwrap().0, "1234");
+        assert_eq!(bytes("e30=", json, false).unwrap().0, "e30=");
+        // Other types carry base64.
+        assert_eq!(bytes("aGk=", Some("text/plain"), false).unwrap().0, "hi");
+        assert!(bytes("not base64!", Some("text/plain"), false).is_err());
+        // Kiota: no headers at all, base64 JSON.
+        let (text, headers) = bytes("e30=", None, true).unwrap();
+        assert_eq!(text, "{}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        // Headers without a Content-Type are not Kiota's form; nor is base64 that is not JSON.
+        assert!(bytes("e30=", None, false).is_err());
+        assert!(bytes("aGk=", None, true).is_err());
     }
 
     #[test]

@@ -144,7 +144,7 @@ fn normalize(mut request: Request) -> Request {
 /// `http://` link for a path (it knows only `https://` ones) and sends
 /// `/v1.0/http://host:port/v1.0/users?$skiptoken=…`: the path the link names is what was meant.
 /// Any origin is read so, as the links' origin may be `--public-url`; this server answers it.
-fn embedded_link(path: &str) -> Option<&str> {
+pub(crate) fn embedded_link(path: &str) -> Option<&str> {
     let rest = path
         .strip_prefix("/v1.0/")
         .or_else(|| path.strip_prefix("/beta/"))?;

@@ -132,6 +132,8 @@ async fn depends_on_orders_the_run_and_failures_cascade_as_424() {
             { "id": "after-after", "method": "GET", "url": "/users", "depends_on": ["after-missing"] },
             { "id": "both", "method": "GET", "url": "/users", "dependsOn": ["create", "missing"] },
             { "id": "independent", "method": "GET", "url": "/users?$top=1" },
+            { "id": "own-client-id", "method": "GET", "url": "/users", "dependsOn": ["missing"],
+              "headers": { "Client-Request-Id": "5d1c7a9e-0f3b-4c8e-9a61-2b7d4e8f1c03" } },
         ]}),
     )
     .await;
@@ -159,8 +161,34 @@ async fn depends_on_orders_the_run_and_failures_cascade_as_424() {
             "after-missing",
             "after-after",
             "both",
-            "independent"
+            "independent",
+            "own-client-id"
         ]
+    );
+
+    // A 424 the batch writes itself carries the headers of an answer the route gives.
+    let missing = answer(&b, "missing");
+    for id in ["after-missing", "both", "own-client-id"] {
+        let a = answer(&b, id);
+        assert_eq!(a["headers"]["OData-Version"], "4.0", "{a}");
+        let request_id = a["headers"]["Request-Id"].as_str().expect("Request-Id");
+        assert_eq!(a["body"]["error"]["innerError"]["request-id"], request_id);
+        assert_ne!(a["headers"]["Request-Id"], missing["headers"]["Request-Id"]);
+        assert_eq!(
+            a["body"]["error"]["innerError"]["client-request-id"],
+            a["headers"]["Client-Request-Id"]
+        );
+    }
+    // The batch's client-request-id, or the item's own.
+    for id in ["after-missing", "both"] {
+        assert_eq!(
+            answer(&b, id)["headers"]["Client-Request-Id"],
+            missing["headers"]["Client-Request-Id"]
+        );
+    }
+    assert_eq!(
+        answer(&b, "own-client-id")["headers"]["Client-Request-Id"],
+        "5d1c7a9e-0f3b-4c8e-9a61-2b7d4e8f1c03"
     );
 }
 
@@ -270,7 +298,19 @@ async fn urls_the_sdks_send_and_bodies_they_write() {
             { "id": "string-json", "method": "PATCH", "url": format!("/users/{carol_id}"),
               "headers": { "Content-Type": "application/json" }, "body": "{\"jobTitle\":\"Engineer\"}",
               "dependsOn": ["kiota"] },
+            // A JSON type declared: the string is the JSON text, never base64 (this one decodes
+            // to a JSON object, which must not be taken for the body).
+            { "id": "json-declared-base64", "method": "PATCH", "url": format!("/users/{carol_id}"),
+              "headers": { "Content-Type": "application/json" },
+              "body": base64_of(&json!({ "jobTitle": "Decoded" }).to_string()),
+              "dependsOn": ["string-json"] },
+            // Headers, but no Content-Type: not Kiota's headerless form, so no guessing.
+            { "id": "headers-base64", "method": "PATCH", "url": format!("/users/{carol_id}"),
+              "headers": { "Accept": "application/json" },
+              "body": base64_of(&json!({ "jobTitle": "Guessed" }).to_string()),
+              "dependsOn": ["string-json"] },
             { "id": "after", "method": "GET", "url": format!("/users/{carol_id}?$select=displayName,jobTitle"),
+              // Runs after the two above, which come first in the batch.
               "dependsOn": ["string-json"] },
             { "id": "count", "method": "GET", "url": "/users/$count",
               "headers": { "ConsistencyLevel": "eventual" } },
@@ -296,6 +336,8 @@ async fn urls_the_sdks_send_and_bodies_they_write() {
     }
     assert_eq!(status(&b, "kiota"), 204, "{b}");
     assert_eq!(status(&b, "string-json"), 204, "{b}");
+    assert_item_error(&b, "json-declared-base64", 400, "BadRequest");
+    assert_item_error(&b, "headers-base64", 400, "BadRequest");
     assert_eq!(answer(&b, "after")["body"]["displayName"], "Carol K.");
     assert_eq!(answer(&b, "after")["body"]["jobTitle"], "Engineer");
     // A body that is not JSON comes back in base64, as Graph writes binary bodies.
@@ -335,10 +377,39 @@ async fn sub_request_mistakes_fail_alone() {
             { "id": "wrong-method", "method": "PUT", "url": "/users" },
             { "id": "bad-query", "method": "GET", "url": "/users?$top=banana" },
             { "id": "fine", "method": "GET", "url": "/users" },
+            // A link embedded after the version (the JavaScript client's PageIterator form) is
+            // checked as the path it names: no other version, no nested batch.
+            { "id": "embedded-other-version", "method": "GET", "url": "/http://x/beta/me" },
+            { "id": "embedded-after-version", "method": "GET", "url": "/v1.0/https://x/beta/users" },
+            { "id": "embedded-nested", "method": "POST", "url": "/http://x/v1.0/$batch",
+              "headers": { "Content-Type": "application/json" }, "body": { "requests": [] } },
+            { "id": "embedded-same-version", "method": "GET", "url": "/http://x/v1.0/users?$top=1" },
         ]}),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    for id in ["embedded-other-version", "embedded-after-version"] {
+        assert_item_error(&b, id, 400, "BadRequest");
+        let message = answer(&b, id)["body"]["error"]["message"].as_str().unwrap();
+        assert!(message.contains("'beta'"), "{id}: {message}");
+    }
+    for id in ["nested", "embedded-nested"] {
+        assert_item_error(&b, id, 400, "BadRequest");
+        // Refused by the batch itself, answered with a sub-response's headers all the same.
+        let headers = &answer(&b, id)["headers"];
+        assert_eq!(headers["OData-Version"], "4.0", "{headers}");
+        assert!(headers["Request-Id"].is_string(), "{headers}");
+        assert_eq!(
+            headers["Client-Request-Id"],
+            answer(&b, "fine")["headers"]["Client-Request-Id"]
+        );
+        let message = answer(&b, id)["body"]["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("cannot contain another batch"),
+            "{id}: {message}"
+        );
+    }
+    assert_eq!(status(&b, "embedded-same-version"), 200, "{b}");
     assert_item_error(&b, "no-content-type", 400, "BadRequest");
     assert_item_error(&b, "headers-without-content-type", 400, "BadRequest");
     assert_item_error(&b, "nested", 400, "BadRequest");
@@ -383,6 +454,18 @@ async fn malformed_batches_are_refused_whole() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["responses"].as_array().unwrap().len(), 20);
 
+    // Header values that are numbers or booleans are read as their JSON text.
+    let (s, b) = batch(
+        &t,
+        "v1.0",
+        &admin,
+        &json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users/$count",
+            "headers": { "ConsistencyLevel": "eventual", "X-Retry-Count": 2, "X-Test": true } }] }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(status(&b, "1"), 200, "{b}");
+
     let twenty_one: Vec<Value> = (1..=21).map(|i| get(&i.to_string())).collect();
     let cases = [
         json!({ "requests": twenty_one }),
@@ -398,6 +481,8 @@ async fn malformed_batches_are_refused_whole() {
         json!({ "requests": [{ "id": "1", "method": "G E T", "url": "/users" }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": ["x"] }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": { "a": {} } }] }),
+        json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": { "a": null } }] }),
+        json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "headers": { "a": ["x"] } }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "dependsOn": ["2"] }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "dependsOn": "2" }] }),
         json!({ "requests": [{ "id": "1", "method": "GET", "url": "/users", "dependsOn": ["1"] }] }),
@@ -442,4 +527,52 @@ async fn malformed_batches_are_refused_whole() {
         .post("/v1.0/$BATCH", &admin, &json!({ "requests": [get("1")] }))
         .await;
     assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn credentials_and_host_inside_an_item_are_ignored() {
+    let t = TestServer::start().await;
+    let admin = t.admin_token().await;
+    let alice = t.create_user(&admin, "alice", "Alice").await;
+    let alice_upn = alice["userPrincipalName"].as_str().unwrap().to_string();
+    let alice_token = t.user_token(&alice_upn, PASSWORD, "User.Read").await;
+    // The smuggled token is good on its own: it may list users.
+    let (s, _) = t.get("/v1.0/users", &admin).await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, b) = batch(
+        &t,
+        "v1.0",
+        &alice_token,
+        &json!({ "requests": [
+            { "id": "smuggled-token", "method": "GET", "url": "/users",
+              "headers": { "Authorization": format!("Bearer {admin}") } },
+            { "id": "smuggled-token-lowercase", "method": "GET", "url": "/users",
+              "headers": { " authorization ": format!("Bearer {admin}") } },
+            { "id": "smuggled-host", "method": "GET", "url": "/me",
+              "headers": { "Host": "evil.example", "Authorization": format!("Bearer {admin}") } },
+        ]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Answered as the batch's own User.Read token is answered on /users.
+    let (alone, body) = t.get("/v1.0/users", &alice_token).await;
+    assert_error(alone, &body, 403, "Authorization_RequestDenied");
+    assert_item_error(&b, "smuggled-token", 403, "Authorization_RequestDenied");
+    assert_item_error(
+        &b,
+        "smuggled-token-lowercase",
+        403,
+        "Authorization_RequestDenied",
+    );
+    // /me is still Alice (the batch's token), and its links name the host the batch was sent to.
+    let me = answer(&b, "smuggled-host");
+    assert_eq!(me["status"], 200, "{me}");
+    assert_eq!(me["body"]["userPrincipalName"], alice_upn.as_str());
+    let context = me["body"]["@odata.context"].as_str().unwrap();
+    assert!(
+        context.starts_with(&format!("{}/v1.0/$metadata#", t.base)),
+        "{context}"
+    );
+    assert!(!context.contains("evil.example"), "{context}");
 }
