@@ -134,7 +134,7 @@ fn parse(parts: &[&str], kind: TokenKind, now_ms: i64) -> Result<ChangeToken, To
         seq: seq.parse().map_err(|_| TokenError::Invalid)?,
         issued_ms: issued.parse().map_err(|_| TokenError::Invalid)?,
     };
-    if now_ms - token.issued_ms > kind.ttl() {
+    if now_ms.saturating_sub(token.issued_ms) > kind.ttl() {
         return Err(TokenError::Expired);
     }
     Ok(token)
