@@ -1,16 +1,18 @@
 //! Fuzzes the ids and cursors that arrive in URLs: chat message ids, chat membership ids,
-//! `$skiptoken` keyset cursors and Graph date-times.
+//! `$skiptoken` keyset cursors, Graph date-times and the keys of `@odata.bind` / `$ref` URLs.
 //!
 //! Beyond "no panic": whatever parses is canonical enough to be written again and parse to
 //! the same value (a message id is digits only; a cursor re-encodes to one that decodes to the
 //! same values; a date-time in Graph's range writes back to the same instant), and a
-//! membership id names a user only for the chat it was made for.
+//! membership id names a user only for the chat it was made for; a key taken from a URL is
+//! never empty and holds no `/` or `'`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use switchboard_domain::chat_messages::parse_id;
 use switchboard_domain::chats::{member_user_id, membership_id};
+use switchboard_domain::teams_apps::navigation_key;
 use switchboard_domain::{graph_time, paging};
 use switchboard_odata::sql::SortKey;
 
@@ -58,5 +60,9 @@ fuzz_target!(|text: &str| {
         if (FIRST_MS..=LAST_MS).contains(&ms) {
             assert_eq!(graph_time::parse(&graph_time::millis(ms)), Some(ms), "{text:?}");
         }
+    }
+
+    if let Some(key) = navigation_key(text, "chats") {
+        assert!(!key.is_empty() && !key.contains(['/', '\'']), "{text:?} gave {key:?}");
     }
 });

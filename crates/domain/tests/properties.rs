@@ -12,6 +12,7 @@ use switchboard_domain::chats::{member_user_id, membership_id};
 use switchboard_domain::mail::{MailRecord, Recipient, html_to_text, mime, preview};
 use switchboard_domain::mail_attachments::AttachmentRecord;
 use switchboard_domain::message_body::{markers, sanitize};
+use switchboard_domain::teams_apps::navigation_key;
 use switchboard_domain::{graph_time, paging};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
@@ -504,6 +505,26 @@ proptest! {
     fn membership_id_garbage_never_panics(text in prop_oneof![".*", "[A-Za-z0-9+/=]{0,80}"], chat in chat_id()) {
         if let Some(user) = member_user_id(&text, &chat) {
             prop_assert_eq!(user.clone(), user.to_ascii_lowercase());
+        }
+    }
+
+    /// A chat id in any of the URL shapes SDKs bind with comes back as it was.
+    #[test]
+    fn navigation_keys_round_trip(id in chat_id(), base in prop::sample::select(&["https://graph.microsoft.com/v1.0/", "/", "", "http://127.0.0.1:1/beta/users/u/"][..]), shape in 0..4u8) {
+        let encoded = id.replace(':', "%3A").replace('@', "%40");
+        let url = match shape {
+            0 => format!("{base}chats('{id}')"),
+            1 => format!("{base}chats(%27{encoded}%27)"),
+            2 => format!("{base}Chats/{encoded}"),
+            _ => format!("{base}chats/{id}/"),
+        };
+        prop_assert_eq!(navigation_key(&url, "chats"), Some(id), "{}", url);
+    }
+
+    #[test]
+    fn navigation_key_garbage_never_panics(text in prop_oneof![".*", "[a-z/()'%0-9A-F:]{0,30}"]) {
+        if let Some(key) = navigation_key(&text, "chats") {
+            prop_assert!(!key.is_empty() && !key.contains(['/', '\'']));
         }
     }
 
