@@ -9,7 +9,10 @@ use switchboard_domain::change_tokens::{
 };
 use switchboard_domain::chat_messages::parse_id;
 use switchboard_domain::chats::{member_user_id, membership_id};
-use switchboard_domain::mail::{MailRecord, Recipient, html_to_text, mime, preview};
+use switchboard_domain::mail::{
+    MailRecord, Recipient, html_to_text, mime, new_change_key, new_folder_id, new_message_id,
+    preview,
+};
 use switchboard_domain::mail_attachments::AttachmentRecord;
 use switchboard_domain::message_body::{markers, sanitize};
 use switchboard_domain::teams_apps::navigation_key;
@@ -555,6 +558,30 @@ proptest! {
     #[test]
     fn date_time_garbage_never_panics(text in prop_oneof![".*", "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{0,20}[Z+-][0-9:]{0,5}"]) {
         let _ = graph_time::parse(&text);
+    }
+}
+
+/// Mail ids are Exchange-shaped and travel in URL paths unescaped: prefix, URL-safe alphabet,
+/// fixed length, and never the same twice.
+#[test]
+fn mail_ids_have_exchanges_shape() {
+    let url_safe = |id: &str| {
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..500 {
+        let (message, folder, key) = (new_message_id(), new_folder_id(), new_change_key());
+        assert!(
+            message.starts_with("AAMkA") && message.len() == 69 && url_safe(&message),
+            "{message}"
+        );
+        assert!(
+            folder.starts_with("AQMkA") && folder.len() == 49 && url_safe(&folder),
+            "{folder}"
+        );
+        assert!(key.starts_with("CQAAABYAAA") && key.len() == 30, "{key}");
+        assert!(seen.insert(message) && seen.insert(folder) && seen.insert(key));
     }
 }
 
