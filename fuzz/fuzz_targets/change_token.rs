@@ -60,7 +60,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if text != original {
-        assert!(!accepted(&text), "{original:?} edited to {text:?} still verifies");
+        assert!(
+            !accepted(&text),
+            "{original:?} edited to {text:?} still verifies"
+        );
     } else {
         assert!(accepted(&text));
     }

@@ -16,7 +16,9 @@ fuzz_target!(|html: &str| {
     assert!(!shown.starts_with(char::is_whitespace), "{shown:?}");
     let chars: Vec<char> = shown.chars().collect();
     assert!(
-        chars.windows(2).all(|w| !(w[0].is_whitespace() && w[1].is_whitespace())),
+        chars
+            .windows(2)
+            .all(|w| !(w[0].is_whitespace() && w[1].is_whitespace())),
         "{shown:?}"
     );
     if !html.contains(['<', '&']) {

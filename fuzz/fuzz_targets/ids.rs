@@ -33,7 +33,10 @@ const LAST_MS: i64 = 253_402_300_799_999;
 
 fuzz_target!(|text: &str| {
     if let Some(id) = parse_id(text) {
-        assert!(id >= 0 && text.bytes().all(|b| b.is_ascii_digit()), "{text:?}");
+        assert!(
+            id >= 0 && text.bytes().all(|b| b.is_ascii_digit()),
+            "{text:?}"
+        );
         assert_eq!(parse_id(&id.to_string()), Some(id));
     }
 
@@ -58,11 +61,18 @@ fuzz_target!(|text: &str| {
 
     if let Some(ms) = graph_time::parse(text) {
         if (FIRST_MS..=LAST_MS).contains(&ms) {
-            assert_eq!(graph_time::parse(&graph_time::millis(ms)), Some(ms), "{text:?}");
+            assert_eq!(
+                graph_time::parse(&graph_time::millis(ms)),
+                Some(ms),
+                "{text:?}"
+            );
         }
     }
 
     if let Some(key) = navigation_key(text, "chats") {
-        assert!(!key.is_empty() && !key.contains(['/', '\'']), "{text:?} gave {key:?}");
+        assert!(
+            !key.is_empty() && !key.contains(['/', '\'']),
+            "{text:?} gave {key:?}"
+        );
     }
 });

@@ -68,8 +68,7 @@ fuzz_target!(|html: &str| {
             let url = value.trim().to_ascii_lowercase();
             let is_url = matches!(key.as_str(), "href" | "src" | "cite");
             assert!(
-                !is_url ||
-                    (!url.starts_with("javascript:") && !url.starts_with("vbscript:")),
+                !is_url || (!url.starts_with("javascript:") && !url.starts_with("vbscript:")),
                 "{key}={value:?} survived in {clean:?}"
             );
         }

@@ -235,6 +235,16 @@ mod tests {
             ),
             Err(TokenError::Expired)
         );
+        // The age of a token issued at the far end of time saturates instead of overflowing
+        // (found by the `tokens_expire` property; the server never signs such a time).
+        let ancient = ChangeToken {
+            issued_ms: i64::MIN,
+            ..token(TokenKind::Delta)
+        };
+        assert_eq!(
+            verify(secret, &sign(secret, &ancient), TokenKind::Delta, i64::MAX),
+            Err(TokenError::Expired)
+        );
         let page = sign(secret, &token(TokenKind::Page));
         assert_eq!(
             verify(
