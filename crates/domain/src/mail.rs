@@ -2177,6 +2177,8 @@ fn header_name(name: &str) -> String {
         .collect()
 }
 
+/// `"Name" <address>`; in the quoted name a `\` is doubled so that a trailing one cannot escape
+/// the closing quote.
 fn mime_address(r: &Recipient) -> String {
     let address = header_text(&r.address.clone().unwrap_or_default());
     match &r.name {
