@@ -91,7 +91,7 @@ impl Recipient {
 }
 
 /// A mail message as stored (one mailbox's copy).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct MailRecord {
     /// Opaque id (changes when the message moves).
     pub id: String,
@@ -246,9 +246,7 @@ impl MailRecord {
 
     /// `bodyPreview`: the first 255 characters of the text.
     pub fn body_preview(&self) -> String {
-        let text = self.body_text();
-        let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        collapsed.chars().take(255).collect()
+        preview(&self.body_text())
     }
 
     /// Every recipient's address and name, for `$search`.
@@ -276,6 +274,13 @@ impl MailRecord {
     }
 }
 
+/// `bodyPreview` of a plain text: whitespace runs collapsed to one space, then the first 255
+/// characters (not bytes, so never half a character).
+pub fn preview(text: &str) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed.chars().take(255).collect()
+}
+
 /// HTML to readable text: tags dropped (block ends become line breaks), `<head>`, `<style>` and
 /// `<script>` contents dropped, common entities decoded.
 pub fn html_to_text(html: &str) -> String {
@@ -284,14 +289,19 @@ pub fn html_to_text(html: &str) -> String {
     while let Some(pos) = rest.find('<') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 1..];
-        let end = after.find('>').map(|e| e + 1).unwrap_or(after.len());
-        let tag = after[..end.saturating_sub(1)].trim().to_ascii_lowercase();
+        // An unclosed tag runs to the end of the input (sliced whole: cutting off its last byte
+        // would split a multi-byte character).
+        let (tag, end) = match after.find('>') {
+            Some(e) => (&after[..e], e + 1),
+            None => (after, after.len()),
+        };
+        let tag = tag.trim().to_ascii_lowercase();
         let name: String = tag
             .trim_start_matches('/')
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect();
-        rest = &after[end.min(after.len())..];
+        rest = &after[end..];
         if !tag.starts_with('/') && matches!(name.as_str(), "head" | "style" | "script" | "title") {
             let close = format!("</{name}");
             match rest.to_ascii_lowercase().find(&close) {
@@ -2274,10 +2284,29 @@ fn finish<T>(mut items: Vec<T>, top: usize, skip: u64, count: Option<u64>) -> Li
     }
 }
 
+/// A header field body from stored text: CR and LF become spaces, so no value (a subject, a
+/// display name, a custom header a client sent) can end its header line and start another.
+fn header_text(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+/// A header field name from stored text: only the printable ASCII RFC 5322 allows (no space,
+/// no `:`), so a name can neither end the line nor smuggle in a value.
+fn header_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_graphic() && *c != ':')
+        .collect()
+}
+
+/// `"Name" <address>`; in the quoted name a `\` is doubled so that a trailing one cannot escape
+/// the closing quote.
 fn mime_address(r: &Recipient) -> String {
-    let address = r.address.clone().unwrap_or_default();
+    let address = header_text(&r.address.clone().unwrap_or_default());
     match &r.name {
-        Some(n) if !n.is_empty() => format!("\"{}\" <{address}>", n.replace('"', "'")),
+        Some(n) if !n.is_empty() => format!(
+            "\"{}\" <{address}>",
+            header_text(&n.replace('\\', "\\\\").replace('"', "'"))
+        ),
         _ => format!("<{address}>"),
     }
 }
@@ -2319,18 +2348,18 @@ pub fn mime(m: &MailRecord, attachments: &[crate::mail_attachments::AttachmentRe
     }
     out.push_str(&format!(
         "Subject: {}\r\n",
-        m.subject
-            .clone()
-            .unwrap_or_default()
-            .replace(['\r', '\n'], " ")
+        header_text(m.subject.as_deref().unwrap_or_default())
     ));
     out.push_str(&format!(
         "Date: {}\r\n",
         rfc2822_date(m.sent_ms.unwrap_or(m.created_ms))
     ));
-    out.push_str(&format!("Message-ID: {}\r\n", m.internet_message_id));
+    out.push_str(&format!(
+        "Message-ID: {}\r\n",
+        header_text(&m.internet_message_id)
+    ));
     for (n, v) in &m.headers {
-        out.push_str(&format!("{n}: {v}\r\n"));
+        out.push_str(&format!("{}: {}\r\n", header_name(n), header_text(v)));
     }
     out.push_str("MIME-Version: 1.0\r\n");
     let subtype = if m.body_type == "html" {
@@ -2356,7 +2385,7 @@ pub fn mime(m: &MailRecord, attachments: &[crate::mail_attachments::AttachmentRe
         let disposition = if a.is_inline { "inline" } else { "attachment" };
         out.push_str(&format!(
             "--{boundary}\r\nContent-Type: {}; name=\"{name}\"\r\nContent-Disposition: {disposition}; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n",
-            a.content_type.replace(['\r', '\n'], " ")
+            header_text(&a.content_type)
         ));
         if let Some(id) = &a.content_id {
             out.push_str(&format!(

@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use switchboard_odata::ast::{
-    CompareOp, Expr, ExprKind, Function, Lambda, LambdaBody, LambdaKind, Literal, MemberPath, Span,
+    CompareOp, Expr, ExprKind, Function, Lambda, LambdaBody, LambdaKind, Literal, MemberPath,
+    Search, SearchTerm, Span,
 };
 use switchboard_odata::sql::{
     Dialect, Postgres, SortKey, SqlValue, Sqlite, compile_filter, compile_search_like, fts5_match,
@@ -647,4 +648,89 @@ fn fts5_injection_attempts_stay_quoted() {
     let fts = fts5_match(&search).unwrap();
     assert!(only_quoted_terms(&fts), "{fts}");
     assert!(!only_quoted_terms("\"a\" NEAR(b)"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// `$search` (KQL): printing a query and parsing it gives the same tree
+// ---------------------------------------------------------------------------------------------
+
+/// A bare word: no whitespace, parentheses, quotes or `:`, and not an operator.
+fn search_word() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9_.@'\\\\é€*^-]{1,8}".prop_filter("operators are not words", |w| {
+        !["AND", "OR", "NOT"].contains(&w.as_str())
+    })
+}
+
+fn search_term() -> impl Strategy<Value = Search> {
+    prop_oneof![
+        search_word().prop_map(|text| Search::Term(SearchTerm {
+            property: None,
+            text,
+            phrase: false
+        })),
+        "[a-zA-Z0-9 \"\\\\:()'é]{1,12}"
+            .prop_filter("phrases are not blank", |t| !t.trim().is_empty())
+            .prop_map(|text| Search::Term(SearchTerm {
+                property: None,
+                text,
+                phrase: true
+            })),
+        ("[a-zA-Z][a-zA-Z0-9_/]{0,8}", search_word(), any::<bool>()).prop_map(
+            |(property, text, phrase)| Search::Term(SearchTerm {
+                property: Some(property),
+                text,
+                phrase
+            })
+        ),
+    ]
+}
+
+fn search_tree() -> impl Strategy<Value = Search> {
+    search_term().prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Search::And),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Search::Or),
+            inner.prop_map(|s| Search::Not(Box::new(s))),
+        ]
+    })
+}
+
+/// `text` as the inside of a KQL `"…"` string.
+fn kql_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// A query as it reads inside Graph's outer quotes (where `"…"` is a phrase).
+fn kql(search: &Search) -> String {
+    let child = |s: &Search| match s {
+        Search::And(_) | Search::Or(_) => format!("({})", kql(s)),
+        _ => kql(s),
+    };
+    match search {
+        Search::Term(t) => {
+            let text = if t.phrase {
+                format!("\"{}\"", kql_escape(&t.text))
+            } else {
+                t.text.clone()
+            };
+            match &t.property {
+                Some(p) => format!("{p}:{text}"),
+                None => text,
+            }
+        }
+        Search::And(items) => items.iter().map(child).collect::<Vec<_>>().join(" AND "),
+        Search::Or(items) => items.iter().map(child).collect::<Vec<_>>().join(" OR "),
+        Search::Not(inner) => format!("NOT {}", child(inner)),
+    }
+}
+
+proptest! {
+    /// Graph clients send `$search="…"`: the printed query, escaped into the outer quotes,
+    /// parses back to the tree it came from.
+    #[test]
+    fn printed_searches_parse_back_to_the_same_tree(tree in search_tree()) {
+        let text = format!("\"{}\"", kql_escape(&kql(&tree)));
+        let parsed = parse_search(&text, &Limits::default());
+        prop_assert_eq!(parsed, Ok(tree), "{}", text);
+    }
 }
