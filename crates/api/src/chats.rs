@@ -340,18 +340,17 @@ fn member_input(item: Value) -> Result<MemberInput, ApiError> {
             "Each member must be an object.",
         ));
     };
-    if let Some(t) = map.get("@odata.type").and_then(Value::as_str) {
-        if !t
+    if let Some(t) = map.get("@odata.type").and_then(Value::as_str)
+        && !t
             .trim_start_matches('#')
             .eq_ignore_ascii_case("microsoft.graph.aadUserConversationMember")
-        {
-            return Err(ApiError::bad_request(
-                Family::Teams,
-                format!(
-                    "Members of type '{t}' are not supported; use '#microsoft.graph.aadUserConversationMember'."
-                ),
-            ));
-        }
+    {
+        return Err(ApiError::bad_request(
+            Family::Teams,
+            format!(
+                "Members of type '{t}' are not supported; use '#microsoft.graph.aadUserConversationMember'."
+            ),
+        ));
     }
     let user_bind = map
         .get("user@odata.bind")

@@ -105,10 +105,10 @@ pub fn project(full: Map<String, Value>, select: &[&str]) -> Map<String, Value> 
             out.insert((*name).to_string(), v.clone());
         }
     }
-    if !out.contains_key("id") {
-        if let Some(id) = full.get("id") {
-            out.insert("id".into(), id.clone());
-        }
+    if !out.contains_key("id")
+        && let Some(id) = full.get("id")
+    {
+        out.insert("id".into(), id.clone());
     }
     out
 }

@@ -59,12 +59,15 @@ const GRAPH_RESOURCES: [&str; 2] = [
 /// for Argon2 each time. Milliseconds.
 const VERIFIED_SECRET_TTL_MS: i64 = 5 * 60 * 1000;
 
+/// A client secret that verified: (tenant, client, SHA-256 of the secret, the hash it matched).
+type VerifiedSecret = (String, String, Vec<u8>, String);
+
 /// The token endpoint's logic.
 pub struct TokenService {
     store: Arc<dyn Store>,
     issuer: Arc<TokenIssuer>,
     /// (tenant, client, SHA-256 of secret, hash it matched) → verified-until, epoch ms.
-    verified: Mutex<HashMap<(String, String, Vec<u8>, String), i64>>,
+    verified: Mutex<HashMap<VerifiedSecret, i64>>,
     /// How long an authorization code may wait for its redemption, ms.
     code_lifetime_ms: i64,
 }
@@ -585,10 +588,10 @@ impl TokenService {
                 .iter()
                 .filter(|s| s.end_ms.is_none_or(|end| end > now))
         };
-        if let Ok(cache) = self.verified.lock() {
-            if live().any(|s| cache.get(&known(&s.hash)).is_some_and(|until| *until > now)) {
-                return Ok(());
-            }
+        if let Ok(cache) = self.verified.lock()
+            && live().any(|s| cache.get(&known(&s.hash)).is_some_and(|until| *until > now))
+        {
+            return Ok(());
         }
         let hashes: Vec<String> = live().map(|s| s.hash.clone()).collect();
         let secret = secret.to_string();

@@ -341,15 +341,15 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            if let Some(b) = text
+        if bytes[i] == b'%'
+            && i + 3 <= bytes.len()
+            && let Some(b) = text
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -383,12 +383,12 @@ impl Chats<'_> {
             (Owner::Caller, PrincipalKind::App { .. }) => Ok(None),
             (Owner::User(key), kind) => {
                 let user = self.user(caller, key).await?;
-                if let PrincipalKind::User { user_id, .. } = kind {
-                    if !user.id.eq_ignore_ascii_case(user_id) {
-                        return Err(forbidden(
-                            "A delegated caller may only address their own chats.",
-                        ));
-                    }
+                if let PrincipalKind::User { user_id, .. } = kind
+                    && !user.id.eq_ignore_ascii_case(user_id)
+                {
+                    return Err(forbidden(
+                        "A delegated caller may only address their own chats.",
+                    ));
                 }
                 Ok(Some(user))
             }
@@ -466,10 +466,10 @@ impl Chats<'_> {
             }
             members.push(member);
         }
-        if let Some(c) = &creator {
-            if !members.iter().any(|m| m.user_id == c.id) {
-                return Err(bad("The caller must be one of the chat's members."));
-            }
+        if let Some(c) = &creator
+            && !members.iter().any(|m| m.user_id == c.id)
+        {
+            return Err(bad("The caller must be one of the chat's members."));
         }
         let id = match chat_type {
             ChatType::OneOnOne => {
@@ -938,12 +938,11 @@ pub fn check_access(
     };
     if let (Owner::User(_), PrincipalKind::User { user_id, .. }, Some(u)) =
         (owner, &caller.kind, &user)
+        && !u.id.eq_ignore_ascii_case(user_id)
     {
-        if !u.id.eq_ignore_ascii_case(user_id) {
-            return Err(forbidden(
-                "A delegated caller may only address their own chats.",
-            ));
-        }
+        return Err(forbidden(
+            "A delegated caller may only address their own chats.",
+        ));
     }
     let chat = chat.ok_or_else(|| Error::not_found(TEAMS, chat_id))?;
     let me = match user {

@@ -554,24 +554,24 @@ pub struct MailChange {
 impl MailChange {
     /// Applies the change to the stored message.
     pub fn apply(&self, m: &mut MailRecord) -> Result<(), Error> {
-        if let Some(expected) = &self.if_match {
-            if *expected != m.change_key {
-                return Err(Error::new(
-                    ErrorKind::PreconditionFailed,
-                    "ErrorIrresolvableConflict",
-                    "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
-                ));
-            }
+        if let Some(expected) = &self.if_match
+            && *expected != m.change_key
+        {
+            return Err(Error::new(
+                ErrorKind::PreconditionFailed,
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
+            ));
         }
         if !self.patch.is_empty() {
             let input = parse_message(&self.patch)?;
-            if !m.is_draft {
-                if let Some(name) = input.draft_only() {
-                    return Err(Error::bad_request(
-                        OUTLOOK,
-                        format!("The property '{name}' can only be changed on a draft message."),
-                    ));
-                }
+            if !m.is_draft
+                && let Some(name) = input.draft_only()
+            {
+                return Err(Error::bad_request(
+                    OUTLOOK,
+                    format!("The property '{name}' can only be changed on a draft message."),
+                ));
             }
             input.apply(m);
         }
@@ -587,6 +587,10 @@ impl MailChange {
 
 /// What the store did with a write.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once per write and moved straight to the caller; a box would only add an allocation"
+)]
 pub enum MailOutcome {
     /// Done; the message as it now is (for inserts, the first record).
     Done(Option<MailRecord>),
@@ -728,14 +732,14 @@ fn recipient(name: &str, value: &Value) -> Result<Recipient, Error> {
         }
     };
     let address = text("address")?;
-    if let Some(a) = &address {
-        if !valid_address(a) {
-            return Err(Error::new(
-                ErrorKind::BadRequest,
-                "ErrorInvalidRecipients",
-                format!("At least one recipient is not valid., Recipient '{a}' is not resolved."),
-            ));
-        }
+    if let Some(a) = &address
+        && !valid_address(a)
+    {
+        return Err(Error::new(
+            ErrorKind::BadRequest,
+            "ErrorInvalidRecipients",
+            format!("At least one recipient is not valid., Recipient '{a}' is not resolved."),
+        ));
     }
     Ok(Recipient {
         address,
@@ -1276,10 +1280,10 @@ impl Mail<'_> {
             )
             .await?;
         let user = user.ok_or_else(|| invalid_user(key))?;
-        if let (Owner::User(_), PrincipalKind::User { user_id, .. }) = (owner, &caller.kind) {
-            if !user.id.eq_ignore_ascii_case(user_id) {
-                return Err(access_denied());
-            }
+        if let (Owner::User(_), PrincipalKind::User { user_id, .. }) = (owner, &caller.kind)
+            && !user.id.eq_ignore_ascii_case(user_id)
+        {
+            return Err(access_denied());
         }
         if !has_root {
             self.store
@@ -1722,15 +1726,15 @@ impl Mail<'_> {
         let m = self.message(&mb, folder, id).await?;
         let deleted = self.folder(&mb, "deleteditems").await?;
         if m.folder_id == deleted.id {
-            if let Some(expected) = &if_match {
-                if *expected != m.change_key {
-                    return MailChange {
-                        if_match,
-                        ..Default::default()
-                    }
-                    .apply(&mut m.clone())
-                    .map(|_| ());
+            if let Some(expected) = &if_match
+                && *expected != m.change_key
+            {
+                return MailChange {
+                    if_match,
+                    ..Default::default()
                 }
+                .apply(&mut m.clone())
+                .map(|_| ());
             }
             self.store
                 .write_mail(&MailWrite::Delete {
@@ -2021,6 +2025,10 @@ impl Mail<'_> {
     /// `createReply`, `createReplyAll`, `createForward` (201 with the draft, `send_now` false) and
     /// `reply`, `replyAll`, `forward` (sent at once, `send_now` true): threaded on the original
     /// (same conversation, `In-Reply-To`/`References`), the original quoted below the comment.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "what the route addresses (caller, mailbox, folder, message) and the action; a struct would only rename them"
+    )]
     pub async fn respond(
         &self,
         caller: &Principal,
@@ -2105,10 +2113,10 @@ impl Mail<'_> {
                 d.to = extra_to.clone().unwrap_or_default();
             }
         }
-        if kind != ResponseKind::Forward {
-            if let Some(extra) = &extra_to {
-                d.to.extend(extra.iter().cloned());
-            }
+        if kind != ResponseKind::Forward
+            && let Some(extra) = &extra_to
+        {
+            d.to.extend(extra.iter().cloned());
         }
         d.conversation_id = original.conversation_id.clone();
         d.conversation_index = reply_conversation_index(&original.conversation_index);

@@ -615,19 +615,6 @@ pub fn markdown() -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn docs_page_is_current() {
-        let committed = include_str!("../../../docs/permissions.md");
-        assert_eq!(
-            committed,
-            super::markdown(),
-            "regenerate docs/permissions.md from permissions::markdown()"
-        );
-    }
-}
-
 /// Every application role Switchboard knows; the administrator application holds all of them.
 pub const ALL_APPLICATION_ROLES: &[&str] = &[
     "User.Read.All",
@@ -689,3 +676,16 @@ pub const ALL_DELEGATED_SCOPES: &[&str] = &[
     "Mail.ReadWrite",
     "Mail.Send",
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_page_is_current() {
+        let committed = include_str!("../../../docs/permissions.md");
+        assert_eq!(
+            committed,
+            super::markdown(),
+            "regenerate docs/permissions.md from permissions::markdown()"
+        );
+    }
+}

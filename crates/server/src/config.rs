@@ -131,6 +131,10 @@ const KEYS: &[&str] = &[
 
 impl Config {
     /// Loads the layered configuration.
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's own error, returned once at start-up"
+    )]
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, figment::Error> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {

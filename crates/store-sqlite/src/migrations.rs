@@ -85,12 +85,12 @@ pub fn run(conn: &mut Connection) -> Result<(), StoreError> {
             )));
         }
         let known = MIGRATIONS.iter().find(|m| m.0 == *version);
-        if let Some((_, name, sql)) = known {
-            if checksum(sql) != *sum {
-                return Err(StoreError::Internal(format!(
-                    "migration {version} ({name}) differs from the one applied to this database"
-                )));
-            }
+        if let Some((_, name, sql)) = known
+            && checksum(sql) != *sum
+        {
+            return Err(StoreError::Internal(format!(
+                "migration {version} ({name}) differs from the one applied to this database"
+            )));
         }
     }
     for (version, name, sql) in MIGRATIONS {

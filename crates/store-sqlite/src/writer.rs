@@ -30,8 +30,10 @@ type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// (so its savepoint is kept or rolled back) and returns the [`Finish`] that answers the caller
 /// after the group's commit. The result travels inside that closure: no shared slot, no lock.
 struct Job {
-    op: Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>,
+    op: JobOp,
 }
+
+type JobOp = Box<dyn FnOnce(Option<&Connection>) -> (bool, Finish) + Send>;
 
 /// Commit counters shared with the store.
 #[derive(Debug, Default)]

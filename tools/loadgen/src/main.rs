@@ -384,10 +384,11 @@ impl Bench {
         make: MakeReq,
         background: Option<(usize, MakeReq)>,
     ) -> Value {
-        if let Some(only) = &self.args.only {
-            if !scenario.contains(only.as_str()) && !scenario.starts_with("http_ceiling") {
-                return json!({ "requests_per_sec": 0.0 });
-            }
+        if let Some(only) = &self.args.only
+            && !scenario.contains(only.as_str())
+            && !scenario.starts_with("http_ceiling")
+        {
+            return json!({ "requests_per_sec": 0.0 });
         }
         let pid = server.pid();
         reset_peak(pid);

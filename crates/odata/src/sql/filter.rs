@@ -544,19 +544,20 @@ impl<'a> Compiler<'a> {
         let matches = self
             .dialect
             .matches(&column.sql, &placeholder, column.case_insensitive);
-        if anchor == Anchor::Prefix && column.case_insensitive {
-            if let Some((low, high)) = super::nocase_prefix_bounds(text) {
-                // The next two placeholders, bound only if the dialect writes a range.
-                let next = self.params.len();
-                let (low_at, high_at) = (
-                    self.dialect.placeholder(next + 1),
-                    self.dialect.placeholder(next + 2),
-                );
-                if let Some(range) = self.dialect.prefix_range(&column.sql, &low_at, &high_at) {
-                    self.bind(SqlValue::Text(low));
-                    self.bind(SqlValue::Text(high));
-                    return Ok(format!("({matches} AND {range})"));
-                }
+        if anchor == Anchor::Prefix
+            && column.case_insensitive
+            && let Some((low, high)) = super::nocase_prefix_bounds(text)
+        {
+            // The next two placeholders, bound only if the dialect writes a range.
+            let next = self.params.len();
+            let (low_at, high_at) = (
+                self.dialect.placeholder(next + 1),
+                self.dialect.placeholder(next + 2),
+            );
+            if let Some(range) = self.dialect.prefix_range(&column.sql, &low_at, &high_at) {
+                self.bind(SqlValue::Text(low));
+                self.bind(SqlValue::Text(high));
+                return Ok(format!("({matches} AND {range})"));
             }
         }
         Ok(format!("({matches})"))

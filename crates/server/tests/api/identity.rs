@@ -82,7 +82,8 @@ async fn token_errors_as_the_identity_platform() {
         f.extend_from_slice(extra);
         f
     };
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             with(&[
                 ("grant_type", "client_credentials"),
