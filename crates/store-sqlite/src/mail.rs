@@ -1274,6 +1274,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_folder_read_counts_through_indexes() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        let read = record("read", "x");
+        let mut unread = record("unread", "y");
+        unread.is_read = false;
+        write(&c, &MailWrite::Insert(vec![read, unread])).unwrap();
+        let drafts = folder(&c, "u", "drafts").unwrap().unwrap();
+        assert_eq!(
+            (drafts.total_item_count, drafts.unread_item_count),
+            (2, 1),
+            "{drafts:?}"
+        );
+        // A draft, a send and a message list read their folder first: its counts must not
+        // scan other mailboxes' folders or look up every message of the folder in the table.
+        let mut plan = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT {FOLDER_COLUMNS} FROM mail_folders AS f WHERE f.user_id = ?1 AND (f.id = ?2 OR f.well_known = lower(?2))"
+            ))
+            .unwrap();
+        let steps: Vec<String> = plan
+            .query_map(params!["u", "drafts"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let searches: Vec<&String> = steps
+            .iter()
+            .filter(|s| s.starts_with("SEARCH m") || s.starts_with("SEARCH c"))
+            .collect();
+        assert_eq!(searches.len(), 3, "{steps:?}");
+        assert!(
+            searches.iter().all(|s| s.contains("COVERING INDEX")),
+            "{steps:?}"
+        );
+        assert!(!steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
+    }
+
     /// A writer and a reader connection on one WAL database, as the store has them.
     fn writer_and_reader() -> (tempfile::TempDir, Connection, Connection) {
         let dir = tempfile::tempdir().unwrap();
