@@ -1278,6 +1278,7 @@ mod tests {
     fn a_folder_read_counts_through_indexes() {
         let mut c = Connection::open_in_memory().unwrap();
         crate::migrations::run(&mut c).unwrap();
+        crate::configure(&c, true).unwrap();
         let read = record("read", "x");
         let mut unread = record("unread", "y");
         unread.is_read = false;
