@@ -49,8 +49,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         16,
-        "mail_folder_count_indexes",
-        include_str!("../migrations/0016_mail_folder_count_indexes.sql"),
+        "mail_folder_counts",
+        include_str!("../migrations/0016_mail_folder_counts.sql"),
     ),
 ];
 
