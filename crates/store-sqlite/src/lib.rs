@@ -83,6 +83,18 @@ fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(internal)?;
     conn.set_prepared_statement_cache_capacity(256);
+    // Without the query planner stability guarantee, SQLite marks a statement to be re-planned
+    // when a bound value it looked at while planning changes, and any ORDER BY with a bound
+    // parameter does that (3.54). rusqlite clears the bindings when a cached statement is
+    // returned, which expires it, so the list page, among others, was parsed again on every
+    // execution (about a tenth of a list's CPU). No query here relies on plans that depend on
+    // bound values: partial indexes have literal conditions and `startswith` binds its own
+    // range bounds (`store-sqlite` tests check those plans on a connection configured here).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(internal)?;
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;

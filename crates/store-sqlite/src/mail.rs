@@ -21,8 +21,7 @@ use crate::query::to_sqlite;
 
 const FOLDER_COLUMNS: &str = "f.id, f.tenant_id, f.user_id, f.parent_id, f.display_name, f.well_known, f.is_hidden, f.created_ms,
     (SELECT count(*) FROM mail_folders AS c WHERE c.parent_id = f.id),
-    (SELECT count(*) FROM mail_messages AS m WHERE m.folder_id = f.id),
-    (SELECT count(*) FROM mail_messages AS m WHERE m.folder_id = f.id AND m.is_read = 0)";
+    f.total_item_count, f.unread_item_count";
 
 fn folder_row(r: &Row<'_>) -> rusqlite::Result<FolderRecord> {
     Ok(FolderRecord {
@@ -1274,6 +1273,67 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_folder_read_counts_through_indexes() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        crate::configure(&c, true).unwrap();
+        let read = record("read", "x");
+        let mut unread = record("unread", "y");
+        unread.is_read = false;
+        write(&c, &MailWrite::Insert(vec![read, unread])).unwrap();
+        let drafts = folder(&c, "u", "drafts").unwrap().unwrap();
+        assert_eq!(
+            (drafts.total_item_count, drafts.unread_item_count),
+            (2, 1),
+            "{drafts:?}"
+        );
+        let counts = |c: &Connection| {
+            let f = folder(c, "u", "drafts").unwrap().unwrap();
+            (f.total_item_count, f.unread_item_count)
+        };
+        let archive = folder(&c, "u", "archive").unwrap().unwrap().id;
+        c.execute(
+            "UPDATE mail_messages SET folder_id = ?1 WHERE subject = 'unread'",
+            params![archive],
+        )
+        .unwrap();
+        assert_eq!(counts(&c), (1, 0));
+        let moved = folder(&c, "u", "archive").unwrap().unwrap();
+        assert_eq!((moved.total_item_count, moved.unread_item_count), (1, 1));
+        c.execute(
+            "UPDATE mail_messages SET folder_id = ?1, is_read = 0 WHERE subject = 'read'",
+            params![drafts.id],
+        )
+        .unwrap();
+        assert_eq!(counts(&c), (1, 1));
+        c.execute("DELETE FROM mail_messages WHERE subject = 'read'", [])
+            .unwrap();
+        assert_eq!(counts(&c), (0, 0));
+        // A draft, a send and a message list read their folder first: its counts must not
+        // scan other mailboxes' folders or look up every message of the folder in the table.
+        let mut plan = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT {FOLDER_COLUMNS} FROM mail_folders AS f WHERE f.user_id = ?1 AND (f.id = ?2 OR f.well_known = lower(?2))"
+            ))
+            .unwrap();
+        let steps: Vec<String> = plan
+            .query_map(params!["u", "drafts"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let searches: Vec<&String> = steps
+            .iter()
+            .filter(|s| s.contains("SEARCH m") || s.contains("SEARCH c"))
+            .collect();
+        assert_eq!(searches.len(), 1, "{steps:?}");
+        assert!(
+            searches.iter().all(|s| s.contains("COVERING INDEX")),
+            "{steps:?}"
+        );
+        assert!(!steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
+    }
+
     /// A writer and a reader connection on one WAL database, as the store has them.
     fn writer_and_reader() -> (tempfile::TempDir, Connection, Connection) {
         let dir = tempfile::tempdir().unwrap();
@@ -1408,6 +1468,10 @@ mod tests {
         c.execute_batch(include_str!("../migrations/0012_mail_changes.sql"))
             .unwrap();
         c.execute_batch(include_str!("../migrations/0013_mail_attachments.sql"))
+            .unwrap();
+        // The folder reads below are today's, which read the counts 0016 keeps (0015 touches no
+        // folder and no counted column).
+        c.execute_batch(include_str!("../migrations/0016_mail_folder_counts.sql"))
             .unwrap();
         c.execute(
             "INSERT INTO mail_attachments (id, user_id, message_key, name, content_type, size, is_inline, modified_ms, content)

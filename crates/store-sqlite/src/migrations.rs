@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail_fresh_immutable_ids",
         include_str!("../migrations/0015_mail_fresh_immutable_ids.sql"),
     ),
+    (
+        16,
+        "mail_folder_counts",
+        include_str!("../migrations/0016_mail_folder_counts.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.

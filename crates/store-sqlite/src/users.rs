@@ -170,6 +170,7 @@ mod tests {
     fn directory() -> Connection {
         let mut c = Connection::open_in_memory().unwrap();
         crate::migrations::run(&mut c).unwrap();
+        crate::configure(&c, true).unwrap();
         c.execute_batch(
             "INSERT INTO tenants VALUES ('t', 'T', 't.example', 0), ('o', 'O', 'o.example', 0);
              WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999)
