@@ -187,14 +187,7 @@ fn app_expand(ctx: &Ctx) -> Result<AppExpand, ApiError> {
             )));
         }
         let o = &item.options;
-        if o.filter.is_some()
-            || !o.orderby.is_empty()
-            || o.top.is_some()
-            || o.skip.is_some()
-            || o.count.is_some()
-            || !o.expand.is_empty()
-            || o.search.is_some()
-        {
+        if o.has_more_than_select() {
             return Err(bad(
                 "Only $select is supported inside $expand=appDefinitions(…).",
             ));

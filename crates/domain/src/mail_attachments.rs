@@ -182,14 +182,7 @@ pub fn message_expand(items: &[ExpandItem]) -> Result<Option<AttachmentsExpand>,
         let path = item.path.trim();
         if path.eq_ignore_ascii_case("attachments") {
             let o = &item.options;
-            if o.filter.is_some()
-                || !o.orderby.is_empty()
-                || o.top.is_some()
-                || o.skip.is_some()
-                || o.count.is_some()
-                || !o.expand.is_empty()
-                || o.search.is_some()
-            {
+            if o.has_more_than_select() {
                 return Err(not_implemented(
                     "Switchboard implements only $select inside $expand=attachments.",
                 ));

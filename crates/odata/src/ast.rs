@@ -306,6 +306,20 @@ pub struct NestedOptions {
     pub search: Option<Search>,
 }
 
+impl NestedOptions {
+    /// Whether any option but `$select` is set (what nested options of an `$expand` that only
+    /// supports `$select` must refuse).
+    pub fn has_more_than_select(&self) -> bool {
+        self.filter.is_some()
+            || !self.orderby.is_empty()
+            || self.top.is_some()
+            || self.skip.is_some()
+            || self.count.is_some()
+            || !self.expand.is_empty()
+            || self.search.is_some()
+    }
+}
+
 /// A `$search` query: terms combined with `AND`, `OR` and `NOT`.
 ///
 /// Graph sends the value quoted (`"displayName:wa"`, `"from:bob AND subject:report"`); the

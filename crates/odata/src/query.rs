@@ -524,6 +524,22 @@ mod tests {
         QueryOptions::parse(query, &Limits::default()).unwrap_or_else(|e| panic!("{query}: {e}"))
     }
 
+    #[test]
+    fn only_select_inside_an_expand() {
+        let select_only = &parse("$expand=attachments($select=name,size)").expand[0].options;
+        assert!(!select_only.has_more_than_select());
+        for nested in [
+            "$top=1",
+            "$filter=size gt 1",
+            "$orderby=name",
+            "$count=true",
+            "$skip=1",
+        ] {
+            let q = parse(&format!("$expand=attachments($select=name;{nested})"));
+            assert!(q.expand[0].options.has_more_than_select(), "{nested}");
+        }
+    }
+
     fn fail(query: &str) -> ODataError {
         QueryOptions::parse(query, &Limits::default()).unwrap_err()
     }
