@@ -35,6 +35,7 @@ use switchboard_domain::teams_apps::{
 use switchboard_domain::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use switchboard_domain::users::{UserPatch, UserRecord};
 
+use query::OwnedListQuery;
 use readers::Readers;
 pub use writer::DEFAULT_MAX_GROUP;
 use writer::Writer;
@@ -219,26 +220,9 @@ impl Store for SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<Page<Application>, StoreError> {
         let tenant = tenant_id.to_string();
-        let filter = query.filter.cloned();
-        let search = query.search.cloned();
-        let (order, after, limit, count) = (
-            query.order.clone(),
-            query.after.clone(),
-            query.limit,
-            query.count,
-        );
+        let query = OwnedListQuery::of(query);
         self.readers
-            .read(move |c| {
-                let q = ListQuery {
-                    filter: filter.as_ref(),
-                    search: search.as_ref(),
-                    order,
-                    after,
-                    limit,
-                    count,
-                };
-                tenants::list_applications(c, &tenant, &q)
-            })
+            .read(move |c| query.with(|q| tenants::list_applications(c, &tenant, q)))
             .await
     }
 
@@ -531,28 +515,10 @@ impl Store for SqliteStore {
         tenant_id: &str,
         query: &ListQuery<'_>,
     ) -> Result<Page<UserRecord>, StoreError> {
-        // The query borrows the request; the blocking reader needs owned data.
         let tenant = tenant_id.to_string();
-        let filter = query.filter.cloned();
-        let search = query.search.cloned();
-        let (order, after, limit, count) = (
-            query.order.clone(),
-            query.after.clone(),
-            query.limit,
-            query.count,
-        );
+        let query = OwnedListQuery::of(query);
         self.readers
-            .read(move |c| {
-                let q = ListQuery {
-                    filter: filter.as_ref(),
-                    search: search.as_ref(),
-                    order,
-                    after,
-                    limit,
-                    count,
-                };
-                users::list(c, &tenant, &q)
-            })
+            .read(move |c| query.with(|q| users::list(c, &tenant, q)))
             .await
     }
 
@@ -636,25 +602,9 @@ impl Store for SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<Page<ChatView>, StoreError> {
         let (tenant, user) = (tenant_id.to_string(), user_id.to_string());
-        let filter = query.filter.cloned();
-        let (order, after, limit, count) = (
-            query.order.clone(),
-            query.after.clone(),
-            query.limit,
-            query.count,
-        );
+        let query = OwnedListQuery::of(query);
         self.readers
-            .read(move |c| {
-                let q = ListQuery {
-                    filter: filter.as_ref(),
-                    search: None,
-                    order,
-                    after,
-                    limit,
-                    count,
-                };
-                chats::list(c, &tenant, &user, &q)
-            })
+            .read(move |c| query.with(|q| chats::list(c, &tenant, &user, q)))
             .await
     }
 
@@ -738,25 +688,9 @@ impl Store for SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<Page<TeamsAppRecord>, StoreError> {
         let tenant = tenant_id.to_string();
-        let filter = query.filter.cloned();
-        let (order, after, limit, count) = (
-            query.order.clone(),
-            query.after.clone(),
-            query.limit,
-            query.count,
-        );
+        let query = OwnedListQuery::of(query);
         self.readers
-            .read(move |c| {
-                let q = ListQuery {
-                    filter: filter.as_ref(),
-                    search: None,
-                    order,
-                    after,
-                    limit,
-                    count,
-                };
-                teams_apps::list_apps(c, &tenant, &q)
-            })
+            .read(move |c| query.with(|q| teams_apps::list_apps(c, &tenant, q)))
             .await
     }
 
@@ -821,25 +755,9 @@ impl Store for SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<Page<InstalledApp>, StoreError> {
         let chat = chat_id.to_string();
-        let filter = query.filter.cloned();
-        let (order, after, limit, count) = (
-            query.order.clone(),
-            query.after.clone(),
-            query.limit,
-            query.count,
-        );
+        let query = OwnedListQuery::of(query);
         self.readers
-            .read(move |c| {
-                let q = ListQuery {
-                    filter: filter.as_ref(),
-                    search: None,
-                    order,
-                    after,
-                    limit,
-                    count,
-                };
-                teams_apps::list_installed(c, &chat, &q)
-            })
+            .read(move |c| query.with(|q| teams_apps::list_installed(c, &chat, q)))
             .await
     }
 
@@ -975,25 +893,9 @@ impl Store for SqliteStore {
         query: &ListQuery<'_>,
     ) -> Result<Page<MessageRecord>, StoreError> {
         let chat = chat_id.to_string();
-        let filter = query.filter.cloned();
-        let (order, after, limit, count) = (
-            query.order.clone(),
-            query.after.clone(),
-            query.limit,
-            query.count,
-        );
+        let query = OwnedListQuery::of(query);
         self.readers
-            .read(move |c| {
-                let q = ListQuery {
-                    filter: filter.as_ref(),
-                    search: None,
-                    order,
-                    after,
-                    limit,
-                    count,
-                };
-                chat_messages::list(c, &chat, visible_from, &q)
-            })
+            .read(move |c| query.with(|q| chat_messages::list(c, &chat, visible_from, q)))
             .await
     }
 

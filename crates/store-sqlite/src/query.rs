@@ -6,6 +6,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, params_from_iter};
 use switchboard_domain::StoreError;
 use switchboard_domain::store::{ListQuery, Page};
+use switchboard_odata::ast::{Expr, Search};
 use switchboard_odata::schema::EntitySchema;
 use switchboard_odata::sql::{self, SortKey, SqlValue};
 
@@ -31,6 +32,50 @@ fn from_sqlite(v: ValueRef<'_>) -> SqlValue {
         ValueRef::Real(r) => SqlValue::Real(r),
         ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => SqlValue::Text(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+/// A [`ListQuery`] with its borrowed parts owned: the request's query borrows the request, and
+/// the blocking reader it is sent to needs owned data.
+pub struct OwnedListQuery {
+    filter: Option<Expr>,
+    search: Option<Search>,
+    order: Vec<SortKey>,
+    after: Option<Vec<SqlValue>>,
+    limit: usize,
+    count: bool,
+}
+
+impl OwnedListQuery {
+    pub fn of(q: &ListQuery<'_>) -> OwnedListQuery {
+        OwnedListQuery {
+            filter: q.filter.cloned(),
+            search: q.search.cloned(),
+            order: q.order.clone(),
+            after: q.after.clone(),
+            limit: q.limit,
+            count: q.count,
+        }
+    }
+
+    /// Runs `f` with the query borrowed back from this owned copy.
+    pub fn with<T>(self, f: impl FnOnce(&ListQuery<'_>) -> T) -> T {
+        let OwnedListQuery {
+            filter,
+            search,
+            order,
+            after,
+            limit,
+            count,
+        } = self;
+        f(&ListQuery {
+            filter: filter.as_ref(),
+            search: search.as_ref(),
+            order,
+            after,
+            limit,
+            count,
+        })
     }
 }
 
