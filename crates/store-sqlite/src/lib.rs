@@ -96,11 +96,15 @@ fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
         true,
     )
     .map_err(internal)?;
+    // No memory-mapped I/O: every commit grows the file, and each reader then remapped it (munmap,
+    // TLB shoot-downs and page faults on its next read transaction: about a tenth of a list
+    // page's CPU while sends ran, and the mapped pages counted in RSS). WAL pages are read with
+    // pread either way. BENCHMARKS.md, round 4.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = 268435456;",
+         PRAGMA mmap_size = 0;",
     )
     .map_err(internal)?;
     if writer {
