@@ -10,15 +10,18 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use switchboard_domain::chat_messages::{BodyInput, ChatMessages, MessageInput, MessageRecord};
+use switchboard_domain::chat_messages::{
+    BodyInput, ChatMessages, Listed, MessageInput, MessageRecord, Rendering,
+};
 use switchboard_domain::chats::{Owner, urlencode};
 use switchboard_domain::graph_time::millis;
 use switchboard_domain::{Error, ErrorKind, Family};
 
 use crate::AppState;
 use crate::body::{BodyReader, JsonObject};
-use crate::chats::{Params, message_type, owner, param, param_ci};
+use crate::chats::{Params, message_type_shown, owner, param, param_ci};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::odata;
@@ -76,17 +79,34 @@ fn messages_context(ctx: &Ctx, owner: &Owner, chat_id: &str) -> String {
 /// without building a `Value` tree first. Optionally preceded by `@odata.context` (an entity answer) or
 /// `@odata.type` (items of `Collection(chatMessage)`).
 pub struct MessageJson<'a> {
-    ctx: &'a Ctx,
+    style: MessageStyle,
     m: &'a MessageRecord,
     context: Option<String>,
     typed: bool,
 }
 
+/// Everything of a request that changes how a message is written: [`MessageJson`] reads nothing
+/// else of it, so renderings can be kept per style (`renderings.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MessageStyle {
+    /// `Prefer: include-unknown-enum-members` (`messageType` `systemEventMessage`).
+    pub unknown_enum_members: bool,
+}
+
+impl MessageStyle {
+    /// The style `ctx` asks for.
+    pub fn of(ctx: &Ctx) -> MessageStyle {
+        MessageStyle {
+            unknown_enum_members: ctx.prefers("include-unknown-enum-members"),
+        }
+    }
+}
+
 impl<'a> MessageJson<'a> {
     /// The message alone.
-    pub fn new(ctx: &'a Ctx, m: &'a MessageRecord) -> MessageJson<'a> {
+    pub fn new(ctx: &Ctx, m: &'a MessageRecord) -> MessageJson<'a> {
         MessageJson {
-            ctx,
+            style: MessageStyle::of(ctx),
             m,
             context: None,
             typed: false,
@@ -94,7 +114,7 @@ impl<'a> MessageJson<'a> {
     }
 
     /// The message as an entity answer, with its context (as [`odata::entity`] writes it).
-    pub fn entity(ctx: &'a Ctx, fragment: &str, m: &'a MessageRecord) -> MessageJson<'a> {
+    pub fn entity(ctx: &Ctx, fragment: &str, m: &'a MessageRecord) -> MessageJson<'a> {
         MessageJson {
             context: Some(ctx.context(&format!("{fragment}/$entity"))),
             ..MessageJson::new(ctx, m)
@@ -102,7 +122,7 @@ impl<'a> MessageJson<'a> {
     }
 
     /// The message with its `@odata.type` first.
-    pub fn typed(ctx: &'a Ctx, m: &'a MessageRecord) -> MessageJson<'a> {
+    pub fn typed(ctx: &Ctx, m: &'a MessageRecord) -> MessageJson<'a> {
         MessageJson {
             typed: true,
             ..MessageJson::new(ctx, m)
@@ -151,7 +171,7 @@ impl Serialize for MessageJson<'_> {
                 map.end()
             }
         }
-        let (ctx, m) = (self.ctx, self.m);
+        let m = self.m;
         let deleted = m.deleted_ms.is_some();
         let shown = |v: &'_ Value| !(deleted || v.is_null());
         let null = ();
@@ -165,7 +185,10 @@ impl Serialize for MessageJson<'_> {
         map.serialize_entry("id", &m.id.to_string())?;
         map.serialize_entry("replyToId", &null)?;
         map.serialize_entry("etag", &m.modified_ms.to_string())?;
-        map.serialize_entry("messageType", message_type(ctx, &m.message_type))?;
+        map.serialize_entry(
+            "messageType",
+            message_type_shown(self.style.unknown_enum_members, &m.message_type),
+        )?;
         map.serialize_entry("createdDateTime", &millis(m.created_ms))?;
         map.serialize_entry("lastModifiedDateTime", &millis(m.modified_ms))?;
         map.serialize_entry("lastEditedDateTime", &m.edited_ms.map(millis))?;
@@ -324,14 +347,41 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let owner = owner(&ctx, &params);
     let chat_id = param(&params, "chat");
+    let style = MessageStyle::of(&ctx);
+    let renderings = state.renderings.clone();
+    let chat = chat_id.to_string();
     let page = messages(&state)
-        .list(&ctx.principal, &owner, chat_id, &ctx.query)
+        .list(
+            &ctx.principal,
+            &owner,
+            chat_id,
+            &ctx.query,
+            Some(Box::new(move |id, seq| {
+                renderings.get(&chat, id, seq, style)
+            })),
+        )
         .await?;
-    let items: Vec<MessageJson> = page
-        .items
-        .iter()
-        .map(|m| MessageJson::new(&ctx, m))
-        .collect();
+    let mut items: Vec<Rendering> = Vec::with_capacity(page.items.len());
+    for listed in page.items {
+        items.push(match listed {
+            Listed::Rendered(json) => json,
+            Listed::Record { seq, record } => {
+                let json: Rendering = serde_json::value::to_raw_value(&MessageJson {
+                    style,
+                    ..MessageJson::new(&ctx, &record)
+                })
+                .map_err(|e| Error::internal(format!("a message could not be written: {e}")))?
+                .into();
+                if let Some(seq) = seq {
+                    state
+                        .renderings
+                        .put(&record.chat_id, record.id, seq, style, json.clone());
+                }
+                json
+            }
+        });
+    }
+    let items: Vec<&RawValue> = items.iter().map(|json| &**json).collect();
     Ok(odata::json_from(
         StatusCode::OK,
         &odata::Collection::new(
@@ -536,7 +586,7 @@ mod tests {
     use switchboard_odata::QueryOptions;
 
     use super::*;
-    use crate::chats::message_from;
+    use crate::chats::{message_from, message_type};
 
     /// The `Value` tree the answers were built from before [`MessageJson`]: the serializer
     /// must write the same document, key order included.

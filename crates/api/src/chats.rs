@@ -75,11 +75,17 @@ fn chats(state: &AppState) -> Chats<'_> {
 /// `messageType`, honouring Graph's evolvable-enum rule: members after `unknownFutureValue`
 /// (here `systemEventMessage`) only for clients that ask for them.
 pub fn message_type(ctx: &Ctx, stored: &str) -> &'static str {
+    message_type_shown(ctx.prefers("include-unknown-enum-members"), stored)
+}
+
+/// [`message_type`], given whether the client asked for unknown enum members
+/// (`Prefer: include-unknown-enum-members`).
+pub fn message_type_shown(unknown_members: bool, stored: &str) -> &'static str {
     match stored {
         "message" => "message",
         "chatEvent" => "chatEvent",
         "typing" => "typing",
-        "systemEventMessage" if ctx.prefers("include-unknown-enum-members") => "systemEventMessage",
+        "systemEventMessage" if unknown_members => "systemEventMessage",
         _ => "unknownFutureValue",
     }
 }

@@ -21,6 +21,7 @@ mod layers;
 mod mail;
 mod odata;
 mod organization;
+mod renderings;
 mod teams_apps;
 mod users;
 
@@ -31,6 +32,8 @@ use axum::extract::DefaultBodyLimit;
 use switchboard_auth::{TokenIssuer, TokenService};
 use switchboard_domain::Store;
 use switchboard_domain::credentials::HashCost;
+
+pub use renderings::MessageRenderings;
 
 pub use error::ApiError;
 pub use layers::{App, app};
@@ -60,6 +63,8 @@ pub struct AppState {
     pub token_service: Arc<TokenService>,
     /// HTTP settings.
     pub config: Arc<ApiConfig>,
+    /// Chat messages rendered as JSON, by version.
+    pub renderings: Arc<MessageRenderings>,
 }
 
 /// The Graph routes of one API version (mounted at `/v1.0` and at `/beta`).

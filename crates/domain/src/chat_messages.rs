@@ -132,7 +132,7 @@ use crate::message_body;
 use crate::paging;
 use crate::permissions;
 use crate::principal::{Principal, PrincipalKind};
-use crate::store::{ListQuery, PrepareSend, Store};
+use crate::store::{CheckRead, ListQuery, PrepareSend, Store};
 use crate::users::UserRecord;
 
 const DATE_CAPS: Caps = Caps {
@@ -287,6 +287,38 @@ pub struct ChangePage {
     pub last_seq: Option<i64>,
     /// More messages follow this page.
     pub more: bool,
+}
+
+/// A message rendered as JSON by the caller of [`ChatMessages::list`], kept by version.
+pub type Rendering = std::sync::Arc<serde_json::value::RawValue>;
+
+/// The caller's rendering of message `id` (of the listed chat) at change sequence `seq`, if it
+/// has one. Every change to a message takes the tenant's next sequence number, so `(id, seq)`
+/// names one version of the message exactly: a rendering found by it is never stale.
+pub type RenderedLookup = Box<dyn Fn(i64, i64) -> Option<Rendering> + Send>;
+
+/// One message of a [`ListedPage`].
+#[derive(Debug, Clone)]
+pub enum Listed {
+    /// Read from the store, with its change sequence number (`None` from backends that do not
+    /// report it: then it cannot be kept by version).
+    Record {
+        seq: Option<i64>,
+        record: Box<MessageRecord>,
+    },
+    /// The caller's rendering of the message's current version: the row was not read.
+    Rendered(Rendering),
+}
+
+/// One page of `GET /chats/{id}/messages`.
+#[derive(Debug, Clone)]
+pub struct ListedPage {
+    /// The messages.
+    pub items: Vec<Listed>,
+    /// `$skiptoken` of the next page.
+    pub skiptoken: Option<String>,
+    /// `@odata.count`, when `$count=true`.
+    pub count: Option<u64>,
 }
 
 /// One page of a message list.
@@ -1123,14 +1155,16 @@ impl ChatMessages<'_> {
             .await?
     }
 
-    /// `GET /chats/{id}/messages`: newest first, Graph's query rules.
+    /// `GET /chats/{id}/messages`: newest first, Graph's query rules. Messages whose current
+    /// version `rendered` knows come back as that rendering, without reading their rows.
     pub async fn list(
         &self,
         caller: &Principal,
         owner: &Owner,
         chat_id: &str,
         q: &QueryOptions,
-    ) -> Result<MessagePage, Error> {
+        rendered: Option<RenderedLookup>,
+    ) -> Result<ListedPage, Error> {
         caller.require(&permissions::CHAT_MESSAGES_READ)?;
         if q.select.is_some()
             || !q.expand.is_empty()
@@ -1168,20 +1202,22 @@ impl ChatMessages<'_> {
             )?,
             None => None,
         };
-        let view = self.chats().visible(caller, owner, chat_id).await?;
         let column = MESSAGE_SCHEMA
             .property(ordered)
             .map(|p| p.column)
             .unwrap_or("modified_ms");
-        let order = vec![SortKey {
-            column,
-            descending: true,
-        }];
-        let mut full = order.clone();
-        full.push(SortKey {
-            column: MESSAGE_SCHEMA.key_column,
-            descending: false,
-        });
+        // Ties broken newest first too: one direction, so the (chat, modified, id) index serves
+        // the whole sort (a mixed direction made SQLite sort each page's rows again).
+        let full = vec![
+            SortKey {
+                column,
+                descending: true,
+            },
+            SortKey {
+                column: MESSAGE_SCHEMA.key_column,
+                descending: true,
+            },
+        ];
         let after = match &q.skiptoken {
             Some(t) => {
                 Some(paging::decode(&full, t).ok_or_else(|| bad("The $skiptoken is invalid."))?)
@@ -1201,17 +1237,34 @@ impl ChatMessages<'_> {
         let query = ListQuery {
             filter: filter.as_ref(),
             search: None,
-            order,
+            order: full.clone(),
             after,
             limit,
             count: q.count == Some(true),
         };
+        // The access check runs in the page's own read (one round trip to the store), with the
+        // same checks and errors as `Chats::visible`.
+        let key = access_key(caller, owner)?;
+        let user_key = key.map(crate::users::user_key);
+        let (checker, checked_owner, checked_chat) =
+            (caller.clone(), owner.clone(), chat_id.to_string());
+        let check: CheckRead = Box::new(move |access| {
+            let view = check_access(&checker, &checked_owner, &checked_chat, access)?;
+            Ok((view.chat.id, history_start(view.me.as_ref())))
+        });
         let page = self
             .store
-            .list_messages(&view.chat.id, history_start(view.me.as_ref()), &query)
+            .list_messages_checked(
+                &caller.tenant_id,
+                user_key.as_ref(),
+                chat_id,
+                check,
+                &query,
+                rendered,
+            )
             .await
-            .map_err(|e| Error::from(e).in_family(TEAMS))?;
-        Ok(MessagePage {
+            .map_err(|e| Error::from(e).in_family(TEAMS))??;
+        Ok(ListedPage {
             skiptoken: page.next.map(|c| paging::encode(&full, &c)),
             items: page.items,
             count: page.count,

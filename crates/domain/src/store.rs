@@ -11,7 +11,9 @@ use switchboard_odata::ODataError;
 use switchboard_odata::ast::{Expr, Search};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
-use crate::chat_messages::{ChangeOutcome, ChangePage, MessageChange, MessageRecord, NewMessage};
+use crate::chat_messages::{
+    ChangeOutcome, ChangePage, Listed, MessageChange, MessageRecord, NewMessage, RenderedLookup,
+};
 use crate::chats::{ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange};
 use crate::tenants::{Application, Grant, GrantKind, Redeemed, SigningKey, Tenant};
 use crate::users::{UserPatch, UserRecord};
@@ -21,6 +23,10 @@ pub type ChatAccess = (Option<UserRecord>, Option<ChatRecord>, Option<MemberReco
 
 /// Builds the message to send from the [`ChatAccess`] read in the same transaction, or refuses.
 pub type PrepareSend = Box<dyn FnOnce(ChatAccess) -> Result<NewMessage, crate::Error> + Send>;
+
+/// Judges a [`ChatAccess`] read in the same transaction as the messages it guards: which chat's
+/// messages the caller may read, from which creation instant on (epoch ms), or a refusal.
+pub type CheckRead = Box<dyn FnOnce(ChatAccess) -> Result<(String, i64), crate::Error> + Send>;
 
 /// What can go wrong in a store, independent of the backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +61,8 @@ pub struct ListQuery<'a> {
     pub filter: Option<&'a Expr>,
     /// `$search`, directory style (word prefixes).
     pub search: Option<&'a Search>,
-    /// Sort keys; the store appends the resource's key as the final tie-breaker.
+    /// Sort keys; the store appends the resource's key (ascending) as the final tie-breaker
+    /// unless it is already among them.
     pub order: Vec<SortKey>,
     /// Keyset cursor: the sort-key values (tie-breaker last) of the last row already returned.
     pub after: Option<Vec<SqlValue>>,
@@ -309,6 +316,41 @@ pub trait Store: Send + Sync + 'static {
         visible_from: i64,
         query: &ListQuery<'_>,
     ) -> Result<Page<MessageRecord>, StoreError>;
+    /// [`Store::list_messages`] guarded by the access check [`Store::chat_access`] reads: `check`
+    /// judges the access and names the chat and the visible history; when it refuses, its error
+    /// is returned inside `Ok`. The default reads twice; a backend may do both in one read
+    /// transaction (one round trip, and the page is read in the snapshot the check saw).
+    ///
+    /// A message whose current version `rendered` knows (by id and change sequence number) may
+    /// come back as that rendering instead of its row; the default reads every row.
+    async fn list_messages_checked(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+        check: CheckRead,
+        query: &ListQuery<'_>,
+        _rendered: Option<RenderedLookup>,
+    ) -> Result<Result<Page<Listed>, crate::Error>, StoreError> {
+        let access = self.chat_access(tenant_id, user, chat_id).await?;
+        let (chat, visible_from) = match check(access) {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Err(e)),
+        };
+        let page = self.list_messages(&chat, visible_from, query).await?;
+        Ok(Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|record| Listed::Record {
+                    seq: None,
+                    record: Box::new(record),
+                })
+                .collect(),
+            next: page.next,
+            count: page.count,
+        }))
+    }
     /// Reads a message, applies `change` to it and writes it back (stamping the next change
     /// sequence number), all inside one write transaction.
     async fn change_message(

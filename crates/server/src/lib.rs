@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use switchboard_api::{ApiConfig, AppState};
+use switchboard_api::{ApiConfig, AppState, MessageRenderings};
 use switchboard_auth::{KeyMaintenance, KeyRing, TokenIssuer, TokenService, TrustedIssuers};
 use switchboard_domain::Store;
 use switchboard_domain::credentials::HashCost;
@@ -135,6 +135,9 @@ impl Server {
                 max_body_bytes: config.max_body_bytes,
                 hash_cost: cost,
             }),
+            // 4 MB a generation: the last pages of a few hundred busy chats (a page of 50 is
+            // about 40 KB), at most 8 MB in all.
+            renderings: Arc::new(MessageRenderings::new(4 << 20)),
         };
         let app = switchboard_api::app(state);
         let (stop, stopped) = oneshot::channel::<()>();

@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 use switchboard_domain::StoreError;
 use switchboard_domain::chat_messages::{
-    ALL_MESSAGES_SCHEMA, ChangeOutcome, ChangePage, MESSAGE_SCHEMA, MessageChange, MessageRecord,
-    NewMessage, Refusal,
+    ALL_MESSAGES_SCHEMA, ChangeOutcome, ChangePage, Listed, MESSAGE_SCHEMA, MessageChange,
+    MessageRecord, NewMessage, Refusal, Rendering,
 };
 use switchboard_domain::store::{ListQuery, Page};
 use switchboard_odata::ast::Expr;
@@ -183,6 +183,49 @@ pub fn list(
         ],
     };
     query::page(c, &collection, q, row)
+}
+
+/// [`list`], reading from the page index only each message's id and change sequence number,
+/// and the row only of the messages whose version `rendered` does not know.
+pub fn list_versions(
+    c: &Connection,
+    chat_id: &str,
+    visible_from: i64,
+    q: &ListQuery<'_>,
+    rendered: &dyn Fn(i64, i64) -> Option<Rendering>,
+) -> Result<Page<Listed>, StoreError> {
+    let collection = Collection {
+        schema: &MESSAGE_SCHEMA,
+        from: "chat_messages AS m",
+        alias: "m",
+        columns: "m.id, m.seq",
+        base_where: "m.chat_id = ?1 AND +m.id >= ?2",
+        base_params: vec![
+            SqlValue::Text(chat_id.to_string()),
+            SqlValue::Integer(visible_from),
+        ],
+    };
+    let versions = query::page(c, &collection, q, |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    let mut items = Vec::with_capacity(versions.items.len());
+    for (id, seq) in versions.items {
+        items.push(match rendered(id, seq) {
+            Some(rendering) => Listed::Rendered(rendering),
+            // Same snapshot as the page: the row is there, at this version.
+            None => Listed::Record {
+                seq: Some(seq),
+                record: Box::new(get(c, chat_id, id)?.ok_or_else(|| {
+                    StoreError::Internal(format!("message {id} of the page is missing"))
+                })?),
+            },
+        });
+    }
+    Ok(Page {
+        items,
+        next: versions.next,
+        count: versions.count,
+    })
 }
 
 /// Read, check, modify, write: one message, inside the caller's write transaction.

@@ -7,7 +7,7 @@ use switchboard_domain::chats::{
     CHAT_SCHEMA, ChatRecord, ChatType, ChatView, Created, MemberRecord, RemoveOutcome,
     ViewpointChange,
 };
-use switchboard_domain::store::{ListQuery, Page};
+use switchboard_domain::store::{ChatAccess, ListQuery, Page, UserKey};
 use switchboard_odata::sql::SqlValue;
 
 use crate::internal;
@@ -114,6 +114,26 @@ pub fn get(
         .query_row(params![chat_id, tenant_id], chat_row)
         .optional()
         .map_err(internal)
+}
+
+/// What a chat route checks first (`Store::chat_access`): the user addressed by `user`, the
+/// chat, and that user's membership, read on `c` (a reader's, or the writer's inside a write).
+pub fn access(
+    c: &Connection,
+    tenant_id: &str,
+    user: Option<&UserKey>,
+    chat_id: &str,
+) -> Result<ChatAccess, StoreError> {
+    let user = match user {
+        Some(k) => crate::users::get(c, tenant_id, k)?,
+        None => None,
+    };
+    let chat = get(c, tenant_id, chat_id)?;
+    let member = match (&user, &chat) {
+        (Some(u), Some(_)) => member(c, chat_id, &u.id)?,
+        _ => None,
+    };
+    Ok((user, chat, member))
 }
 
 /// [`MEMBER_COLUMNS`] with the directory's columns as subqueries (users.id is the key, so they

@@ -21,13 +21,13 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use switchboard_domain::chat_messages::{
-    ChangeOutcome, ChangePage, MessageChange, MessageRecord, NewMessage,
+    ChangeOutcome, ChangePage, Listed, MessageChange, MessageRecord, NewMessage, RenderedLookup,
 };
 use switchboard_domain::chats::{
     ChatRecord, ChatView, Created, MemberRecord, RemoveOutcome, ViewpointChange,
 };
 use switchboard_domain::store::{
-    ListQuery, Page, PrepareSend, Store, StoreError, StoreStats, UserKey,
+    CheckRead, ListQuery, Page, PrepareSend, Store, StoreError, StoreStats, UserKey,
 };
 use switchboard_domain::teams_apps::{
     DefinitionRecord, InstallationRecord, InstalledApp, ResourceSpecificPermission, TeamsAppRecord,
@@ -579,18 +579,7 @@ impl Store for SqliteStore {
     ) -> Result<(Option<UserRecord>, Option<ChatRecord>, Option<MemberRecord>), StoreError> {
         let (t, key, chat_id) = (tenant_id.to_string(), user.cloned(), chat_id.to_string());
         self.readers
-            .read(move |c| {
-                let user = match &key {
-                    Some(k) => users::get(c, &t, k)?,
-                    None => None,
-                };
-                let chat = chats::get(c, &t, &chat_id)?;
-                let member = match (&user, &chat) {
-                    (Some(u), Some(_)) => chats::member(c, &chat_id, &u.id)?,
-                    _ => None,
-                };
-                Ok((user, chat, member))
-            })
+            .read(move |c| chats::access(c, &t, key.as_ref(), &chat_id))
             .await
     }
 
@@ -865,21 +854,12 @@ impl Store for SqliteStore {
         // The reads of `chat_access`, on the writer's connection inside the write transaction:
         // no round trip to the reader pool before the write.
         self.writer
-            .write(move |c| {
-                let user = match &key {
-                    Some(k) => users::get(c, &t, k)?,
-                    None => None,
-                };
-                let chat = chats::get(c, &t, &chat_id)?;
-                let member = match (&user, &chat) {
-                    (Some(u), Some(_)) => chats::member(c, &chat_id, &u.id)?,
-                    _ => None,
-                };
-                match prepare((user, chat, member)) {
+            .write(
+                move |c| match prepare(chats::access(c, &t, key.as_ref(), &chat_id)?) {
                     Ok(message) => chat_messages::send(c, &message).map(Ok),
                     Err(refused) => Ok(Err(refused)),
-                }
-            })
+                },
+            )
             .await
     }
 
@@ -900,6 +880,36 @@ impl Store for SqliteStore {
         let query = OwnedListQuery::of(query);
         self.readers
             .read(move |c| query.with(|q| chat_messages::list(c, &chat, visible_from, q)))
+            .await
+    }
+
+    async fn list_messages_checked(
+        &self,
+        tenant_id: &str,
+        user: Option<&UserKey>,
+        chat_id: &str,
+        check: CheckRead,
+        query: &ListQuery<'_>,
+        rendered: Option<RenderedLookup>,
+    ) -> Result<Result<Page<Listed>, switchboard_domain::Error>, StoreError> {
+        let (t, key, chat_id) = (tenant_id.to_string(), user.cloned(), chat_id.to_string());
+        let query = OwnedListQuery::of(query);
+        let rendered = rendered.unwrap_or_else(|| Box::new(|_, _| None));
+        // The reads of `chat_access` and the page in one read transaction: one hand-off to the
+        // reader pool per list instead of two, and one snapshot (each new snapshot after a
+        // commit starts with an empty page cache).
+        self.readers
+            .read(move |c| {
+                let access = chats::access(c, &t, key.as_ref(), &chat_id)?;
+                match check(access) {
+                    Ok((chat, visible_from)) => query
+                        .with(|q| {
+                            chat_messages::list_versions(c, &chat, visible_from, q, &rendered)
+                        })
+                        .map(Ok),
+                    Err(refused) => Ok(Err(refused)),
+                }
+            })
             .await
     }
 

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail_folder_counts",
         include_str!("../migrations/0016_mail_folder_counts.sql"),
     ),
+    (
+        20,
+        "chat_messages_page_index",
+        include_str!("../migrations/0020_chat_messages_page_index.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.

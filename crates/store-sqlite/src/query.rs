@@ -124,11 +124,14 @@ pub fn page<T>(
     q: &ListQuery<'_>,
     map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Page<T>, StoreError> {
+    // The key breaks ties, ascending unless the caller already placed it in the order.
     let mut keys: Vec<SortKey> = q.order.clone();
-    keys.push(SortKey {
-        column: c.schema.key_column,
-        descending: false,
-    });
+    if !keys.iter().any(|k| k.column == c.schema.key_column) {
+        keys.push(SortKey {
+            column: c.schema.key_column,
+            descending: false,
+        });
+    }
 
     let mut params = c.base_params.clone();
     let mut clauses = conditions(c, q, &mut params)?;

@@ -1306,3 +1306,80 @@ async fn thirty_two_clients_send_five_thousand_messages() {
         stats.writes
     );
 }
+
+/// Pages are served from renderings kept by message version: after an edit, a reaction and a
+/// soft delete, the next page shows each message exactly as reading it alone does.
+#[tokio::test]
+async fn a_page_shows_each_message_as_it_now_is() {
+    let p = people(2).await;
+    let (_, path) = group(&p, 2, "v1.0").await;
+    let mut sent_ids = Vec::new();
+    for i in 0..3 {
+        let m = text(&p, 0, &path, &format!("message {i}")).await;
+        sent_ids.push(m["id"].as_str().unwrap().to_string());
+    }
+    let page = || {
+        let path = path.clone();
+        let t = &p.t;
+        let token = p.tokens[1].clone();
+        async move {
+            let (status, page) = t.get(&format!("{path}/messages?$top=50"), &token).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["value"].as_array().unwrap().clone()
+        }
+    };
+    let alone = |id: String| {
+        let path = path.clone();
+        let t = &p.t;
+        let token = p.tokens[1].clone();
+        async move {
+            let (status, mut m) = t.get(&format!("{path}/messages/{id}"), &token).await;
+            assert_eq!(status, StatusCode::OK, "{m}");
+            m.as_object_mut().unwrap().remove("@odata.context");
+            m
+        }
+    };
+    // Twice: the second page is the first one's renderings.
+    for _ in 0..2 {
+        let listed = page().await;
+        for id in &sent_ids {
+            let item = listed.iter().find(|m| m["id"] == id.as_str()).unwrap();
+            assert_eq!(*item, alone(id.clone()).await);
+        }
+    }
+    let url = |i: usize| format!("{path}/messages/{}", sent_ids[i]);
+    let (status, body) =
+        p.t.patch(
+            &url(0),
+            &p.tokens[0],
+            &json!({ "body": { "content": "edited" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) =
+        p.t.post(
+            &format!("{}/setReaction", url(1)),
+            &p.tokens[1],
+            &json!({ "reactionType": "like" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) =
+        p.t.post(&format!("{}/softDelete", url(2)), &p.tokens[0], &json!({}))
+            .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let listed = page().await;
+    let item = |i: usize| {
+        listed
+            .iter()
+            .find(|m| m["id"] == sent_ids[i].as_str())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(item(0)["body"]["content"], "edited");
+    assert_eq!(item(1)["reactions"][0]["reactionType"], "like");
+    assert!(item(2)["deletedDateTime"].is_string());
+    for (i, id) in sent_ids.iter().enumerate() {
+        assert_eq!(item(i), alone(id.clone()).await);
+    }
+}
