@@ -166,6 +166,12 @@ pub fn last_messages(
     Ok(out)
 }
 
+/// Brings a chat back into view for every member who had hidden it: one seek in the partial
+/// index of hidden memberships (migration 0017), not a walk over the chat's members. Named,
+/// because without statistics the planner takes the primary key (`chat_id` leads both).
+const UNHIDE: &str = "UPDATE chat_members INDEXED BY chat_members_hidden SET is_hidden = 0
+    WHERE chat_id = ?1 AND is_hidden = 1";
+
 /// A user's message: stored as every message is, and the chat comes back into view for every
 /// member who had hidden it. Takes the message by value: the writer thread neither copies nor
 /// frees it (the caller's thread frees the record that comes back).
@@ -177,7 +183,7 @@ pub fn last_messages(
 /// field. Keep it so when changing it.
 pub fn send(c: &Connection, message: NewMessage) -> Result<MessageRecord, StoreError> {
     let record = insert_owned(c, message)?;
-    c.prepare_cached("UPDATE chat_members SET is_hidden = 0 WHERE chat_id = ?1 AND is_hidden = 1")
+    c.prepare_cached(UNHIDE)
         .map_err(internal)?
         .execute(params![record.chat_id])
         .map_err(internal)?;
@@ -386,6 +392,27 @@ mod tests {
             )
             .is_err(),
             "(tenant, seq) is unique"
+        );
+    }
+
+    /// A send's unhide step seeks the partial index of hidden memberships instead of walking
+    /// every member of the chat.
+    #[test]
+    fn unhiding_a_chat_seeks_the_hidden_memberships() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        let steps: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {UNHIDE}"))
+            .unwrap()
+            .query_map(params!["c1"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("SEARCH") && s.contains("chat_members_hidden")),
+            "{steps:?}"
         );
     }
 }

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail_folder_counts",
         include_str!("../migrations/0016_mail_folder_counts.sql"),
     ),
+    (
+        17,
+        "chat_members_hidden",
+        include_str!("../migrations/0017_chat_members_hidden.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.
