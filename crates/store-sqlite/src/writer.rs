@@ -20,7 +20,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -247,12 +247,21 @@ fn sync_and_answer(wal: Option<PathBuf>, groups: std::sync::mpsc::Receiver<Commi
     }
 }
 
-/// Fsyncs the log, opening it on first use (it exists once the writer has committed).
-fn sync(path: &PathBuf, log: &mut Option<File>) -> std::io::Result<()> {
-    if log.is_none() {
-        *log = Some(OpenOptions::new().read(true).write(true).open(path)?);
+/// Fsyncs the log, opening it on first use (it exists once the writer has committed). The first
+/// time, the directory is synced too: the log is usually new (closing the last connection
+/// deletes it), and SQLite, syncing it itself only around checkpoints, would make its name
+/// durable only then.
+fn sync(path: &Path, log: &mut Option<File>) -> std::io::Result<()> {
+    if let Some(file) = log {
+        return file.sync_data();
     }
-    log.as_ref().map_or(Ok(()), File::sync_data)
+    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    file.sync_data()?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        File::open(dir)?.sync_all()?;
+    }
+    *log = Some(file);
+    Ok(())
 }
 
 /// Runs one transaction control statement, prepared once and cached (`execute_batch` would
