@@ -1,5 +1,7 @@
 //! SQL for chat messages: inserting (with the per-chat id allocation) and reading them back.
 
+use std::borrow::Cow;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 use switchboard_domain::StoreError;
@@ -73,7 +75,36 @@ fn next_seq(c: &Connection, tenant_id: &str) -> Result<i64, StoreError> {
 /// change sequence number and moves the chat's `lastMessagePreview`. Runs inside the caller's
 /// write transaction.
 pub fn insert(c: &Connection, message: &NewMessage) -> Result<MessageRecord, StoreError> {
-    let m = &message.record;
+    let id = store(c, &message.record)?;
+    Ok(MessageRecord {
+        id,
+        created_ms: id,
+        modified_ms: id,
+        ..message.record.clone()
+    })
+}
+
+/// [`insert`] without copying the message: it comes back with its id.
+fn insert_owned(c: &Connection, message: NewMessage) -> Result<MessageRecord, StoreError> {
+    let id = store(c, &message.record)?;
+    Ok(MessageRecord {
+        id,
+        created_ms: id,
+        modified_ms: id,
+        ..message.record
+    })
+}
+
+/// A JSON column's text; the empty list, what most messages carry, without encoding it.
+fn json_text(v: &Value) -> Cow<'static, str> {
+    match v {
+        Value::Array(items) if items.is_empty() => Cow::Borrowed("[]"),
+        v => Cow::Owned(v.to_string()),
+    }
+}
+
+/// The SQL of [`insert`]; returns the message's id.
+fn store(c: &Connection, m: &MessageRecord) -> Result<i64, StoreError> {
     let id: i64 = c
         .prepare_cached(
             // Both right-hand sides read the old row, so they agree: the preview's time is the id.
@@ -84,7 +115,6 @@ pub fn insert(c: &Connection, message: &NewMessage) -> Result<MessageRecord, Sto
         .query_row(params![m.chat_id, m.created_ms], |r| r.get(0))
         .map_err(internal)?;
     let seq = next_seq(c, &m.tenant_id)?;
-    let text = |v: &Value| v.to_string();
     c.prepare_cached(
         "INSERT INTO chat_messages (chat_id, id, tenant_id, message_type, from_user_id, from_display_name, body_type, body,
             subject, importance, mentions, attachments, reactions, history, event_detail, created_ms, modified_ms, edited_ms, deleted_ms, seq)
@@ -102,11 +132,11 @@ pub fn insert(c: &Connection, message: &NewMessage) -> Result<MessageRecord, Sto
         m.body,
         m.subject,
         m.importance,
-        text(&m.mentions),
-        text(&m.attachments),
-        text(&m.reactions),
-        text(&m.history),
-        m.event_detail.as_ref().map(text),
+        json_text(&m.mentions),
+        json_text(&m.attachments),
+        json_text(&m.reactions),
+        json_text(&m.history),
+        m.event_detail.as_ref().map(json_text),
         // The message's instants follow its id, so createdDateTime and id always agree.
         id,
         id,
@@ -115,12 +145,7 @@ pub fn insert(c: &Connection, message: &NewMessage) -> Result<MessageRecord, Sto
         seq
     ])
     .map_err(internal)?;
-    Ok(MessageRecord {
-        id,
-        created_ms: id,
-        modified_ms: id,
-        ..m.clone()
-    })
+    Ok(id)
 }
 
 /// The newest message of each of the chats.
@@ -141,11 +166,24 @@ pub fn last_messages(
     Ok(out)
 }
 
+/// Brings a chat back into view for every member who had hidden it: one seek in the partial
+/// index of hidden memberships (migration 0017), not a walk over the chat's members. Named,
+/// because without statistics the planner takes the primary key (`chat_id` leads both).
+const UNHIDE: &str = "UPDATE chat_members INDEXED BY chat_members_hidden SET is_hidden = 0
+    WHERE chat_id = ?1 AND is_hidden = 1";
+
 /// A user's message: stored as every message is, and the chat comes back into view for every
-/// member who had hidden it.
-pub fn send(c: &Connection, message: &NewMessage) -> Result<MessageRecord, StoreError> {
-    let record = insert(c, message)?;
-    c.prepare_cached("UPDATE chat_members SET is_hidden = 0 WHERE chat_id = ?1 AND is_hidden = 1")
+/// member who had hidden it. Takes the message by value: the writer thread neither copies nor
+/// frees it (the caller's thread frees the record that comes back).
+///
+/// Fails only on a broken database, never on the message (the store runs it without a
+/// savepoint): the chat exists (its row is never deleted, and the message's chat is checked
+/// first), the id comes from the chat's allocator and the sequence number from the tenant's
+/// counter, so neither collides, and every NOT NULL column gets a value from a non-optional
+/// field. Keep it so when changing it.
+pub fn send(c: &Connection, message: NewMessage) -> Result<MessageRecord, StoreError> {
+    let record = insert_owned(c, message)?;
+    c.prepare_cached(UNHIDE)
         .map_err(internal)?
         .execute(params![record.chat_id])
         .map_err(internal)?;
@@ -397,6 +435,27 @@ mod tests {
             )
             .is_err(),
             "(tenant, seq) is unique"
+        );
+    }
+
+    /// A send's unhide step seeks the partial index of hidden memberships instead of walking
+    /// every member of the chat.
+    #[test]
+    fn unhiding_a_chat_seeks_the_hidden_memberships() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::migrations::run(&mut c).unwrap();
+        let steps: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {UNHIDE}"))
+            .unwrap()
+            .query_map(params!["c1"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("SEARCH") && s.contains("chat_members_hidden")),
+            "{steps:?}"
         );
     }
 }

@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0016_mail_folder_counts.sql"),
     ),
     (
+        17,
+        "chat_members_hidden",
+        include_str!("../migrations/0017_chat_members_hidden.sql"),
+    ),
+    (
         20,
         "chat_messages_page_index",
         include_str!("../migrations/0020_chat_messages_page_index.sql"),
