@@ -405,7 +405,10 @@ impl Store for SqliteStore {
         write: &switchboard_domain::mail::MailWrite,
     ) -> Result<switchboard_domain::mail::MailOutcome, StoreError> {
         let w = write.clone();
-        self.writer.write(move |c| mail::write(c, &w)).await
+        let encodings = mail::Encodings::of(&w);
+        self.writer
+            .write(move |c| mail::write_encoded(c, &w, &encodings))
+            .await
     }
 
     async fn mail_attachments(
