@@ -140,7 +140,7 @@ impl SqliteStore {
             readers.push(reader);
         }
         Ok(SqliteStore {
-            writer: Writer::start(conn, options.max_group)?,
+            writer: Writer::start_with(conn, options.max_group, mail::index_pending)?,
             readers: Readers::new(readers),
         })
     }

@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "mail_folder_counts",
         include_str!("../migrations/0016_mail_folder_counts.sql"),
     ),
+    (
+        18,
+        "mail_search_once_per_commit",
+        include_str!("../migrations/0018_mail_search_once_per_commit.sql"),
+    ),
 ];
 
 /// FNV-1a: enough to notice an edited file, which is all the checksum is for.

@@ -22,6 +22,10 @@ pub const DEFAULT_MAX_GROUP: usize = 512;
 /// Writes that may wait in the queue before callers are made to wait for room.
 const QUEUE: usize = 4096;
 
+/// Runs after the group's writes, before its COMMIT, in the same transaction (a failure fails
+/// the group): work that is cheaper done once per commit than once per write.
+pub type BeforeCommit = fn(&Connection) -> Result<(), StoreError>;
+
 /// Called after the group's commit with its outcome.
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
@@ -54,13 +58,31 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`.
+    #[cfg(test)]
     pub fn start(conn: Connection, max_group: usize) -> Result<Writer, StoreError> {
+        Writer::start_with(conn, max_group, |_| Ok(()))
+    }
+
+    /// [`Writer::start`], running `before_commit` in every group.
+    pub fn start_with(
+        conn: Connection,
+        max_group: usize,
+        before_commit: BeforeCommit,
+    ) -> Result<Writer, StoreError> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let thread_counters = counters.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, jobs, max_group.max(1), &thread_counters))
+            .spawn(move || {
+                run(
+                    conn,
+                    jobs,
+                    max_group.max(1),
+                    before_commit,
+                    &thread_counters,
+                )
+            })
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             queue,
@@ -114,7 +136,13 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_group: usize, counters: &Counters) {
+fn run(
+    conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    max_group: usize,
+    before_commit: BeforeCommit,
+    counters: &Counters,
+) {
     while let Some(first) = jobs.blocking_recv() {
         let mut group = Vec::with_capacity(64);
         group.push(first);
@@ -126,7 +154,7 @@ fn run(conn: Connection, mut jobs: mpsc::Receiver<Job>, max_group: usize, counte
         }
         let n = group.len() as u64;
         let mut finishes = Vec::with_capacity(group.len());
-        let outcome = commit_group(&conn, group, &mut finishes);
+        let outcome = commit_group(&conn, group, before_commit, &mut finishes);
         if outcome.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         } else {
@@ -153,6 +181,7 @@ fn control(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 fn commit_group(
     conn: &Connection,
     group: Vec<Job>,
+    before_commit: BeforeCommit,
     finishes: &mut Vec<Finish>,
 ) -> Result<(), StoreError> {
     let mut jobs = group.into_iter();
@@ -170,6 +199,7 @@ fn commit_group(
             }
             control(conn, "RELEASE op")?;
         }
+        before_commit(conn)?;
         control(conn, "COMMIT")
     };
     let outcome = run();
