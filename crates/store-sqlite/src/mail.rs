@@ -468,7 +468,7 @@ impl Encoded {
             recipients_text: m.recipients_text(),
             flag_status: m.flag_status(),
             categories: serde_json::to_string(&m.categories).unwrap_or_else(|_| "[]".into()),
-            doc: m.doc().to_string(),
+            doc: m.doc_json(),
         }
     }
 }
