@@ -1979,11 +1979,19 @@ impl Mail<'_> {
                 "At least one recipient is required, but none were found.",
             ));
         }
-        let tenant = self
+        // The tenant and every addressed user, looked up together (one store read): only the
+        // addresses in the tenant's domain are delivered in the tenant, the others' lookups
+        // are not used.
+        let addresses: Vec<&String> = all.iter().filter_map(|r| r.address.as_ref()).collect();
+        let keys: Vec<UserKey> = addresses
+            .iter()
+            .map(|address| UserKey::Upn((*address).clone()))
+            .collect();
+        let (tenant, found) = self
             .store
-            .tenant(&mb.user.tenant_id)
-            .await?
-            .ok_or_else(|| Error::internal("the mailbox's tenant is gone"))?;
+            .mail_recipients(&mb.user.tenant_id, &keys)
+            .await?;
+        let tenant = tenant.ok_or_else(|| Error::internal("the mailbox's tenant is gone"))?;
         let now = now_ms();
         let me = Recipient {
             address: Some(
@@ -2007,21 +2015,11 @@ impl Mail<'_> {
         let mut reports = Vec::new();
         let mut delivered: Vec<String> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
-        // The tenant's recipients, looked up together (one store read for all of them).
-        let local: Vec<&String> = all
-            .iter()
-            .filter_map(|r| r.address.as_ref())
-            .filter(|address| {
-                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-                domain.eq_ignore_ascii_case(&tenant.domain)
-            })
-            .collect();
-        let keys: Vec<UserKey> = local
-            .iter()
-            .map(|address| UserKey::Upn((*address).clone()))
-            .collect();
-        let found = self.store.users_by_keys(&tenant.id, &keys).await?;
-        for (address, user) in local.into_iter().zip(found) {
+        let local = addresses.into_iter().zip(found).filter(|(address, _)| {
+            let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            domain.eq_ignore_ascii_case(&tenant.domain)
+        });
+        for (address, user) in local {
             match user {
                 Some(u) => {
                     if delivered.contains(&u.id) {

@@ -489,6 +489,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn mail_recipients(
+        &self,
+        tenant_id: &str,
+        keys: &[UserKey],
+    ) -> Result<(Option<Tenant>, Vec<Option<UserRecord>>), StoreError> {
+        let (t, keys) = (tenant_id.to_string(), keys.to_vec());
+        // One trip to the reader pool instead of two (each costs two thread hand-offs).
+        self.readers
+            .read(move |c| {
+                let tenant = tenants::tenant(c, &t)?;
+                let users = keys
+                    .iter()
+                    .map(|k| users::get(c, &t, k))
+                    .collect::<Result<_, _>>()?;
+                Ok((tenant, users))
+            })
+            .await
+    }
+
     async fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         let user = user.clone();
         self.writer.write(move |c| users::insert(c, &user)).await
