@@ -182,6 +182,76 @@ impl MailRecord {
         })
     }
 
+    /// [`MailRecord::doc`] as JSON text, written straight from the record: the same bytes as
+    /// `doc().to_string()` without the `Value` tree between (an insertion-ordered map per
+    /// object, each key hashed and allocated), which was most of encoding a message to store.
+    pub fn doc_json(&self) -> String {
+        use serde::Serialize;
+        #[derive(Serialize)]
+        struct Address<'a> {
+            name: &'a Option<String>,
+            address: &'a Option<String>,
+        }
+        #[derive(Serialize)]
+        struct Addressed<'a> {
+            #[serde(rename = "emailAddress")]
+            email_address: Address<'a>,
+        }
+        #[derive(Serialize)]
+        struct Header<'a> {
+            name: &'a str,
+            value: &'a str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Doc<'a> {
+            from: Option<Addressed<'a>>,
+            sender: Option<Addressed<'a>>,
+            to: Vec<Addressed<'a>>,
+            cc: Vec<Addressed<'a>>,
+            bcc: Vec<Addressed<'a>>,
+            reply_to: Vec<Addressed<'a>>,
+            flag: &'a Value,
+            headers: Vec<Header<'a>>,
+            conversation_index: &'a str,
+            delivery_receipt: Option<bool>,
+            read_receipt: bool,
+            unsubscribe_data: &'a [String],
+            unsubscribe_enabled: bool,
+        }
+        fn one(r: &Recipient) -> Addressed<'_> {
+            Addressed {
+                email_address: Address {
+                    name: &r.name,
+                    address: &r.address,
+                },
+            }
+        }
+        fn list(rs: &[Recipient]) -> Vec<Addressed<'_>> {
+            rs.iter().map(one).collect()
+        }
+        let doc = Doc {
+            from: self.from.as_ref().map(one),
+            sender: self.sender.as_ref().map(one),
+            to: list(&self.to),
+            cc: list(&self.cc),
+            bcc: list(&self.bcc),
+            reply_to: list(&self.reply_to),
+            flag: &self.flag,
+            headers: self
+                .headers
+                .iter()
+                .map(|(name, value)| Header { name, value })
+                .collect(),
+            conversation_index: &self.conversation_index,
+            delivery_receipt: self.delivery_receipt,
+            read_receipt: self.read_receipt,
+            unsubscribe_data: &self.unsubscribe_data,
+            unsubscribe_enabled: self.unsubscribe_enabled,
+        };
+        serde_json::to_string(&doc).unwrap_or_else(|_| self.doc().to_string())
+    }
+
     /// Restores the properties kept in [`MailRecord::doc`].
     pub fn set_doc(&mut self, doc: &Value) {
         let list = |v: &Value| {
@@ -1909,11 +1979,19 @@ impl Mail<'_> {
                 "At least one recipient is required, but none were found.",
             ));
         }
-        let tenant = self
+        // The tenant and every addressed user, looked up together (one store read): only the
+        // addresses in the tenant's domain are delivered in the tenant, the others' lookups
+        // are not used.
+        let addresses: Vec<&String> = all.iter().filter_map(|r| r.address.as_ref()).collect();
+        let keys: Vec<UserKey> = addresses
+            .iter()
+            .map(|address| UserKey::Upn((*address).clone()))
+            .collect();
+        let (tenant, found) = self
             .store
-            .tenant(&mb.user.tenant_id)
-            .await?
-            .ok_or_else(|| Error::internal("the mailbox's tenant is gone"))?;
+            .mail_recipients(&mb.user.tenant_id, &keys)
+            .await?;
+        let tenant = tenant.ok_or_else(|| Error::internal("the mailbox's tenant is gone"))?;
         let now = now_ms();
         let me = Recipient {
             address: Some(
@@ -1937,21 +2015,11 @@ impl Mail<'_> {
         let mut reports = Vec::new();
         let mut delivered: Vec<String> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
-        // The tenant's recipients, looked up together (one store read for all of them).
-        let local: Vec<&String> = all
-            .iter()
-            .filter_map(|r| r.address.as_ref())
-            .filter(|address| {
-                let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-                domain.eq_ignore_ascii_case(&tenant.domain)
-            })
-            .collect();
-        let keys: Vec<UserKey> = local
-            .iter()
-            .map(|address| UserKey::Upn((*address).clone()))
-            .collect();
-        let found = self.store.users_by_keys(&tenant.id, &keys).await?;
-        for (address, user) in local.into_iter().zip(found) {
+        let local = addresses.into_iter().zip(found).filter(|(address, _)| {
+            let domain = address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            domain.eq_ignore_ascii_case(&tenant.domain)
+        });
+        for (address, user) in local {
             match user {
                 Some(u) => {
                     if delivered.contains(&u.id) {
@@ -2415,6 +2483,45 @@ pub fn mime(m: &MailRecord, attachments: &[crate::mail_attachments::AttachmentRe
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The stored document is written without a `Value` tree; its bytes are the tree's.
+    #[test]
+    fn doc_json_is_the_docs_text() {
+        let r = |address: Option<&str>, name: Option<&str>| Recipient {
+            address: address.map(str::to_string),
+            name: name.map(str::to_string),
+        };
+        let plain = MailRecord {
+            flag: json!({"flagStatus": "notFlagged"}),
+            ..Default::default()
+        };
+        let full = MailRecord {
+            from: Some(r(Some("a@x.test"), Some("A \"quoted\" \u{e9}"))),
+            sender: Some(r(None, None)),
+            to: vec![r(Some("b@x.test"), None), r(None, Some("Only name"))],
+            cc: vec![r(Some("c@x.test"), Some("C"))],
+            bcc: vec![r(Some("d@x.test"), Some("D\n"))],
+            reply_to: vec![r(Some("e@x.test"), Some("E"))],
+            flag: json!({"flagStatus": "flagged", "dueDateTime": {"dateTime": "2026-01-01T00:00:00", "timeZone": "UTC"}}),
+            headers: vec![
+                ("X-One".into(), "1".into()),
+                ("X-Two".into(), "<two>".into()),
+            ],
+            conversation_index: "AQHb".into(),
+            delivery_receipt: Some(true),
+            read_receipt: true,
+            unsubscribe_data: vec!["<mailto:u@x.test>".into()],
+            unsubscribe_enabled: true,
+            ..Default::default()
+        };
+        let no_receipt = MailRecord {
+            delivery_receipt: None,
+            ..full.clone()
+        };
+        for m in [plain, full, no_receipt] {
+            assert_eq!(m.doc_json(), m.doc().to_string());
+        }
+    }
 
     #[test]
     fn html_becomes_text() {

@@ -582,6 +582,17 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<crate::mail_delta::FolderDeltaRows, StoreError>;
+    /// What a send looks up before it writes, in one read: the tenant (by id) and the users of
+    /// the tenant `keys` name, each as [`Store::users_by_keys`] finds them. The default makes
+    /// two reads; a backend may do one round trip.
+    async fn mail_recipients(
+        &self,
+        tenant_id: &str,
+        keys: &[UserKey],
+    ) -> Result<(Option<Tenant>, Vec<Option<UserRecord>>), StoreError> {
+        let tenant = self.tenant(tenant_id).await?;
+        Ok((tenant, self.users_by_keys(tenant_id, keys).await?))
+    }
 
     // --- housekeeping ---
 

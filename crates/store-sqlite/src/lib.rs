@@ -146,7 +146,7 @@ impl SqliteStore {
             readers.push(reader);
         }
         Ok(SqliteStore {
-            writer: Writer::start(conn, options.max_group)?,
+            writer: Writer::start_with(conn, options.max_group, mail::index_pending)?,
             readers: Readers::new(readers),
         })
     }
@@ -411,7 +411,10 @@ impl Store for SqliteStore {
         write: &switchboard_domain::mail::MailWrite,
     ) -> Result<switchboard_domain::mail::MailOutcome, StoreError> {
         let w = write.clone();
-        self.writer.write(move |c| mail::write(c, &w)).await
+        let encodings = mail::Encodings::of(&w);
+        self.writer
+            .write(move |c| mail::write_encoded(c, &w, &encodings))
+            .await
     }
 
     async fn mail_attachments(
@@ -489,6 +492,25 @@ impl Store for SqliteStore {
         let u = user_id.to_string();
         self.readers
             .read(move |c| mail::folder_delta_changes(c, &u, after, limit))
+            .await
+    }
+
+    async fn mail_recipients(
+        &self,
+        tenant_id: &str,
+        keys: &[UserKey],
+    ) -> Result<(Option<Tenant>, Vec<Option<UserRecord>>), StoreError> {
+        let (t, keys) = (tenant_id.to_string(), keys.to_vec());
+        // One trip to the reader pool instead of two (each costs two thread hand-offs).
+        self.readers
+            .read(move |c| {
+                let tenant = tenants::tenant(c, &t)?;
+                let users = keys
+                    .iter()
+                    .map(|k| users::get(c, &t, k))
+                    .collect::<Result<_, _>>()?;
+                Ok((tenant, users))
+            })
             .await
     }
 

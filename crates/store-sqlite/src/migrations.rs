@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0017_chat_members_hidden.sql"),
     ),
     (
+        18,
+        "mail_search_once_per_commit",
+        include_str!("../migrations/0018_mail_search_once_per_commit.sql"),
+    ),
+    (
         20,
         "chat_messages_page_index",
         include_str!("../migrations/0020_chat_messages_page_index.sql"),

@@ -1,8 +1,9 @@
 //! The single writer: one OS thread owns the only read-write connection and commits concurrent
 //! writes together. It blocks for the first queued write, takes every other write already queued
 //! (up to a cap), runs each inside its own savepoint (but the few that cannot fail on a client's
-//! input, see [`Writer::write_unguarded`]) within one `BEGIN IMMEDIATE` transaction, commits once, and hands the group to the syncer thread, which fsyncs the write-ahead log and
-//! only then answers each caller.
+//! input, see [`Writer::write_unguarded`]) within one `BEGIN IMMEDIATE` transaction, commits
+//! once, and hands the group to the syncer thread, which fsyncs the write-ahead log and only then
+//! answers each caller.
 //!
 //! Why: a commit is durable only once the log is fsync'd, so one fsync per write caps throughput
 //! at the disk's fsync rate. Grouping keeps every acknowledged write durable while throughput
@@ -34,6 +35,10 @@ use crate::internal;
 pub const DEFAULT_MAX_GROUP: usize = 512;
 /// Writes that may wait in the queue before callers are made to wait for room.
 const QUEUE: usize = 4096;
+
+/// Runs after the group's writes, before its COMMIT, in the same transaction (a failure fails
+/// the group): work that is cheaper done once per commit than once per write.
+pub type BeforeCommit = fn(&Connection) -> Result<(), StoreError>;
 
 /// Called after the group's commit with its outcome.
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
@@ -68,9 +73,20 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer and syncer threads on `conn`. On a WAL database the writer takes over
-    /// the log's fsync (see the module's doc); otherwise each commit syncs as `conn` is set to.
+    /// Starts the writer and syncer threads on `conn`.
+    #[cfg(test)]
     pub fn start(conn: Connection, max_group: usize) -> Result<Writer, StoreError> {
+        Writer::start_with(conn, max_group, |_| Ok(()))
+    }
+
+    /// [`Writer::start`], running `before_commit` in every group. On a WAL database the writer
+    /// takes over the log's fsync (see the module's doc); otherwise each commit syncs as `conn`
+    /// is set to.
+    pub fn start_with(
+        conn: Connection,
+        max_group: usize,
+        before_commit: BeforeCommit,
+    ) -> Result<Writer, StoreError> {
         let wal = wal_path(&conn)?;
         if wal.is_some() {
             conn.execute_batch("PRAGMA synchronous = NORMAL;")
@@ -86,7 +102,16 @@ impl Writer {
             .map_err(|e| StoreError::Internal(format!("cannot start the syncer thread: {e}")))?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, jobs, max_group.max(1), &thread_counters, &committed))
+            .spawn(move || {
+                run(
+                    conn,
+                    jobs,
+                    max_group.max(1),
+                    before_commit,
+                    &thread_counters,
+                    &committed,
+                )
+            })
             .map_err(|e| StoreError::Internal(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer {
             queue,
@@ -189,6 +214,7 @@ fn run(
     conn: Connection,
     mut jobs: mpsc::Receiver<Job>,
     max_group: usize,
+    before_commit: BeforeCommit,
     counters: &Counters,
     committed: &std::sync::mpsc::Sender<Committed>,
 ) {
@@ -203,7 +229,7 @@ fn run(
         }
         let n = group.len() as u64;
         let mut finishes = Vec::with_capacity(group.len());
-        let outcome = commit_group(&conn, group, &mut finishes);
+        let outcome = commit_group(&conn, group, before_commit, &mut finishes);
         if outcome.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         } else {
@@ -274,11 +300,12 @@ fn control(conn: &Connection, sql: &str) -> Result<(), StoreError> {
 }
 
 /// Runs the group in one transaction, each write in its own savepoint (but unguarded ones);
-/// every job's [`Finish`]
-/// lands in `finishes`, also for jobs that never ran because the group failed first.
+/// every job's [`Finish`] lands in `finishes`, also for jobs that never ran because the group
+/// failed first.
 fn commit_group(
     conn: &Connection,
     group: Vec<Job>,
+    before_commit: BeforeCommit,
     finishes: &mut Vec<Finish>,
 ) -> Result<(), StoreError> {
     let mut jobs = group.into_iter();
@@ -306,6 +333,7 @@ fn commit_group(
             }
             control(conn, "RELEASE op")?;
         }
+        before_commit(conn)?;
         control(conn, "COMMIT")
     };
     let outcome = run();
