@@ -1,6 +1,7 @@
-//! Durable writes per second through the SQLite store (WAL, synchronous=FULL), with group commit
-//! against one commit per write, at 1, 16 and 64 concurrent writers. Prints figures; asserts
-//! nothing (the machine is shared and noisy). Run: `cargo bench -p switchboard-store-sqlite`.
+//! Durable writes per second through the SQLite store (WAL, each acknowledged commit fsync'd),
+//! with group commit against one commit per write, at 1, 16 and 64 concurrent writers. Prints
+//! figures; asserts nothing (the machine is shared and noisy). Run:
+//! `cargo bench -p switchboard-store-sqlite`.
 //! `SWITCHBOARD_BENCH_SECS` sets the seconds per case (default 3).
 
 use std::sync::Arc;
@@ -100,9 +101,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    println!(
-        "durable writes/s through the SQLite store (WAL, synchronous=FULL), {secs} s per case"
-    );
+    println!("durable writes/s through the SQLite store (WAL, fsync'd commits), {secs} s per case");
     println!(
         "{:>8} {:>22} {:>10} {:>22}",
         "writers", "one commit per write", "", "group commit"
