@@ -1,7 +1,7 @@
 //! Switchboard's SQLite store: the embedded default backend. One writer thread group-commits
 //! every write (see [`writer`]), a small pool of read-only connections serves reads (see
-//! [`readers`]), and versioned migrations run at open (see [`migrations`]). WAL mode: a write is
-//! acknowledged only once its commit is fsync'd (the writer's syncer thread does that).
+//! [`readers`]), and versioned migrations run at open (see [`migrations`]). WAL mode with
+//! `synchronous=FULL`: a write is acknowledged only once its commit is fsync'd.
 
 mod bench;
 mod chat_messages;

@@ -2,26 +2,24 @@
 //! writes together. It blocks for the first queued write, takes every other write already queued
 //! (up to a cap), runs each inside its own savepoint (but the few that cannot fail on a client's
 //! input, see [`Writer::write_unguarded`]) within one `BEGIN IMMEDIATE` transaction, commits
-//! once, and hands the group to the syncer thread, which fsyncs the write-ahead log and only then
-//! answers each caller.
+//! once (with `synchronous=FULL` the commit returns once the log is fsync'd), and hands the group
+//! to the answering thread, which wakes each caller.
 //!
-//! Why: a commit is durable only once the log is fsync'd, so one fsync per write caps throughput
+//! Why: with `synchronous=FULL` a commit costs an fsync, so one commit per write caps throughput
 //! at the disk's fsync rate. Grouping keeps every acknowledged write durable while throughput
 //! grows with concurrency. A failing write rolls back to its savepoint and fails alone.
 //!
-//! Why the fsync is on its own thread: the writer is serial, and with SQLite's own
-//! `synchronous=FULL` it sat idle in every commit's fsync while the next group queued up. In WAL
-//! mode the writer commits with `synchronous=NORMAL` (no fsync in the commit; checkpoints still
-//! sync the log before copying it and the database after) and goes on to the next group while
-//! the syncer fsyncs the log for every group committed so far and then answers their callers
-//! (the wake-ups leave the writer too). A caller still hears success only after its commit is on
-//! disk. What changes: another connection may read a committed write up to one fsync before its
-//! caller is answered, and a power loss in that window loses it (the database stays consistent:
-//! the log's checksums end recovery at the last whole commit).
+//! Why the callers are woken on another thread: the writer is serial, and waking a caller
+//! (a futex and a scheduler call per write) was about 7 % of its time.
+//!
+//! Tried and left out (BENCHMARKS.md, round 4): committing with `synchronous=NORMAL` and
+//! fsyncing the log on a second thread, so the writer goes on with the next group during the
+//! fsync. Callers still heard of their write only once it was on disk, but every other
+//! connection could read it before: a power loss in that window would lose a message someone had
+//! already read, and its change sequence number would be handed out again after the restart, so
+//! a delta token past it would skip the next message. No clear gain showed in alternated runs.
 
-use std::fs::{File, OpenOptions};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -73,33 +71,26 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer and syncer threads on `conn`.
+    /// Starts the writer and answering threads on `conn`.
     #[cfg(test)]
     pub fn start(conn: Connection, max_group: usize) -> Result<Writer, StoreError> {
         Writer::start_with(conn, max_group, |_| Ok(()))
     }
 
-    /// [`Writer::start`], running `before_commit` in every group. On a WAL database the writer
-    /// takes over the log's fsync (see the module's doc); otherwise each commit syncs as `conn`
-    /// is set to.
+    /// [`Writer::start`], running `before_commit` in every group.
     pub fn start_with(
         conn: Connection,
         max_group: usize,
         before_commit: BeforeCommit,
     ) -> Result<Writer, StoreError> {
-        let wal = wal_path(&conn)?;
-        if wal.is_some() {
-            conn.execute_batch("PRAGMA synchronous = NORMAL;")
-                .map_err(internal)?;
-        }
         let (queue, jobs) = mpsc::channel(QUEUE);
-        let (committed, to_sync) = std::sync::mpsc::channel();
+        let (committed, to_answer) = std::sync::mpsc::channel();
         let counters = Arc::new(Counters::default());
         let thread_counters = counters.clone();
         std::thread::Builder::new()
-            .name("sqlite-syncer".into())
-            .spawn(move || sync_and_answer(wal, to_sync))
-            .map_err(|e| StoreError::Internal(format!("cannot start the syncer thread: {e}")))?;
+            .name("sqlite-answers".into())
+            .spawn(move || answer(to_answer))
+            .map_err(|e| StoreError::Internal(format!("cannot start the answering thread: {e}")))?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
@@ -191,20 +182,7 @@ impl Writer {
     }
 }
 
-/// The write-ahead log's file when `conn` is a file database in WAL mode.
-fn wal_path(conn: &Connection) -> Result<Option<PathBuf>, StoreError> {
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(internal)?;
-    Ok(match conn.path() {
-        Some(db) if !db.is_empty() && mode.eq_ignore_ascii_case("wal") => {
-            Some(PathBuf::from(format!("{db}-wal")))
-        }
-        _ => None,
-    })
-}
-
-/// A committed (or failed) group on its way to the syncer.
+/// A committed (or failed) group on its way to the answering thread.
 struct Committed {
     outcome: Result<(), StoreError>,
     finishes: Vec<Finish>,
@@ -236,58 +214,18 @@ fn run(
             counters.commits.fetch_add(1, Ordering::Relaxed);
             counters.writes.fetch_add(n, Ordering::Relaxed);
         }
-        // Only fails once the syncer is gone, which it never is before the writer.
+        // Only fails once the answering thread is gone, which it never is before the writer.
         let _ = committed.send(Committed { outcome, finishes });
     }
 }
 
-/// The syncer thread: takes every group committed so far, fsyncs the log once for all of them
-/// (when `wal` is set), then answers their callers. Groups arrive in commit order, each sent
-/// after its commit wrote its frames, so one fsync covers every group taken before it.
-fn sync_and_answer(wal: Option<PathBuf>, groups: std::sync::mpsc::Receiver<Committed>) {
-    let mut log: Option<File> = None;
-    // After a failed fsync the kernel may have dropped the unsynced pages and a later fsync can
-    // succeed without them: no write is acknowledged again until the store is reopened.
-    let mut broken: Option<StoreError> = None;
-    while let Ok(first) = groups.recv() {
-        let mut ready = vec![first];
-        ready.extend(groups.try_iter());
-        let any_committed = ready.iter().any(|g| g.outcome.is_ok());
-        if let (Some(path), None, true) = (&wal, &broken, any_committed)
-            && let Err(e) = sync(path, &mut log)
-        {
-            broken = Some(StoreError::Internal(format!(
-                "cannot sync the write-ahead log {}: {e}",
-                path.display()
-            )));
-        }
-        for group in ready {
-            let outcome = match (&broken, group.outcome) {
-                (Some(e), Ok(())) => Err(e.clone()),
-                (_, outcome) => outcome,
-            };
-            for finish in group.finishes {
-                finish(outcome.clone());
-            }
+/// The answering thread: tells each caller of a group its outcome, group after group.
+fn answer(groups: std::sync::mpsc::Receiver<Committed>) {
+    while let Ok(group) = groups.recv() {
+        for finish in group.finishes {
+            finish(group.outcome.clone());
         }
     }
-}
-
-/// Fsyncs the log, opening it on first use (it exists once the writer has committed). The first
-/// time, the directory is synced too: the log is usually new (closing the last connection
-/// deletes it), and SQLite, syncing it itself only around checkpoints, would make its name
-/// durable only then.
-fn sync(path: &Path, log: &mut Option<File>) -> std::io::Result<()> {
-    if let Some(file) = log {
-        return file.sync_data();
-    }
-    let file = OpenOptions::new().read(true).write(true).open(path)?;
-    file.sync_data()?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        File::open(dir)?.sync_all()?;
-    }
-    *log = Some(file);
-    Ok(())
 }
 
 /// Runs one transaction control statement, prepared once and cached (`execute_batch` would
