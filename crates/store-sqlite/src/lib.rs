@@ -100,11 +100,13 @@ fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
     // TLB shoot-downs and page faults on its next read transaction: about a tenth of a list
     // page's CPU while sends ran, and the mapped pages counted in RSS). WAL pages are read with
     // pread either way. BENCHMARKS.md, round 4.
-    // The writer checkpoints every 10 000 log pages (about 40 MB, under the 64 MB size limit)
-    // instead of SQLite's 1 000: a checkpoint copies each page once however often the log
-    // rewrote it, and sends keep rewriting the same few pages (each chat's newest leaves, its
-    // row, the change sequence), so checkpoint work per send fell about tenfold (it was a
-    // seventh of the writer thread's time with 65 chats sending).
+    //
+    // The writer checkpoints every 4 000 log pages instead of SQLite's 1 000: a checkpoint copies
+    // each page once however often the log rewrote it, and sends keep rewriting the same few
+    // pages (each chat's newest leaves, its row, the change sequence; checkpoints were a seventh
+    // of the writer's time with 65 chats sending). Not more: 10 000 was slower into one busy chat
+    // and stalled the p99.9 (a longer log is searched on every page read, and one wal-index
+    // segment maps 4 096 frames). Alternated runs of 1 000, 4 000 and 10 000 are in round 4.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
@@ -116,7 +118,7 @@ fn configure(conn: &Connection, writer: bool) -> Result<(), StoreError> {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA journal_size_limit = 67108864;
-             PRAGMA wal_autocheckpoint = 10000;
+             PRAGMA wal_autocheckpoint = 4000;
              PRAGMA cache_size = -32768;",
         )
         .map_err(internal)?;
