@@ -125,14 +125,14 @@ use switchboard_odata::schema::{Caps, EntitySchema, Property, PropertyType};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
 use crate::change_tokens::{self, ChangeToken, TokenError, TokenKind};
-use crate::chats::{Chats, MemberRecord, Owner, access_key, check_access};
+use crate::chats::{ChatView, Chats, MemberRecord, Owner, access_key, check_access};
 use crate::error::{Error, ErrorKind, Family};
 use crate::graph_time::{millis, now_ms};
 use crate::message_body;
 use crate::paging;
 use crate::permissions;
 use crate::principal::{Principal, PrincipalKind};
-use crate::store::{CheckRead, ListQuery, PrepareSend, Store};
+use crate::store::{ChatAccess, CheckRead, ListQuery, PrepareSend, Store};
 use crate::users::UserRecord;
 
 const DATE_CAPS: Caps = Caps {
@@ -359,6 +359,24 @@ pub fn parse_id(text: &str) -> Option<i64> {
         return None;
     }
     text.parse().ok()
+}
+
+/// Judges a [`ChatAccess`] as `Chats::visible` does.
+type JudgeAccess = Box<dyn FnOnce(ChatAccess) -> Result<ChatView, Error> + Send>;
+
+/// `Chats::visible`'s check, split for a store that reads the access in its own transaction:
+/// the user to read (when one is addressed), and the judge of what was read.
+fn access_check_in_store(
+    caller: &Principal,
+    owner: &Owner,
+    chat_id: &str,
+) -> Result<(Option<crate::store::UserKey>, JudgeAccess), Error> {
+    let user_key = access_key(caller, owner)?.map(crate::users::user_key);
+    let (caller, owner, chat_id) = (caller.clone(), owner.clone(), chat_id.to_string());
+    Ok((
+        user_key,
+        Box::new(move |access| check_access(&caller, &owner, &chat_id, access)),
+    ))
 }
 
 /// The first instant a member may read (`visibleHistoryStartDateTime`; no history shared means
@@ -1139,12 +1157,9 @@ impl ChatMessages<'_> {
         }
         // The common send: the access check runs in the write itself (one round trip to the
         // store instead of a read and then a write), with the same checks and errors.
-        let key = access_key(caller, owner)?;
-        let user_key = key.map(crate::users::user_key);
-        let (checker, checked_owner, checked_chat) =
-            (caller.clone(), owner.clone(), chat_id.to_string());
+        let (user_key, judge) = access_check_in_store(caller, owner, chat_id)?;
         let prepare: PrepareSend = Box::new(move |access| {
-            let view = check_access(&checker, &checked_owner, &checked_chat, access)?;
+            let view = judge(access)?;
             let me = view
                 .me
                 .ok_or_else(|| forbidden("Only a signed-in member of the chat can do this."))?;
@@ -1244,12 +1259,9 @@ impl ChatMessages<'_> {
         };
         // The access check runs in the page's own read (one round trip to the store), with the
         // same checks and errors as `Chats::visible`.
-        let key = access_key(caller, owner)?;
-        let user_key = key.map(crate::users::user_key);
-        let (checker, checked_owner, checked_chat) =
-            (caller.clone(), owner.clone(), chat_id.to_string());
+        let (user_key, judge) = access_check_in_store(caller, owner, chat_id)?;
         let check: CheckRead = Box::new(move |access| {
-            let view = check_access(&checker, &checked_owner, &checked_chat, access)?;
+            let view = judge(access)?;
             Ok((view.chat.id, history_start(view.me.as_ref())))
         });
         let page = self

@@ -285,6 +285,30 @@ fn commit_group(
 mod tests {
     use super::*;
 
+    /// Queues a write that holds the writer thread inside its transaction until `release` is
+    /// sent; returns once the writer is held, so what is queued next waits for the same group.
+    async fn hold_the_writer(
+        writer: &Arc<Writer>,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), StoreError>>,
+    ) {
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel::<()>();
+        let writer = writer.clone();
+        let blocker = tokio::spawn(async move {
+            writer
+                .write(move |_| {
+                    let _ = started.send(());
+                    hold.recv()
+                        .map_err(|_| StoreError::Internal("released".into()))
+                })
+                .await
+        });
+        running.await.unwrap();
+        (release, blocker)
+    }
+
     /// The design guard: writes that queue while a commit is in progress are committed together,
     /// so 64 concurrent writes take a handful of transactions, not 64. Deterministic: the first
     /// write holds the writer until all 64 are queued.
@@ -297,22 +321,7 @@ mod tests {
         )
         .unwrap();
         let writer = Arc::new(Writer::start(conn, DEFAULT_MAX_GROUP).unwrap());
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let (started, running) = oneshot::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_| {
-                        let _ = started.send(());
-                        hold.recv()
-                            .map_err(|_| StoreError::Internal("released".into()))
-                    })
-                    .await
-            })
-        };
-        // The writer thread is now inside the blocker's transaction.
-        running.await.unwrap();
+        let (release, blocker) = hold_the_writer(&writer).await;
         let mut writes = Vec::new();
         for i in 0..64 {
             let writer = writer.clone();
@@ -383,21 +392,7 @@ mod tests {
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE);")
             .unwrap();
         let writer = Arc::new(Writer::start(conn, DEFAULT_MAX_GROUP).unwrap());
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let (started, running) = oneshot::channel::<()>();
-        let blocker = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |_| {
-                        let _ = started.send(());
-                        hold.recv()
-                            .map_err(|_| StoreError::Internal("released".into()))
-                    })
-                    .await
-            })
-        };
-        running.await.unwrap();
+        let (release, blocker) = hold_the_writer(&writer).await;
         let insert = |v: i64| {
             let writer = writer.clone();
             tokio::spawn(async move {
