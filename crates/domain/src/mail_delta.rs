@@ -89,28 +89,16 @@ pub struct FolderDeltaRows {
     pub more: bool,
 }
 
-/// One page of a folder delta round, for the HTTP layer.
-#[derive(Debug, Clone)]
-pub struct FolderDeltaPage {
-    /// The entries.
-    pub items: Vec<FolderDeltaRow>,
-    /// `$select` of the round.
-    pub select: Option<Vec<String>>,
-    /// `$skiptoken` for `@odata.nextLink`.
-    pub next_token: Option<String>,
-    /// `$deltatoken` for `@odata.deltaLink`.
-    pub delta_token: Option<String>,
-}
-
 /// The `f` of a folder delta round's state: never a folder id, so a message delta token is never
 /// a folder delta token, nor the reverse.
 const FOLDERS_SCOPE: &str = "#mailFolders";
 
-/// One page of a delta round, for the HTTP layer.
+/// One page of a delta round, for the HTTP layer: of messages ([`DeltaRow`]) or of folders
+/// ([`FolderDeltaRow`]).
 #[derive(Debug, Clone)]
-pub struct DeltaPage {
+pub struct DeltaPage<T> {
     /// The entries.
-    pub items: Vec<DeltaRow>,
+    pub items: Vec<T>,
     /// `$select` of the round (given on its first request).
     pub select: Option<Vec<String>>,
     /// `$skiptoken` for `@odata.nextLink` (more in this round).
@@ -271,7 +259,7 @@ impl Mail<'_> {
         q: &QueryOptions,
         select: Option<Vec<String>>,
         page_size: usize,
-    ) -> Result<(Mailbox, DeltaPage), Error> {
+    ) -> Result<(Mailbox, DeltaPage<DeltaRow>), Error> {
         let mb = self.mailbox(caller, owner, &permissions::MAIL_READ).await?;
         let folder = self.folder(&mb, folder).await?;
         let (seq, state) = match self.round(caller, &mb, q).await? {
@@ -315,7 +303,7 @@ impl Mail<'_> {
         q: &QueryOptions,
         select: Option<Vec<String>>,
         page_size: usize,
-    ) -> Result<(Mailbox, FolderDeltaPage), Error> {
+    ) -> Result<(Mailbox, DeltaPage<FolderDeltaRow>), Error> {
         let mb = self
             .mailbox(caller, owner, &permissions::MAIL_FOLDERS_READ)
             .await?;
@@ -397,7 +385,7 @@ impl Mail<'_> {
             (page.rows.into_iter().map(|(_, r)| r).collect(), kind, last)
         };
         let token = self.seal(caller, &mb, kind, token_seq, &state).await?;
-        let page = FolderDeltaPage {
+        let page = DeltaPage {
             items,
             select: state.s,
             next_token: (kind == TokenKind::Page).then(|| token.clone()),
