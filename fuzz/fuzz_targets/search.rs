@@ -9,42 +9,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use switchboard_odata::sql::{Sqlite, compile_search_like, fts5_match};
-use switchboard_odata::testing::MEMBER;
+use switchboard_odata::testing::{MEMBER, only_quoted_terms};
 use switchboard_odata::{Limits, parse_search};
 
-/// Everything but FTS5 operators and parentheses is inside `"…"` (with `""` for a quote).
-fn only_quoted_terms(fts: &str) -> bool {
-    let mut chars = fts.chars().peekable();
-    let mut word = String::new();
-    let operator_ok = |w: &str| w.is_empty() || ["AND", "OR", "NOT"].contains(&w);
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                if !word.is_empty() {
-                    return false;
-                }
-                loop {
-                    match chars.next() {
-                        None => return false,
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                        }
-                        Some('"') => break,
-                        Some(_) => {}
-                    }
-                }
-            }
-            ' ' | '(' | ')' => {
-                if !operator_ok(&word) {
-                    return false;
-                }
-                word.clear();
-            }
-            c => word.push(c),
-        }
-    }
-    operator_ok(&word)
-}
 
 fuzz_target!(|text: &str| {
     let Ok(search) = parse_search(text, &Limits::default()) else {

@@ -24,6 +24,7 @@ pub mod principal;
 pub mod store;
 pub mod teams_apps;
 pub mod tenants;
+pub mod testing;
 pub mod users;
 
 pub use error::{Error, ErrorKind, Family};

@@ -16,6 +16,7 @@ use switchboard_domain::mail::{
 use switchboard_domain::mail_attachments::AttachmentRecord;
 use switchboard_domain::message_body::{markers, sanitize};
 use switchboard_domain::teams_apps::navigation_key;
+use switchboard_domain::testing::start_tags;
 use switchboard_domain::{graph_time, paging};
 use switchboard_odata::sql::{SortKey, SqlValue};
 
@@ -136,44 +137,6 @@ fn unclosed_tag_ending_in_a_multibyte_character() {
 // ---------------------------------------------------------------------------------------------
 // Chat message bodies
 // ---------------------------------------------------------------------------------------------
-
-/// The start tags of serialised HTML: (lower-case name, [(attribute, value)]).
-fn start_tags(html: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let mut tags = Vec::new();
-    let mut rest = html;
-    while let Some(pos) = rest.find('<') {
-        rest = &rest[pos + 1..];
-        if rest.starts_with('/') || rest.starts_with('!') {
-            continue;
-        }
-        let name_end = rest
-            .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
-            .unwrap_or(rest.len());
-        let name = rest[..name_end].to_ascii_lowercase();
-        rest = &rest[name_end..];
-        let mut attrs = Vec::new();
-        loop {
-            rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == '/');
-            if rest.is_empty() || rest.starts_with('>') {
-                break;
-            }
-            let key_end = rest
-                .find(|c: char| c == '=' || c.is_ascii_whitespace() || c == '>')
-                .unwrap_or(rest.len());
-            let key = rest[..key_end].to_ascii_lowercase();
-            rest = &rest[key_end..];
-            let mut value = String::new();
-            if let Some(after) = rest.strip_prefix("=\"") {
-                let close = after.find('"').unwrap_or(after.len());
-                value = after[..close].to_string();
-                rest = after.get(close + 1..).unwrap_or("");
-            }
-            attrs.push((key, value));
-        }
-        tags.push((name, attrs));
-    }
-    tags
-}
 
 /// Hostile-ish markup: scripts, handlers, `javascript:` links, Teams' own tags, broken nesting.
 fn html_soup() -> impl Strategy<Value = String> {

@@ -1,5 +1,5 @@
-//! Small catalogues for tests, property tests and the fuzz target: a chat with members, covering
-//! every property type. Not part of the supported API.
+//! Small catalogues for tests, property tests and the fuzz targets (a chat with members, covering
+//! every property type), and the checks they share. Not part of the supported API.
 
 use crate::schema::{Caps, EntitySchema, Property, PropertyType, Relation};
 
@@ -163,3 +163,39 @@ pub static MEMBER: EntitySchema = EntitySchema {
         },
     ],
 };
+
+/// Checks that `fts` is FTS5 syntax in which everything but `AND`, `OR`, `NOT` and
+/// parentheses is inside `"…"` strings (with `""` for a quote), so no text of the client's can
+/// act as FTS5 syntax.
+pub fn only_quoted_terms(fts: &str) -> bool {
+    let mut chars = fts.chars().peekable();
+    let mut word = String::new();
+    let operator_ok = |w: &str| w.is_empty() || ["AND", "OR", "NOT"].contains(&w);
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                if !word.is_empty() {
+                    return false;
+                }
+                loop {
+                    match chars.next() {
+                        None => return false,
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                        }
+                        Some('"') => break,
+                        Some(_) => {}
+                    }
+                }
+            }
+            ' ' | '(' | ')' => {
+                if !operator_ok(&word) {
+                    return false;
+                }
+                word.clear();
+            }
+            c => word.push(c),
+        }
+    }
+    operator_ok(&word)
+}

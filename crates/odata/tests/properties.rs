@@ -10,7 +10,7 @@ use switchboard_odata::sql::{
     Dialect, Postgres, SortKey, SqlValue, Sqlite, compile_filter, compile_search_like, fts5_match,
     keyset_after, nocase_prefix_bounds,
 };
-use switchboard_odata::testing::{CHAT, MEMBER};
+use switchboard_odata::testing::{CHAT, MEMBER, only_quoted_terms};
 use switchboard_odata::{Limits, QueryOptions, parse_filter, parse_search};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -590,42 +590,6 @@ proptest! {
         used.dedup();
         prop_assert_eq!(used, (1..=params.len()).collect::<Vec<_>>());
     }
-}
-
-/// Checks that `fts` is FTS5 syntax in which everything but `AND`, `OR`, `NOT` and
-/// parentheses is inside `"…"` strings (with `""` for a quote), so no text of the client's can
-/// act as FTS5 syntax.
-fn only_quoted_terms(fts: &str) -> bool {
-    let mut chars = fts.chars().peekable();
-    let mut word = String::new();
-    let operator_ok = |w: &str| w.is_empty() || ["AND", "OR", "NOT"].contains(&w);
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                if !word.is_empty() {
-                    return false;
-                }
-                loop {
-                    match chars.next() {
-                        None => return false,
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                        }
-                        Some('"') => break,
-                        Some(_) => {}
-                    }
-                }
-            }
-            ' ' | '(' | ')' => {
-                if !operator_ok(&word) {
-                    return false;
-                }
-                word.clear();
-            }
-            c => word.push(c),
-        }
-    }
-    operator_ok(&word)
 }
 
 proptest! {
