@@ -309,6 +309,37 @@ mod tests {
         (release, blocker)
     }
 
+    /// Inserts `v` into the test table `t`, as a write of its own.
+    async fn insert(writer: &Writer, v: i64) -> Result<(), StoreError> {
+        writer
+            .write(move |c| {
+                c.execute("INSERT INTO t VALUES (?1)", [v])
+                    .map(|_| ())
+                    .map_err(internal)
+            })
+            .await
+    }
+
+    /// [`insert`], queued from a task of its own.
+    fn spawn_insert(
+        writer: &Arc<Writer>,
+        v: i64,
+    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        let writer = writer.clone();
+        tokio::spawn(async move { insert(&writer, v).await })
+    }
+
+    /// The rows of the test table `t`, read through the writer.
+    async fn rows(writer: &Writer) -> i64 {
+        writer
+            .write(|c| {
+                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                    .map_err(internal)
+            })
+            .await
+            .unwrap()
+    }
+
     /// The design guard: writes that queue while a commit is in progress are committed together,
     /// so 64 concurrent writes take a handful of transactions, not 64. Deterministic: the first
     /// write holds the writer until all 64 are queued.
@@ -324,16 +355,7 @@ mod tests {
         let (release, blocker) = hold_the_writer(&writer).await;
         let mut writes = Vec::new();
         for i in 0..64 {
-            let writer = writer.clone();
-            writes.push(tokio::spawn(async move {
-                writer
-                    .write(move |c| {
-                        c.execute("INSERT INTO t VALUES (?1)", [i])
-                            .map(|_| ())
-                            .map_err(internal)
-                    })
-                    .await
-            }));
+            writes.push(spawn_insert(&writer, i));
         }
         while writer.queue.capacity() > QUEUE - 64 {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -356,14 +378,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE);")
             .unwrap();
         let writer = Writer::start(conn, DEFAULT_MAX_GROUP).unwrap();
-        let insert = |v: i64| {
-            writer.write(move |c| {
-                c.execute("INSERT INTO t VALUES (?1)", [v])
-                    .map(|_| ())
-                    .map_err(internal)
-            })
-        };
-        let (a, b, c) = tokio::join!(insert(1), insert(1), insert(2));
+        let (a, b, c) = tokio::join!(insert(&writer, 1), insert(&writer, 1), insert(&writer, 2));
         assert!(a.is_ok());
         assert!(matches!(b, Err(StoreError::Conflict(_))), "{b:?}");
         assert!(c.is_ok());
@@ -373,13 +388,7 @@ mod tests {
             c.execute("INSERT INTO t VALUES (1)", []).map_err(internal)
         });
         assert!(half_written.await.is_err());
-        let count: i64 = writer
-            .write(|c| {
-                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                    .map_err(internal)
-            })
-            .await
-            .unwrap();
+        let count = rows(&writer).await;
         assert_eq!(count, 2, "the failed write left nothing behind");
     }
 
@@ -393,19 +402,7 @@ mod tests {
             .unwrap();
         let writer = Arc::new(Writer::start(conn, DEFAULT_MAX_GROUP).unwrap());
         let (release, blocker) = hold_the_writer(&writer).await;
-        let insert = |v: i64| {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .write(move |c| {
-                        c.execute("INSERT INTO t VALUES (?1)", [v])
-                            .map(|_| ())
-                            .map_err(internal)
-                    })
-                    .await
-            })
-        };
-        let (a, b) = (insert(1), insert(2));
+        let (a, b) = (spawn_insert(&writer, 1), spawn_insert(&writer, 2));
         let unguarded = {
             let writer = writer.clone();
             tokio::spawn(async move {
@@ -431,13 +428,7 @@ mod tests {
                 "{other:?}"
             );
         }
-        let count: i64 = writer
-            .write(|c| {
-                c.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-                    .map_err(internal)
-            })
-            .await
-            .unwrap();
+        let count = rows(&writer).await;
         assert_eq!(count, 0, "nothing of the failed group was committed");
     }
 }
