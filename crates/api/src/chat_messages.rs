@@ -356,9 +356,7 @@ async fn list(
             &owner,
             chat_id,
             &ctx.query,
-            Some(Box::new(move |id, seq| {
-                renderings.get(&chat, id, seq, style)
-            })),
+            Box::new(move |id, seq| renderings.get(&chat, id, seq, style)),
         )
         .await?;
     let mut items: Vec<Rendering> = Vec::with_capacity(page.items.len());
@@ -372,11 +370,9 @@ async fn list(
                 })
                 .map_err(|e| Error::internal(format!("a message could not be written: {e}")))?
                 .into();
-                if let Some(seq) = seq {
-                    state
-                        .renderings
-                        .put(&record.chat_id, record.id, seq, style, json.clone());
-                }
+                state
+                    .renderings
+                    .put(&record.chat_id, record.id, seq, style, json.clone());
                 json
             }
         });

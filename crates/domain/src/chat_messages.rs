@@ -300,10 +300,9 @@ pub type RenderedLookup = Box<dyn Fn(i64, i64) -> Option<Rendering> + Send>;
 /// One message of a [`ListedPage`].
 #[derive(Debug, Clone)]
 pub enum Listed {
-    /// Read from the store, with its change sequence number (`None` from backends that do not
-    /// report it: then it cannot be kept by version).
+    /// Read from the store, with its change sequence number.
     Record {
-        seq: Option<i64>,
+        seq: i64,
         record: Box<MessageRecord>,
     },
     /// The caller's rendering of the message's current version: the row was not read.
@@ -1178,7 +1177,7 @@ impl ChatMessages<'_> {
         owner: &Owner,
         chat_id: &str,
         q: &QueryOptions,
-        rendered: Option<RenderedLookup>,
+        rendered: RenderedLookup,
     ) -> Result<ListedPage, Error> {
         caller.require(&permissions::CHAT_MESSAGES_READ)?;
         if q.select.is_some()

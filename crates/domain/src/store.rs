@@ -308,21 +308,14 @@ pub trait Store: Send + Sync + 'static {
     }
     /// One message of a chat.
     async fn message(&self, chat_id: &str, id: i64) -> Result<Option<MessageRecord>, StoreError>;
-    /// A page of a chat's messages created at or after `visible_from` (epoch ms), sorted and
-    /// filtered against `chat_messages::MESSAGE_SCHEMA`.
-    async fn list_messages(
-        &self,
-        chat_id: &str,
-        visible_from: i64,
-        query: &ListQuery<'_>,
-    ) -> Result<Page<MessageRecord>, StoreError>;
-    /// [`Store::list_messages`] guarded by the access check [`Store::chat_access`] reads: `check`
-    /// judges the access and names the chat and the visible history; when it refuses, its error
-    /// is returned inside `Ok`. The default reads twice; a backend may do both in one read
-    /// transaction (one round trip, and the page is read in the snapshot the check saw).
+    /// A page of a chat's messages created at or after the visible-history instant `check`
+    /// names, sorted and filtered against `chat_messages::MESSAGE_SCHEMA`, guarded by the access
+    /// check [`Store::chat_access`] reads: `check` judges the access and names the chat and the
+    /// visible history; when it refuses, its error is returned inside `Ok`. Both in one read
+    /// transaction, so the page is read in the snapshot the check saw.
     ///
-    /// A message whose current version `rendered` knows (by id and change sequence number) may
-    /// come back as that rendering instead of its row; the default reads every row.
+    /// A message whose current version `rendered` knows (by id and change sequence number)
+    /// comes back as that rendering instead of its row.
     async fn list_messages_checked(
         &self,
         tenant_id: &str,
@@ -330,27 +323,8 @@ pub trait Store: Send + Sync + 'static {
         chat_id: &str,
         check: CheckRead,
         query: &ListQuery<'_>,
-        _rendered: Option<RenderedLookup>,
-    ) -> Result<Result<Page<Listed>, crate::Error>, StoreError> {
-        let access = self.chat_access(tenant_id, user, chat_id).await?;
-        let (chat, visible_from) = match check(access) {
-            Ok(scope) => scope,
-            Err(e) => return Ok(Err(e)),
-        };
-        let page = self.list_messages(&chat, visible_from, query).await?;
-        Ok(Ok(Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|record| Listed::Record {
-                    seq: None,
-                    record: Box::new(record),
-                })
-                .collect(),
-            next: page.next,
-            count: page.count,
-        }))
-    }
+        rendered: RenderedLookup,
+    ) -> Result<Result<Page<Listed>, crate::Error>, StoreError>;
     /// Reads a message, applies `change` to it and writes it back (stamping the next change
     /// sequence number), all inside one write transaction.
     async fn change_message(

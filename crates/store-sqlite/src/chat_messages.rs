@@ -201,30 +201,9 @@ pub fn get(c: &Connection, chat_id: &str, id: i64) -> Result<Option<MessageRecor
     .map_err(internal)
 }
 
-/// A page of a chat's messages from `visible_from` on (ids are creation instants).
-pub fn list(
-    c: &Connection,
-    chat_id: &str,
-    visible_from: i64,
-    q: &ListQuery<'_>,
-) -> Result<Page<MessageRecord>, StoreError> {
-    let collection = Collection {
-        schema: &MESSAGE_SCHEMA,
-        from: "chat_messages AS m",
-        alias: "m",
-        columns: COLUMNS,
-        // `+m.id`: the visible-history bound must not drive the index choice (the sort does).
-        base_where: "m.chat_id = ?1 AND +m.id >= ?2",
-        base_params: vec![
-            SqlValue::Text(chat_id.to_string()),
-            SqlValue::Integer(visible_from),
-        ],
-    };
-    query::page(c, &collection, q, row)
-}
-
-/// [`list`], reading from the page index only each message's id and change sequence number,
-/// and the row only of the messages whose version `rendered` does not know.
+/// A page of a chat's messages from `visible_from` on (ids are creation instants): from the
+/// page index only each message's id and change sequence number, and the row only of the
+/// messages whose version `rendered` does not know.
 pub fn list_versions(
     c: &Connection,
     chat_id: &str,
@@ -252,7 +231,7 @@ pub fn list_versions(
             Some(rendering) => Listed::Rendered(rendering),
             // Same snapshot as the page: the row is there, at this version.
             None => Listed::Record {
-                seq: Some(seq),
+                seq,
                 record: Box::new(get(c, chat_id, id)?.ok_or_else(|| {
                     StoreError::Internal(format!("message {id} of the page is missing"))
                 })?),

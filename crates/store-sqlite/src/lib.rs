@@ -902,19 +902,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_messages(
-        &self,
-        chat_id: &str,
-        visible_from: i64,
-        query: &ListQuery<'_>,
-    ) -> Result<Page<MessageRecord>, StoreError> {
-        let chat = chat_id.to_string();
-        let query = OwnedListQuery::of(query);
-        self.readers
-            .read(move |c| query.with(|q| chat_messages::list(c, &chat, visible_from, q)))
-            .await
-    }
-
     async fn list_messages_checked(
         &self,
         tenant_id: &str,
@@ -922,11 +909,10 @@ impl Store for SqliteStore {
         chat_id: &str,
         check: CheckRead,
         query: &ListQuery<'_>,
-        rendered: Option<RenderedLookup>,
+        rendered: RenderedLookup,
     ) -> Result<Result<Page<Listed>, switchboard_domain::Error>, StoreError> {
         let (t, key, chat_id) = (tenant_id.to_string(), user.cloned(), chat_id.to_string());
         let query = OwnedListQuery::of(query);
-        let rendered = rendered.unwrap_or_else(|| Box::new(|_, _| None));
         // The reads of `chat_access` and the page in one read transaction: one hand-off to the
         // reader pool per list instead of two, and one snapshot (each new snapshot after a
         // commit starts with an empty page cache).
